@@ -1,0 +1,230 @@
+//! `lanstat-agent`: flags, banner, start. Everything else lives in the library.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use lanstat_agent::cli::{Arg, Args, parse_listen, parse_seconds};
+use lanstat_agent::serve::{self, Event};
+use lanstat_agent::{Error, Sampler, http, token};
+
+const HELP: &str = "\
+lanstat-agent: serves this machine's figures to a lanstat server and to Prometheus
+
+Usage:
+  lanstat-agent [OPTIONS]             run the agent
+  lanstat-agent token [OPTIONS]       print the current token
+  lanstat-agent rotate-token [OPTIONS]
+                                      replace the token (restart the agent to use it)
+
+Options:
+  --listen ADDR:PORT         where to listen [env LANSTAT_AGENT_LISTEN; default 0.0.0.0:8000]
+  --sample-interval SECONDS  how often to sample the system [default 5]
+  --token-file PATH          the token file [default $STATE_DIRECTORY/token under systemd,
+                             else client_token.txt in the working directory]
+  --token TOKEN              use this token instead of the file [env LANSTAT_TOKEN]
+  --scrape-token-file PATH   a second token that opens /metrics only, for Prometheus
+  --workers N                HTTP worker threads [default 4]
+  -h, --help                 show this help
+  -V, --version              show the version
+
+Endpoints: GET /systeminfo and GET /metrics with `Authorization: Bearer <token>`;
+GET /healthz without. Serve it on a LAN or VPN only; put a TLS proxy in front for anything wider.
+";
+
+enum Command {
+    Run,
+    PrintToken,
+    RotateToken,
+}
+
+struct Config {
+    command: Command,
+    listen: String,
+    sample_interval: Duration,
+    token_file: PathBuf,
+    token: Option<String>,
+    scrape_token_file: Option<PathBuf>,
+    workers: usize,
+}
+
+fn main() -> ExitCode {
+    lanstat_agent::sys::block_stop_signals();
+    match parse(std::env::args().skip(1)) {
+        Ok(None) => ExitCode::SUCCESS,
+        Ok(Some(config)) => match run(config) {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("lanstat-agent: {e}");
+                ExitCode::from(1)
+            }
+        },
+        Err(e) => {
+            eprintln!("lanstat-agent: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn parse(argv: impl Iterator<Item = String>) -> Result<Option<Config>, Error> {
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let mut c = Config {
+        command: Command::Run,
+        listen: env("LANSTAT_AGENT_LISTEN").unwrap_or_else(|| "0.0.0.0:8000".into()),
+        sample_interval: Duration::from_secs(5),
+        token_file: token::default_path(env("STATE_DIRECTORY").as_deref()),
+        token: env("LANSTAT_TOKEN"),
+        scrape_token_file: None,
+        workers: 4,
+    };
+    let mut args = Args::new(argv);
+    let mut listen_from_flag = false;
+    while let Some(arg) = args.next_arg() {
+        match arg {
+            Arg::Flag(f) => match f.as_str() {
+                "help" => {
+                    print!("{HELP}");
+                    return Ok(None);
+                }
+                "version" => {
+                    println!("lanstat-agent {}", lanstat_agent::VERSION);
+                    return Ok(None);
+                }
+                "listen" => {
+                    c.listen = args.value(&f)?;
+                    listen_from_flag = true;
+                }
+                "sample-interval" => {
+                    c.sample_interval = Duration::from_secs(parse_seconds(&f, &args.value(&f)?)?)
+                }
+                "token-file" => c.token_file = PathBuf::from(args.value(&f)?),
+                "token" => c.token = Some(args.value(&f)?),
+                "scrape-token-file" => c.scrape_token_file = Some(PathBuf::from(args.value(&f)?)),
+                "workers" => {
+                    let v = args.value(&f)?;
+                    c.workers =
+                        v.parse()
+                            .ok()
+                            .filter(|n| (1..=64).contains(n))
+                            .ok_or_else(|| {
+                                Error::Usage(format!("--workers must be from 1 to 64, not {v:?}"))
+                            })?;
+                }
+                _ => return Err(Error::Usage(format!("unknown option --{f} (see --help)"))),
+            },
+            Arg::Word(w) => match w.as_str() {
+                "token" => c.command = Command::PrintToken,
+                "rotate-token" => c.command = Command::RotateToken,
+                "run" => c.command = Command::Run,
+                _ => return Err(Error::Usage(format!("unknown command {w:?} (see --help)"))),
+            },
+        }
+    }
+    let flag = if listen_from_flag {
+        "listen"
+    } else {
+        "listen (LANSTAT_AGENT_LISTEN)"
+    };
+    c.listen = parse_listen(flag, &c.listen)?;
+    if let Some(t) = &c.token {
+        token::validate(t)
+            .map_err(|why| Error::Usage(format!("the given token is not valid: {why}")))?;
+    }
+    Ok(Some(c))
+}
+
+fn run(c: Config) -> Result<ExitCode, Error> {
+    match c.command {
+        Command::PrintToken => {
+            let t = match c.token {
+                Some(t) => t,
+                None => token::load(&c.token_file)?,
+            };
+            println!("{t}");
+            return Ok(ExitCode::SUCCESS);
+        }
+        Command::RotateToken => {
+            if c.token.is_some() {
+                return Err(Error::Usage(
+                    "the token is set by --token or LANSTAT_TOKEN; change it there".into(),
+                ));
+            }
+            let t = token::rotate(&c.token_file)?;
+            println!("{t}");
+            eprintln!(
+                "New token written to {}. Restart the agent, then update the token in the dashboard.",
+                c.token_file.display()
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
+        Command::Run => {}
+    }
+
+    let token = match c.token {
+        Some(t) => t,
+        None => token::load_or_create(&c.token_file)?,
+    };
+    let scrape_token = c
+        .scrape_token_file
+        .as_deref()
+        .map(token::load)
+        .transpose()?;
+    let nofile = lanstat_agent::sys::raise_nofile_limit();
+    let (server, addr) = serve::bind(&c.listen)?;
+    let sampler = Sampler::start(c.sample_interval).map_err(Error::Collect)?;
+    let hostname = sampler.latest().get().info.hostname.clone();
+
+    let (tx, rx) = mpsc::channel();
+    serve::forward_signals(tx.clone());
+    let app = http::App {
+        latest: sampler.latest(),
+        token: token.clone(),
+        scrape_token,
+    };
+    let workers = serve::start(server, c.workers, move |req| http::handle(&app, req), tx)?;
+
+    let shown_host = if addr.ip().is_unspecified() {
+        hostname.clone()
+    } else {
+        addr.ip().to_string()
+    };
+    let url_host = if shown_host.contains(':') {
+        format!("[{shown_host}]")
+    } else {
+        shown_host
+    };
+    println!("listening on {addr}");
+    println!("=== CLIENT STARTED ===");
+    println!("Computer: {hostname}");
+    println!("Token: {token}");
+    println!("Add this computer to the dashboard using the above token");
+    println!(
+        "Dashboard should connect to: http://{url_host}:{}",
+        addr.port()
+    );
+    println!("======================");
+    println!(
+        "event=started version={} listen={addr} sample_interval_secs={} nofile_limit={}",
+        lanstat_agent::VERSION,
+        c.sample_interval.as_secs(),
+        nofile
+            .map(|n| n.to_string())
+            .unwrap_or_else(|| "unknown".into())
+    );
+
+    let code = match rx.recv() {
+        Ok(Event::Signal(sig)) => {
+            println!("event=stopping signal={sig}");
+            ExitCode::SUCCESS
+        }
+        Ok(Event::ListenerFailed(why)) => {
+            eprintln!("event=listener_failed error={why:?} action=exit");
+            ExitCode::from(1)
+        }
+        Err(_) => ExitCode::from(1),
+    };
+    workers.stop();
+    drop(sampler);
+    Ok(code)
+}

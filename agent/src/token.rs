@@ -1,0 +1,284 @@
+//! The agent's bearer token: made (UUID v4 from getrandom), persisted atomically with mode
+//! 0600, checked on load, compared in constant time, rotated on request.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::Error;
+
+/// Shortest and longest token we accept from a file or a flag.
+const MIN_LEN: usize = 16;
+const MAX_LEN: usize = 256;
+
+/// A new random UUID v4, as the original client made.
+pub fn generate() -> Result<String, Error> {
+    let mut b = [0u8; 16];
+    getrandom::fill(&mut b).map_err(|e| Error::Token(format!("no randomness available: {e}")))?;
+    b[6] = (b[6] & 0x0f) | 0x40; // version 4
+    b[8] = (b[8] & 0x3f) | 0x80; // RFC 4122 variant
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    Ok(format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    ))
+}
+
+/// Checks a token's form: 16 to 256 visible ASCII characters (a UUID, or any provisioned
+/// secret of that shape). The reason is returned when it is not valid.
+pub fn validate(token: &str) -> Result<(), String> {
+    if token.len() < MIN_LEN {
+        return Err(format!("it is shorter than {MIN_LEN} characters"));
+    }
+    if token.len() > MAX_LEN {
+        return Err(format!("it is longer than {MAX_LEN} characters"));
+    }
+    if !token.bytes().all(|c| c.is_ascii_graphic()) {
+        return Err("it holds spaces, control or non-ASCII characters".to_string());
+    }
+    Ok(())
+}
+
+/// Compares two secrets in time that depends only on their lengths.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut diff = 0u8;
+    for (x, y) in a.iter().zip(b) {
+        diff |= x ^ y;
+    }
+    std::hint::black_box(diff) == 0
+}
+
+/// Where the token file lives: the flag, else `$STATE_DIRECTORY/token` under systemd, else
+/// `client_token.txt` in the working directory, as the original client kept it.
+pub fn default_path(state_directory: Option<&str>) -> PathBuf {
+    match state_directory
+        .and_then(|s| s.split(':').next())
+        .filter(|s| !s.is_empty())
+    {
+        Some(dir) => Path::new(dir).join("token"),
+        None => PathBuf::from("client_token.txt"),
+    }
+}
+
+/// Reads the token file, creating it with a new token when it does not exist. Refuses a file
+/// that group or others can read, or that does not hold a valid token.
+pub fn load_or_create(path: &Path) -> Result<String, Error> {
+    match fs::symlink_metadata(path) {
+        Ok(_) => load(path),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let token = generate()?;
+            write_atomic(path, &token)?;
+            Ok(token)
+        }
+        Err(e) => Err(Error::Token(format!(
+            "cannot read token file {}: {e}",
+            path.display()
+        ))),
+    }
+}
+
+/// Reads an existing token file.
+pub fn load(path: &Path) -> Result<String, Error> {
+    check_permissions(path)?;
+    let bytes = fs::read(path)
+        .map_err(|e| Error::Token(format!("cannot read token file {}: {e}", path.display())))?;
+    let text = std::str::from_utf8(&bytes).map_err(|_| {
+        Error::Token(format!(
+            "token file {} is not text; remove it to make a new token",
+            path.display()
+        ))
+    })?;
+    let token = text.trim();
+    validate(token).map_err(|why| {
+        Error::Token(format!(
+            "token file {} does not hold a valid token ({why}); remove it to make a new one",
+            path.display()
+        ))
+    })?;
+    Ok(token.to_string())
+}
+
+/// Replaces the token in `path` with a new one and returns it.
+pub fn rotate(path: &Path) -> Result<String, Error> {
+    let token = generate()?;
+    write_atomic(path, &token)?;
+    Ok(token)
+}
+
+#[cfg(unix)]
+fn check_permissions(path: &Path) -> Result<(), Error> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = fs::metadata(path)
+        .map_err(|e| Error::Token(format!("cannot read token file {}: {e}", path.display())))?;
+    if !meta.is_file() {
+        return Err(Error::Token(format!(
+            "token file {} is not a regular file",
+            path.display()
+        )));
+    }
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(Error::Token(format!(
+            "token file {} is readable by others (mode {mode:03o}); run: chmod 600 {}",
+            path.display(),
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn check_permissions(_path: &Path) -> Result<(), Error> {
+    Ok(())
+}
+
+/// Writes the token to a temporary file with mode 0600 beside `path`, syncs it, then renames
+/// it over `path`: a crash leaves the old token or the new one, never half a token.
+fn write_atomic(path: &Path, token: &str) -> Result<(), Error> {
+    let fail = |e: std::io::Error| {
+        Error::Token(format!("cannot write token file {}: {e}", path.display()))
+    };
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "token".into());
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let mut opts = fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let result = (|| {
+        let mut f = opts.open(&tmp)?;
+        f.write_all(token.as_bytes())?;
+        f.write_all(b"\n")?;
+        f.sync_all()?;
+        fs::rename(&tmp, path)?;
+        if let Ok(d) = fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result.map_err(fail)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tempdir(tag: &str) -> PathBuf {
+        let mut b = [0u8; 8];
+        getrandom::fill(&mut b).unwrap();
+        let d = std::env::temp_dir().join(format!("lanstat-token-{tag}-{}", u64::from_le_bytes(b)));
+        fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    #[test]
+    fn generated_tokens_are_uuid_v4() {
+        let t = generate().unwrap();
+        assert_eq!(t.len(), 36);
+        let parts: Vec<&str> = t.split('-').collect();
+        assert_eq!(
+            parts.iter().map(|p| p.len()).collect::<Vec<_>>(),
+            [8, 4, 4, 4, 12]
+        );
+        assert!(parts[2].starts_with('4'));
+        assert!(matches!(parts[3].as_bytes()[0], b'8' | b'9' | b'a' | b'b'));
+        assert_ne!(t, generate().unwrap());
+    }
+
+    #[test]
+    fn constant_time_eq_compares() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"abcd"));
+    }
+
+    #[test]
+    fn validate_rejects_bad_forms() {
+        assert!(validate("short").is_err());
+        assert!(validate(&"x".repeat(300)).is_err());
+        assert!(validate("has a space in it ok").is_err());
+        assert!(validate("0123456789abcdef").is_ok());
+    }
+
+    #[test]
+    fn file_is_created_0600_and_kept() {
+        let dir = tempdir("create");
+        let path = dir.join("client_token.txt");
+        let t1 = load_or_create(&path).unwrap();
+        let t2 = load_or_create(&path).unwrap();
+        assert_eq!(t1, t2);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(
+                fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
+        }
+        let t3 = rotate(&path).unwrap();
+        assert_ne!(t1, t3);
+        assert_eq!(load(&path).unwrap(), t3);
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn world_readable_file_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempdir("perm");
+        let path = dir.join("token");
+        fs::write(&path, "0123456789abcdef0123\n").unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        let err = load_or_create(&path).unwrap_err().to_string();
+        assert!(err.contains("readable by others"), "{err}");
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn corrupt_file_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempdir("corrupt");
+        let path = dir.join("token");
+        for content in [
+            &b"\xff\xfe\x00garbage"[..],
+            b"",
+            b"short\n",
+            b"two words here and more\n",
+        ] {
+            fs::write(&path, content).unwrap();
+            fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+            assert!(load_or_create(&path).is_err(), "{content:?}");
+        }
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn default_path_follows_systemd() {
+        assert_eq!(default_path(None), PathBuf::from("client_token.txt"));
+        assert_eq!(
+            default_path(Some("/var/lib/lanstat-agent")),
+            PathBuf::from("/var/lib/lanstat-agent/token")
+        );
+        assert_eq!(default_path(Some("/a:/b")), PathBuf::from("/a/token"));
+    }
+}

@@ -1,0 +1,165 @@
+//! Starting, stopping, flags and the token file, through the real binary.
+
+mod util;
+
+use std::time::Duration;
+use util::*;
+
+#[test]
+fn banner_is_printed_as_the_original() {
+    let agent = Agent::start(&[]);
+    let out = agent.proc.output();
+    let banner = agent.proc.wait_for(Duration::from_secs(5), |l| l == "======================");
+    assert!(banner.is_some(), "{out}");
+    let out = agent.proc.output();
+    assert!(out.contains("=== CLIENT STARTED ==="), "{out}");
+    assert!(out.contains("\nComputer: "), "{out}");
+    assert!(out.contains(&format!("\nToken: {}\n", agent.token)), "{out}");
+    assert!(out.contains("Add this computer to the dashboard using the above token"), "{out}");
+    assert!(out.contains(&format!("Dashboard should connect to: http://127.0.0.1:{}", agent.proc.addr.port())), "{out}");
+}
+
+#[cfg(unix)]
+#[test]
+fn token_is_kept_across_restart_with_mode_0600() {
+    use std::os::unix::fs::PermissionsExt;
+    let mut agent = Agent::start(&[]);
+    let first = agent.token.clone();
+    let path = agent.dir.join("client_token.txt");
+    assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(agent.proc.signal_and_wait("TERM"), Some(0));
+    let again = Agent::start_in(agent.dir, &[]);
+    assert_eq!(again.token, first);
+    assert_eq!(again.get("/systeminfo").status, 200);
+}
+
+#[cfg(unix)]
+#[test]
+fn world_readable_token_file_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = TempDir::new("agent-perm");
+    let path = dir.join("client_token.txt");
+    std::fs::write(&path, "6f1c0b8e-4f7e-4c1a-9d9e-2b1f3c4d5e6f\n").unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let (code, _out, err) = run(bin(), &["--listen", "127.0.0.1:0"], dir.path(), &[]);
+    assert_eq!(code, 1);
+    assert!(err.contains("readable by others") && err.contains("chmod 600"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+}
+
+#[cfg(unix)]
+#[test]
+fn corrupt_token_file_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = TempDir::new("agent-corrupt");
+    let path = dir.join("client_token.txt");
+    std::fs::write(&path, b"\x00\x01garbage\xff").unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let (code, _out, err) = run(bin(), &["--listen", "127.0.0.1:0"], dir.path(), &[]);
+    assert_eq!(code, 1);
+    assert!(err.contains("token"), "{err}");
+}
+
+#[test]
+fn token_file_flag_and_state_directory_are_honoured() {
+    let dir = TempDir::new("agent-state");
+    let state = dir.join("state");
+    std::fs::create_dir(&state).unwrap();
+    let p = Proc::start(bin(), &["--listen", "127.0.0.1:0"], dir.path(), &[("STATE_DIRECTORY", state.to_str().unwrap())]);
+    drop(p);
+    assert!(state.join("token").exists());
+    assert!(!dir.join("client_token.txt").exists());
+    let custom = dir.join("custom.tok");
+    let p = Proc::start(bin(), &["--listen", "127.0.0.1:0", "--token-file", custom.to_str().unwrap()], dir.path(), &[]);
+    drop(p);
+    assert!(custom.exists());
+}
+
+#[test]
+fn provisioned_token_is_used_and_no_file_is_written() {
+    let dir = TempDir::new("agent-fixed");
+    let token = made_up_secret("fixed-token");
+    let p = Proc::start(bin(), &["--listen", "127.0.0.1:0"], dir.path(), &[("LANSTAT_TOKEN", &token)]);
+    let auth = format!("Bearer {token}");
+    assert_eq!(request(p.addr, "GET", "/systeminfo", &[("Authorization", &auth)], b"").status, 200);
+    assert!(!dir.join("client_token.txt").exists());
+}
+
+#[test]
+fn token_and_rotate_token_commands() {
+    let agent = Agent::start(&[]);
+    let (code, out, _) = run(bin(), &["token"], agent.dir.path(), &[]);
+    assert_eq!(code, 0);
+    assert_eq!(out.trim(), agent.token);
+    let (code, out, err) = run(bin(), &["rotate-token"], agent.dir.path(), &[]);
+    assert_eq!(code, 0, "{err}");
+    let new = out.trim().to_string();
+    assert_ne!(new, agent.token);
+    let (_, out, _) = run(bin(), &["token"], agent.dir.path(), &[]);
+    assert_eq!(out.trim(), new);
+}
+
+#[test]
+fn token_command_without_a_file_fails_clearly() {
+    let dir = TempDir::new("agent-notoken");
+    let (code, _, err) = run(bin(), &["token"], dir.path(), &[]);
+    assert_eq!(code, 1);
+    assert!(err.contains("client_token.txt"), "{err}");
+}
+
+#[test]
+fn bad_flags_give_one_line_and_exit_2() {
+    let dir = TempDir::new("agent-flags");
+    for args in [
+        &["--nope"][..],
+        &["--listen", "nonsense"],
+        &["--sample-interval", "0"],
+        &["--sample-interval", "abc"],
+        &["--listen"],
+        &["frobnicate"],
+        &["--token", "short"],
+    ] {
+        let (code, _, err) = run(bin(), args, dir.path(), &[]);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{args:?}: {err}");
+        assert!(err.starts_with("lanstat-agent: "), "{err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}
+
+#[test]
+fn help_and_version() {
+    let dir = TempDir::new("agent-help");
+    let (code, out, _) = run(bin(), &["--help"], dir.path(), &[]);
+    assert_eq!(code, 0);
+    assert!(out.contains("--sample-interval"));
+    let (code, out, _) = run(bin(), &["--version"], dir.path(), &[]);
+    assert_eq!(code, 0);
+    assert_eq!(out.trim(), format!("lanstat-agent {}", env!("CARGO_PKG_VERSION")));
+}
+
+#[test]
+fn port_in_use_gives_one_clear_line() {
+    let agent = Agent::start(&[]);
+    let listen = agent.proc.addr.to_string();
+    let (code, _, err) = run(bin(), &["--listen", &listen], agent.dir.path(), &[]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("in use"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+}
+
+#[cfg(unix)]
+#[test]
+fn sigterm_and_sigint_stop_cleanly() {
+    for sig in ["TERM", "INT"] {
+        let mut agent = Agent::start(&[]);
+        assert_eq!(agent.proc.signal_and_wait(sig), Some(0), "{sig}");
+    }
+}
+
+#[test]
+fn listen_env_is_honoured() {
+    let dir = TempDir::new("agent-env");
+    let p = Proc::start(bin(), &[], dir.path(), &[("LANSTAT_AGENT_LISTEN", "127.0.0.1:0")]);
+    assert!(p.addr.ip().is_loopback());
+}

@@ -1,0 +1,40 @@
+//! Shared helpers: start the real `lanstat-agent` in a temporary directory.
+#![allow(dead_code)]
+
+#[path = "../../src/testkit.rs"]
+mod testkit;
+
+pub use testkit::*;
+
+use std::path::Path;
+
+pub fn bin() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_lanstat-agent"))
+}
+
+/// An agent on a free loopback port with its own temporary directory and token file.
+pub struct Agent {
+    pub proc: Proc,
+    pub dir: TempDir,
+    pub token: String,
+}
+
+impl Agent {
+    pub fn start(extra: &[&str]) -> Agent {
+        let dir = TempDir::new("agent");
+        Agent::start_in(dir, extra)
+    }
+
+    pub fn start_in(dir: TempDir, extra: &[&str]) -> Agent {
+        let mut args = vec!["--listen", "127.0.0.1:0", "--sample-interval", "1"];
+        args.extend_from_slice(extra);
+        let proc = Proc::start(bin(), &args, dir.path(), &[]);
+        let token = std::fs::read_to_string(dir.join("client_token.txt")).map(|t| t.trim().to_string()).unwrap_or_default();
+        Agent { proc, dir, token }
+    }
+
+    pub fn get(&self, path: &str) -> Resp {
+        let auth = format!("Bearer {}", self.token);
+        request(self.proc.addr, "GET", path, &[("Authorization", &auth)], b"")
+    }
+}
