@@ -6,10 +6,10 @@ DESTDIR ?=
 
 .PHONY: run test lint unit check-targets bench bench-agent build release
 
-## run: build and start the agent on :8000 (the server takes over this target once it exists)
+## run: build and start the server on :8001; it monitors this host at once and prints how to log in
 run:
-	$(CARGO) build --release -p lanstat-agent
-	./target/release/lanstat-agent --listen 0.0.0.0:8000
+	$(CARGO) build --release -p lanstat-server -p lanstat-agent
+	./target/release/lanstat-server
 
 ## test: everything CI checks
 test: lint unit check-targets

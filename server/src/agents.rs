@@ -1,0 +1,417 @@
+//! Talking to one agent: fetch `/systeminfo` with timeouts and a size cap, check every value,
+//! and classify failures into `offline` (unreachable) or `error` (reachable but wrong), each
+//! with a reason a user understands.
+
+use std::io::ErrorKind;
+use std::time::Duration;
+
+use lanstat_agent::snapshot::{SystemInfo, round1};
+
+use crate::store::{Sample, Status};
+
+/// Largest answer read from an agent.
+pub const MAX_ANSWER_BYTES: u64 = 1024 * 1024;
+
+/// Timeouts for one poll.
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    pub connect: Duration,
+    pub total: Duration,
+}
+
+impl Timeouts {
+    /// ~3 s to connect and ~5 s in all, shortened for fast poll intervals so that a round
+    /// always ends within its interval.
+    pub fn for_interval(interval: Duration) -> Timeouts {
+        Timeouts {
+            connect: Duration::from_secs(3).min(interval.mul_f64(0.5)),
+            total: Duration::from_secs(5).min(interval.mul_f64(0.8)),
+        }
+    }
+}
+
+/// An HTTP client for polling: no redirects, no retries, errors as values.
+pub fn client(t: Timeouts) -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .timeout_connect(Some(t.connect))
+        .timeout_global(Some(t.total))
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .max_idle_connections(0)
+        .user_agent(format!("lanstat-server/{}", crate::VERSION))
+        .build()
+        .new_agent()
+}
+
+/// The `/systeminfo` address for a computer's URL (which may or may not name the path).
+pub fn systeminfo_url(base: &str) -> String {
+    let b = base.trim().trim_end_matches('/');
+    if b.ends_with("/systeminfo") {
+        b.to_string()
+    } else {
+        format!("{b}/systeminfo")
+    }
+}
+
+/// Fetches and checks one agent's figures.
+pub fn fetch(
+    client: &ureq::Agent,
+    base_url: &str,
+    token: &str,
+) -> Result<SystemInfo, (Status, String)> {
+    let url = systeminfo_url(base_url);
+    let resp = client
+        .get(&url)
+        .header("Authorization", &format!("Bearer {token}"))
+        .header("Accept", "application/json")
+        .call()
+        .map_err(classify)?;
+    let status = resp.status().as_u16();
+    if status == 401 || status == 403 {
+        return Err((
+            Status::Error,
+            format!("the agent refused the token (HTTP {status})"),
+        ));
+    }
+    if status == 404 {
+        return Err((
+            Status::Error,
+            "no lanstat agent at this URL (HTTP 404 for /systeminfo)".into(),
+        ));
+    }
+    if status != 200 {
+        return Err((Status::Error, format!("the agent answered HTTP {status}")));
+    }
+    let mut body = resp.into_body();
+    let bytes = body
+        .with_config()
+        .limit(MAX_ANSWER_BYTES)
+        .read_to_vec()
+        .map_err(classify)?;
+    parse(&bytes)
+}
+
+/// Parses and checks an answer body.
+pub fn parse(bytes: &[u8]) -> Result<SystemInfo, (Status, String)> {
+    let info: SystemInfo = serde_json::from_slice(bytes).map_err(|e| {
+        let mut msg = e.to_string();
+        msg.truncate(160);
+        (Status::Error, format!("bad JSON from the agent: {msg}"))
+    })?;
+    validate(info).map_err(|m| (Status::Error, m))
+}
+
+fn classify(e: ureq::Error) -> (Status, String) {
+    use ureq::Error as E;
+    match e {
+        E::Timeout(_) => (Status::Offline, "timed out".into()),
+        E::HostNotFound => (Status::Offline, "host not found (DNS)".into()),
+        E::ConnectionFailed => (Status::Offline, "connection failed".into()),
+        E::Io(io) => match io.kind() {
+            ErrorKind::ConnectionRefused => (Status::Offline, "connection refused".into()),
+            ErrorKind::TimedOut | ErrorKind::WouldBlock => (Status::Offline, "timed out".into()),
+            ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted | ErrorKind::BrokenPipe => {
+                (Status::Offline, "connection reset".into())
+            }
+            ErrorKind::HostUnreachable | ErrorKind::NetworkUnreachable => {
+                (Status::Offline, "no route to host".into())
+            }
+            ErrorKind::UnexpectedEof => (
+                Status::Error,
+                "the agent closed the connection mid-answer".into(),
+            ),
+            _ => (Status::Offline, format!("network error: {io}")),
+        },
+        E::BodyExceedsLimit(_) => (Status::Error, "the answer is larger than 1 MiB".into()),
+        E::TlsRequired => (
+            Status::Error,
+            "https agents need a TLS proxy in front of the server; use an http:// URL on the LAN"
+                .into(),
+        ),
+        E::BadUri(_) | E::Http(_) => (Status::Error, "the URL is not valid".into()),
+        E::Protocol(p) => (Status::Error, format!("not an HTTP answer: {p}")),
+        E::LargeResponseHeader(_, _) => {
+            (Status::Error, "the answer's headers are too large".into())
+        }
+        other => (Status::Error, other.to_string()),
+    }
+}
+
+const MAX_TEXT: usize = 255;
+const MAX_LIST: usize = 256;
+
+/// Checks values an agent reported: every number finite and non-negative, percents within
+/// 0–100 (a rounding hair over is clamped, anything else refused), text cut to a sane length
+/// without control characters, lists capped. Refusals say which field was wrong.
+pub fn validate(mut i: SystemInfo) -> Result<SystemInfo, String> {
+    i.cpu_percent = percent("cpu_percent", i.cpu_percent)?;
+    i.memory.percent = percent("memory.percent", i.memory.percent)?;
+    i.disk.percent = percent("disk.percent", i.disk.percent)?;
+    rate(
+        "network_usage.bytes_sent_per_sec",
+        i.network_usage.bytes_sent_per_sec,
+    )?;
+    rate(
+        "network_usage.bytes_recv_per_sec",
+        i.network_usage.bytes_recv_per_sec,
+    )?;
+    if i.memory.used > i.memory.total {
+        return Err(format!(
+            "memory.used ({}) is larger than memory.total ({})",
+            i.memory.used, i.memory.total
+        ));
+    }
+    if i.disk.used > i.disk.total {
+        return Err(format!(
+            "disk.used ({}) is larger than disk.total ({})",
+            i.disk.used, i.disk.total
+        ));
+    }
+    i.hostname = text(&i.hostname);
+    i.system = text(&i.system);
+    for s in [
+        &mut i.os_version,
+        &mut i.kernel_version,
+        &mut i.arch,
+        &mut i.agent_version,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        *s = text(s);
+    }
+    if let Some(sw) = &mut i.swap {
+        sw.percent = percent("swap.percent", sw.percent)?;
+    }
+    i.per_cpu_percent.truncate(4096);
+    for p in &mut i.per_cpu_percent {
+        *p = percent("per_cpu_percent", *p)?;
+    }
+    if let Some(l) = &i.load_average {
+        for v in [l.one, l.five, l.fifteen] {
+            if !v.is_finite() || v < 0.0 {
+                return Err(format!("load_average has a bad value: {v}"));
+            }
+        }
+    }
+    i.disks.truncate(MAX_LIST);
+    for d in &mut i.disks {
+        d.mount_point = text(&d.mount_point);
+        d.device = text(&d.device);
+        d.fs_type = text(&d.fs_type);
+        d.percent = percent("disks[].percent", d.percent)?;
+    }
+    i.interfaces.truncate(4 * MAX_LIST);
+    for n in &mut i.interfaces {
+        n.name = text(&n.name);
+        rate("interfaces[].bytes_sent_per_sec", n.bytes_sent_per_sec)?;
+        rate("interfaces[].bytes_recv_per_sec", n.bytes_recv_per_sec)?;
+    }
+    if let Some(io) = &i.disk_io {
+        rate("disk_io.read_bytes_per_sec", io.read_bytes_per_sec)?;
+        rate("disk_io.write_bytes_per_sec", io.write_bytes_per_sec)?;
+    }
+    // A sensor reading outside what any sensor reports is dropped, not the whole sample.
+    i.temperatures
+        .retain(|t| t.celsius.is_finite() && (-100.0..=300.0).contains(&t.celsius));
+    i.temperatures.truncate(MAX_LIST);
+    for t in &mut i.temperatures {
+        t.label = text(&t.label);
+        t.critical = t
+            .critical
+            .filter(|c| c.is_finite() && (-100.0..=500.0).contains(c));
+    }
+    Ok(i)
+}
+
+fn percent(field: &str, v: f64) -> Result<f64, String> {
+    if !v.is_finite() || !(-0.5..=100.5).contains(&v) {
+        return Err(format!(
+            "{field} must be a percentage from 0 to 100, not {v}"
+        ));
+    }
+    Ok(v.clamp(0.0, 100.0))
+}
+
+fn rate(field: &str, v: f64) -> Result<(), String> {
+    if !v.is_finite() || v < 0.0 {
+        return Err(format!("{field} must be a non-negative rate, not {v}"));
+    }
+    Ok(())
+}
+
+/// Agent text cut to a sane length, control characters removed.
+fn text(s: &str) -> String {
+    s.chars()
+        .filter(|c| !c.is_control())
+        .take(MAX_TEXT)
+        .collect()
+}
+
+/// Previous counters of a computer, to compute the server's own rates.
+#[derive(Debug, Clone, Copy)]
+pub struct Counters {
+    pub at_ms: i64,
+    pub sent: u64,
+    pub recv: u64,
+}
+
+/// The row to store for a successful poll. Rates come from the counters since the previous
+/// poll; without one (first poll, after a restart) the agent's own rates stand in.
+pub fn to_sample(
+    computer_id: i64,
+    at_ms: i64,
+    info: &SystemInfo,
+    prev: Option<Counters>,
+) -> Sample {
+    let agent_rates = (
+        info.network_usage.bytes_sent_per_sec,
+        info.network_usage.bytes_recv_per_sec,
+    );
+    let (sent_rate, recv_rate) = match prev {
+        Some(p) if at_ms > p.at_ms => {
+            let secs = (at_ms - p.at_ms) as f64 / 1000.0;
+            (
+                lanstat_agent::sampler::rate(p.sent, info.network.bytes_sent, secs),
+                lanstat_agent::sampler::rate(p.recv, info.network.bytes_recv, secs),
+            )
+        }
+        _ => agent_rates,
+    };
+    let clamp_i64 = |v: u64| v.min(i64::MAX as u64) as i64;
+    Sample {
+        computer_id,
+        timestamp: at_ms.div_euclid(1000),
+        cpu_percent: round1(info.cpu_percent),
+        memory_total: clamp_i64(info.memory.total),
+        memory_used: clamp_i64(info.memory.used),
+        memory_percent: round1(info.memory.percent),
+        disk_total: clamp_i64(info.disk.total),
+        disk_used: clamp_i64(info.disk.used),
+        disk_percent: round1(info.disk.percent),
+        network_bytes_sent: clamp_i64(info.network.bytes_sent),
+        network_bytes_recv: clamp_i64(info.network.bytes_recv),
+        network_sent_per_sec: sent_rate,
+        network_recv_per_sec: recv_rate,
+        swap_percent: info.swap.map(|s| s.percent),
+        load_1: info.load_average.map(|l| l.one),
+        temperature: info.temperatures.iter().map(|t| t.celsius).reduce(f64::max),
+        disk_read_per_sec: info.disk_io.map(|d| d.read_bytes_per_sec),
+        disk_write_per_sec: info.disk_io.map(|d| d.write_bytes_per_sec),
+        uptime_secs: info.uptime_secs.map(clamp_i64),
+        agent_sent_per_sec: Some(agent_rates.0),
+        agent_recv_per_sec: Some(agent_rates.1),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ORIGINAL: &str = r#"{"cpu_percent": 15.2,
+        "memory": {"total": 16777216, "used": 8388608, "percent": 50.0},
+        "disk": {"total": 1000000000, "used": 500000000, "percent": 50.0},
+        "network": {"bytes_sent": 1000000, "bytes_recv": 2000000},
+        "network_usage": {"bytes_sent_per_sec": 1024, "bytes_recv_per_sec": 2048},
+        "hostname": "computer-name", "system": "Linux"}"#;
+
+    #[test]
+    fn original_json_is_accepted() {
+        let info = parse(ORIGINAL.as_bytes()).unwrap();
+        assert_eq!(info.hostname, "computer-name");
+    }
+
+    #[test]
+    fn bad_answers_are_errors_with_reasons() {
+        let cases = [
+            ("<html>", "bad JSON"),
+            ("{}", "bad JSON"),
+            (&ORIGINAL.replace("15.2", "NaN"), "bad JSON"),
+            (
+                &ORIGINAL.replace("\"bytes_sent\": 1000000", "\"bytes_sent\": -1"),
+                "bad JSON",
+            ),
+            (&ORIGINAL.replace("15.2", "250"), "cpu_percent"),
+            (&ORIGINAL.replace("15.2", "-3"), "cpu_percent"),
+            (
+                &ORIGINAL.replace("\"bytes_sent_per_sec\": 1024", "\"bytes_sent_per_sec\": -1"),
+                "bytes_sent_per_sec",
+            ),
+            (
+                &ORIGINAL.replace("\"used\": 8388608", "\"used\": 99999999999"),
+                "memory.used",
+            ),
+        ];
+        for (body, want) in cases {
+            let (status, reason) = parse(body.as_bytes()).unwrap_err();
+            assert_eq!(status, Status::Error, "{body}");
+            assert!(reason.contains(want), "{reason} should mention {want}");
+        }
+    }
+
+    #[test]
+    fn rounding_hairs_are_clamped_and_text_is_cleaned() {
+        let body = ORIGINAL
+            .replace("15.2", "100.3")
+            .replace("computer-name", "evil\\u0007\\nhost");
+        let info = parse(body.as_bytes()).unwrap();
+        assert_eq!(info.cpu_percent, 100.0);
+        assert_eq!(info.hostname, "evilhost");
+        let long = ORIGINAL.replace("computer-name", &"h".repeat(5000));
+        assert_eq!(parse(long.as_bytes()).unwrap().hostname.len(), 255);
+    }
+
+    #[test]
+    fn urls_get_the_systeminfo_path_once() {
+        assert_eq!(
+            systeminfo_url("http://pi:8000"),
+            "http://pi:8000/systeminfo"
+        );
+        assert_eq!(
+            systeminfo_url("http://pi:8000/"),
+            "http://pi:8000/systeminfo"
+        );
+        assert_eq!(
+            systeminfo_url("http://pi:8000/systeminfo"),
+            "http://pi:8000/systeminfo"
+        );
+    }
+
+    #[test]
+    fn server_rates_come_from_counters_and_survive_resets() {
+        let info = parse(ORIGINAL.as_bytes()).unwrap();
+        let first = to_sample(1, 10_000, &info, None);
+        assert_eq!(
+            first.network_sent_per_sec, 1024.0,
+            "agent's rate stands in on the first poll"
+        );
+        let prev = Counters {
+            at_ms: 0,
+            sent: 900_000,
+            recv: 1_000_000,
+        };
+        let s = to_sample(1, 10_000, &info, Some(prev));
+        assert_eq!(s.network_sent_per_sec, 10_000.0);
+        assert_eq!(s.network_recv_per_sec, 100_000.0);
+        assert_eq!(s.agent_sent_per_sec, Some(1024.0));
+        let reset = Counters {
+            at_ms: 0,
+            sent: 5_000_000,
+            recv: 5_000_000,
+        };
+        let s = to_sample(1, 10_000, &info, Some(reset));
+        assert_eq!((s.network_sent_per_sec, s.network_recv_per_sec), (0.0, 0.0));
+        assert_eq!(s.timestamp, 10);
+    }
+
+    #[test]
+    fn short_intervals_shorten_timeouts() {
+        let t = Timeouts::for_interval(Duration::from_secs(1));
+        assert!(t.total < Duration::from_secs(1));
+        let t = Timeouts::for_interval(Duration::from_secs(30));
+        assert_eq!(
+            (t.connect, t.total),
+            (Duration::from_secs(3), Duration::from_secs(5))
+        );
+    }
+}

@@ -1,0 +1,263 @@
+//! Flags and environment, read and checked once into a [`Command`].
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use lanstat_agent::cli::{Arg, Args, parse_listen, parse_seconds};
+
+use crate::Error;
+
+pub const HELP: &str = "\
+lanstat-server: polls lanstat agents, keeps their history and serves the dashboard
+
+Usage:
+  lanstat-server [serve] [OPTIONS]        run the server
+  lanstat-server backup FILE [--db PATH]  copy the database to FILE, safely, while it runs
+  lanstat-server reset-password USER [--db PATH]
+                                          give USER a new random password and end their sessions
+
+Options:
+  --listen ADDR:PORT       where to listen [env LANSTAT_LISTEN; default 0.0.0.0:8001]
+  --db PATH                the SQLite database [env DATABASE_PATH; default stats.db, or
+                           $STATE_DIRECTORY/stats.db under systemd]
+  --poll-interval SECONDS  how often to poll every agent [env LANSTAT_POLL_INTERVAL; default 30]
+  --no-local               do not monitor this server's own host
+  --trust-proxy            take the client address from X-Forwarded-For (behind a reverse proxy)
+  --workers N              HTTP worker threads [default 16]
+  -h, --help               show this help
+  -V, --version            show the version
+
+Environment:
+  ADMIN_USERNAME           the first admin's name when the database has no user [default admin]
+  ADMIN_PASSWORD           the first admin's password; unset: a random one is printed once
+
+There is no secret key to set: sessions are random server-side ids.
+";
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: String,
+    pub db: PathBuf,
+    pub poll_interval: Duration,
+    pub local: bool,
+    pub trust_proxy: bool,
+    pub workers: usize,
+    pub admin_username: String,
+    pub admin_password: Option<String>,
+}
+
+#[derive(Debug)]
+pub enum Command {
+    Serve(Config),
+    Backup { db: PathBuf, dest: PathBuf },
+    ResetPassword { db: PathBuf, user: String },
+    Help,
+    Version,
+}
+
+/// Reads flags (`argv` without the program name) and the environment (`env`).
+pub fn from_args(
+    argv: impl IntoIterator<Item = String>,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<Command, Error> {
+    let env = |k: &str| env(k).filter(|v| !v.trim().is_empty());
+    let default_db =
+        match env("STATE_DIRECTORY").and_then(|s| s.split(':').next().map(str::to_string)) {
+            Some(dir) if !dir.is_empty() => Path::new(&dir).join("stats.db"),
+            _ => PathBuf::from("stats.db"),
+        };
+    let mut c = Config {
+        listen: env("LANSTAT_LISTEN").unwrap_or_else(|| "0.0.0.0:8001".into()),
+        db: env("DATABASE_PATH")
+            .map(PathBuf::from)
+            .unwrap_or(default_db),
+        poll_interval: Duration::from_secs(30),
+        local: true,
+        trust_proxy: env("LANSTAT_TRUST_PROXY").is_some_and(|v| v == "1" || v == "true"),
+        workers: 16,
+        admin_username: env("ADMIN_USERNAME").unwrap_or_else(|| "admin".into()),
+        admin_password: env("ADMIN_PASSWORD"),
+    };
+    if let Some(v) = env("LANSTAT_POLL_INTERVAL") {
+        c.poll_interval =
+            Duration::from_secs(parse_seconds("poll-interval (LANSTAT_POLL_INTERVAL)", &v)?);
+    }
+    let mut words = Vec::new();
+    let mut args = Args::new(argv);
+    while let Some(arg) = args.next_arg() {
+        match arg {
+            Arg::Flag(f) => match f.as_str() {
+                "help" => return Ok(Command::Help),
+                "version" => return Ok(Command::Version),
+                "listen" => c.listen = parse_listen(&f, &args.value(&f)?)?,
+                "db" => c.db = PathBuf::from(args.value(&f)?),
+                "poll-interval" => {
+                    c.poll_interval = Duration::from_secs(parse_seconds(&f, &args.value(&f)?)?)
+                }
+                "no-local" => c.local = false,
+                "trust-proxy" => c.trust_proxy = true,
+                "workers" => {
+                    let v = args.value(&f)?;
+                    c.workers = v
+                        .parse()
+                        .ok()
+                        .filter(|n| (1..=256).contains(n))
+                        .ok_or_else(|| {
+                            Error::Usage(format!("--workers must be from 1 to 256, not {v:?}"))
+                        })?;
+                }
+                _ => return Err(Error::Usage(format!("unknown option --{f} (see --help)"))),
+            },
+            Arg::Word(w) => words.push(w),
+        }
+    }
+    c.listen = parse_listen("listen (LANSTAT_LISTEN)", &c.listen)?;
+    if c.db.as_os_str().is_empty() {
+        return Err(Error::Usage("--db must name a file".into()));
+    }
+    if let Some(pw) = &c.admin_password {
+        crate::auth::check_new_password(pw)
+            .map_err(|why| Error::Usage(format!("ADMIN_PASSWORD is not usable: {why}")))?;
+    }
+    if c.admin_username.len() > 64
+        || c.admin_username
+            .chars()
+            .any(|ch| ch.is_control() || ch.is_whitespace())
+    {
+        return Err(Error::Usage(
+            "ADMIN_USERNAME must be 1 to 64 characters without spaces".into(),
+        ));
+    }
+    let mut words = words.into_iter();
+    match words.next().as_deref() {
+        None | Some("serve") => {
+            if let Some(extra) = words.next() {
+                return Err(Error::Usage(format!(
+                    "unexpected argument {extra:?} (see --help)"
+                )));
+            }
+            Ok(Command::Serve(c))
+        }
+        Some("backup") => {
+            let dest = words
+                .next()
+                .ok_or_else(|| Error::Usage("backup needs a destination FILE".into()))?;
+            Ok(Command::Backup {
+                db: c.db,
+                dest: PathBuf::from(dest),
+            })
+        }
+        Some("reset-password") => {
+            let user = words
+                .next()
+                .ok_or_else(|| Error::Usage("reset-password needs a USER".into()))?;
+            Ok(Command::ResetPassword { db: c.db, user })
+        }
+        Some(other) => Err(Error::Usage(format!(
+            "unknown command {other:?} (see --help)"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &str, env: &[(&str, &str)]) -> Result<Command, Error> {
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        from_args(args.split_whitespace().map(String::from), |k| {
+            env.iter().find(|(ek, _)| ek == k).map(|(_, v)| v.clone())
+        })
+    }
+
+    fn serve(args: &str, env: &[(&str, &str)]) -> Config {
+        match parse(args, env).unwrap() {
+            Command::Serve(c) => c,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn defaults_follow_the_original() {
+        let c = serve("", &[]);
+        assert_eq!(c.listen, "0.0.0.0:8001");
+        assert_eq!(c.db, PathBuf::from("stats.db"));
+        assert_eq!(c.poll_interval, Duration::from_secs(30));
+        assert_eq!(c.admin_username, "admin");
+        assert!(c.local);
+    }
+
+    #[test]
+    fn env_then_flags() {
+        let env = [
+            ("DATABASE_PATH", "/x/a.db"),
+            ("LANSTAT_LISTEN", "127.0.0.1:9000"),
+            ("ADMIN_USERNAME", "root"),
+        ];
+        let c = serve("", &env);
+        assert_eq!(
+            (
+                c.db.to_str().unwrap(),
+                c.listen.as_str(),
+                c.admin_username.as_str()
+            ),
+            ("/x/a.db", "127.0.0.1:9000", "root")
+        );
+        let c = serve(
+            "--db /y/b.db --listen 127.0.0.1:0 --poll-interval 1 --no-local",
+            &env,
+        );
+        assert_eq!(
+            (c.db.to_str().unwrap(), c.listen.as_str()),
+            ("/y/b.db", "127.0.0.1:0")
+        );
+        assert_eq!(c.poll_interval, Duration::from_secs(1));
+        assert!(!c.local);
+    }
+
+    #[test]
+    fn systemd_state_directory_holds_the_database() {
+        let c = serve("", &[("STATE_DIRECTORY", "/var/lib/lanstat")]);
+        assert_eq!(c.db, PathBuf::from("/var/lib/lanstat/stats.db"));
+        let c = serve(
+            "",
+            &[
+                ("STATE_DIRECTORY", "/var/lib/lanstat"),
+                ("DATABASE_PATH", "/d.db"),
+            ],
+        );
+        assert_eq!(c.db, PathBuf::from("/d.db"));
+    }
+
+    #[test]
+    fn subcommands() {
+        assert!(matches!(
+            parse("backup /tmp/b.db --db x.db", &[]).unwrap(),
+            Command::Backup { .. }
+        ));
+        assert!(
+            matches!(parse("reset-password ann", &[]).unwrap(), Command::ResetPassword { user, .. } if user == "ann")
+        );
+        assert!(matches!(parse("--help", &[]).unwrap(), Command::Help));
+    }
+
+    #[test]
+    fn bad_values_are_refused() {
+        for args in [
+            "--poll-interval 0",
+            "--listen x",
+            "--bogus",
+            "backup",
+            "reset-password",
+            "frob",
+            "--workers 0",
+        ] {
+            assert!(parse(args, &[]).is_err(), "{args}");
+        }
+        assert!(parse("", &[("ADMIN_PASSWORD", "short")]).is_err());
+        assert!(parse("", &[("LANSTAT_POLL_INTERVAL", "soon")]).is_err());
+    }
+}

@@ -1,0 +1,334 @@
+//! The poll loop: every interval, every enabled computer is polled at once by a bounded set
+//! of short-lived threads; results that are not back by the round's deadline count as timed
+//! out, so one dead or slow agent never delays the others. Each round's samples and statuses
+//! are written in one transaction.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::Ordering;
+use std::sync::mpsc;
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use lanstat_agent::SystemInfo;
+
+use crate::App;
+use crate::agents::{self, Timeouts};
+use crate::live::LiveEntry;
+use crate::store::{self, Computer, Durability, Kind, PollOutcome, Status};
+
+/// Polls in flight at once.
+pub const MAX_CONCURRENT_POLLS: usize = 64;
+/// Stack for a poll thread: a 1 MiB answer parses without deep recursion.
+const POLL_STACK: usize = 256 * 1024;
+/// Expired sessions are swept this often.
+const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(600);
+
+/// An agent's figures, or why there are none.
+type Answer = Result<SystemInfo, (Status, String)>;
+
+/// What one round did.
+#[derive(Debug, Clone, Default)]
+pub struct RoundReport {
+    pub polled: usize,
+    pub ok: usize,
+    pub failed: usize,
+    /// Still in flight from an earlier round, so not polled again.
+    pub skipped: usize,
+    pub duration: Duration,
+}
+
+/// Computers whose poll is running, with the count bounded.
+#[derive(Default)]
+pub struct InFlight {
+    ids: Mutex<HashSet<i64>>,
+    freed: Condvar,
+}
+
+impl InFlight {
+    /// Claims a slot for `id`, waiting until `deadline` for one to free. `None` when the
+    /// computer is still being polled or no slot freed in time.
+    fn claim(&self, id: i64, deadline: Instant) -> Option<()> {
+        let mut ids = self.ids.lock().unwrap_or_else(|e| e.into_inner());
+        if ids.contains(&id) {
+            return None;
+        }
+        while ids.len() >= MAX_CONCURRENT_POLLS {
+            let now = Instant::now();
+            if now >= deadline {
+                return None;
+            }
+            ids = self
+                .freed
+                .wait_timeout(ids, deadline - now)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        ids.insert(id);
+        Some(())
+    }
+
+    fn release(&self, id: i64) {
+        self.ids
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&id);
+        self.freed.notify_one();
+    }
+}
+
+/// Runs one round now and waits for it.
+pub fn round(app: &App) -> RoundReport {
+    let started = Instant::now();
+    let interval = app.config.poll_interval;
+    let deadline = started + interval.mul_f64(0.9);
+    let computers = match app
+        .store
+        .read(|c| store::computers::list(c, app.config.local))
+    {
+        Ok(list) => list.into_iter().filter(|c| c.enabled).collect::<Vec<_>>(),
+        Err(e) => {
+            eprintln!("event=poll_round_failed error={:?}", e.to_string());
+            return RoundReport::default();
+        }
+    };
+    let mut report = RoundReport::default();
+    let mut answers: Vec<(Computer, i64, Answer)> = Vec::with_capacity(computers.len());
+
+    let (tx, rx) = mpsc::channel::<(usize, i64, Answer)>();
+    let mut waiting: HashMap<usize, Computer> = HashMap::new();
+    for (i, c) in computers.into_iter().enumerate() {
+        match c.kind {
+            Kind::Local => {
+                let answer = match &app.local {
+                    Some(latest) => Ok(latest.get().info.clone()),
+                    None => Err((
+                        Status::Offline,
+                        "this server does not monitor its own host (--no-local)".into(),
+                    )),
+                };
+                answers.push((c, app.clock.now_ms(), answer));
+            }
+            Kind::Agent => {
+                if app.in_flight.claim(c.id, deadline).is_none() {
+                    report.skipped += 1;
+                    continue;
+                }
+                let (tx, client, in_flight, url, token, id) = (
+                    tx.clone(),
+                    app.poll_client.clone(),
+                    app.in_flight.clone(),
+                    c.url.clone(),
+                    c.token.clone(),
+                    c.id,
+                );
+                let clock = app.clock.clone();
+                let spawned = std::thread::Builder::new()
+                    .name("poll".into())
+                    .stack_size(POLL_STACK)
+                    .spawn(move || {
+                        let result = agents::fetch(&client, &url, &token);
+                        in_flight.release(id);
+                        let _ = tx.send((i, clock.now_ms(), result));
+                    });
+                match spawned {
+                    Ok(_) => {
+                        waiting.insert(i, c);
+                    }
+                    Err(e) => {
+                        app.in_flight.release(c.id);
+                        answers.push((
+                            c,
+                            app.clock.now_ms(),
+                            Err((Status::Error, format!("cannot start a poll: {e}"))),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    drop(tx);
+    while !waiting.is_empty() {
+        let now = Instant::now();
+        if now >= deadline {
+            break;
+        }
+        match rx.recv_timeout(deadline - now) {
+            Ok((i, at, result)) => {
+                if let Some(c) = waiting.remove(&i) {
+                    answers.push((c, at, result));
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    let now_ms = app.clock.now_ms();
+    for (_, c) in waiting.drain() {
+        answers.push((c, now_ms, Err((Status::Offline, "timed out".into()))));
+    }
+
+    let mut outcomes = Vec::with_capacity(answers.len());
+    for (c, at_ms, answer) in answers {
+        report.polled += 1;
+        let result = match answer {
+            Ok(info) => {
+                report.ok += 1;
+                let sample = agents::to_sample(c.id, at_ms, &info, app.live.counters(c.id));
+                app.live.set(
+                    c.id,
+                    LiveEntry {
+                        info: Arc::new(info),
+                        at_ms,
+                        sample: Arc::new(sample.clone()),
+                    },
+                );
+                Ok(sample)
+            }
+            Err((status, reason)) => {
+                report.failed += 1;
+                Err((status, reason))
+            }
+        };
+        log_change(&c, &result);
+        outcomes.push(PollOutcome {
+            computer_id: c.id,
+            at: at_ms.div_euclid(1000),
+            result,
+        });
+    }
+    app.metrics
+        .polls_ok
+        .fetch_add(report.ok as u64, Ordering::Relaxed);
+    app.metrics
+        .polls_failed
+        .fetch_add(report.failed as u64, Ordering::Relaxed);
+    if !outcomes.is_empty()
+        && let Err(e) = app.store.write(Durability::Relaxed, move |tx| {
+            store::computers::record_round(tx, &outcomes)
+        })
+    {
+        app.metrics.db_write_errors.fetch_add(1, Ordering::Relaxed);
+        eprintln!(
+            "event=db_write_failed what=poll_round error={:?} action=retry_next_round",
+            e.to_string()
+        );
+    }
+    report.duration = started.elapsed();
+    app.metrics
+        .last_round_ms
+        .store(report.duration.as_millis() as u64, Ordering::Relaxed);
+    app.metrics.rounds.fetch_add(1, Ordering::Relaxed);
+    if report.duration > interval / 2 {
+        println!(
+            "event=slow_poll_round duration_ms={} computers={} ok={} failed={} skipped={}",
+            report.duration.as_millis(),
+            report.polled,
+            report.ok,
+            report.failed,
+            report.skipped
+        );
+    }
+    report
+}
+
+fn log_change(c: &Computer, result: &Result<store::Sample, (Status, String)>) {
+    let (status, reason) = match result {
+        Ok(_) => (Status::Online, None),
+        Err((s, r)) => (*s, Some(r.as_str())),
+    };
+    if status != c.status || (reason.is_some() && reason != c.status_reason.as_deref()) {
+        println!(
+            "event=status_changed computer_id={} name={:?} from={} to={} reason={:?}",
+            c.id,
+            c.name,
+            c.status.as_str(),
+            status.as_str(),
+            reason.unwrap_or("")
+        );
+    }
+}
+
+/// The background poll thread.
+pub struct Poller {
+    stop: Arc<(Mutex<bool>, Condvar)>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Poller {
+    pub fn start(app: Arc<App>) -> std::io::Result<Poller> {
+        let stop = Arc::new((Mutex::new(false), Condvar::new()));
+        let thread = {
+            let stop = stop.clone();
+            std::thread::Builder::new()
+                .name("poller".into())
+                .spawn(move || run(app, stop))?
+        };
+        Ok(Poller {
+            stop,
+            thread: Some(thread),
+        })
+    }
+
+    /// Asks the loop to stop after the round in hand and waits for it.
+    pub fn stop(mut self) {
+        let (lock, cv) = &*self.stop;
+        *lock.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        cv.notify_all();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn run(app: Arc<App>, stop: Arc<(Mutex<bool>, Condvar)>) {
+    let (lock, cv) = &*stop;
+    let interval = app.config.poll_interval;
+    let mut next = Instant::now();
+    let mut next_housekeeping = Instant::now();
+    loop {
+        {
+            let mut stopped = lock.lock().unwrap_or_else(|e| e.into_inner());
+            loop {
+                if *stopped {
+                    return;
+                }
+                let now = Instant::now();
+                if now >= next {
+                    break;
+                }
+                stopped = cv
+                    .wait_timeout(stopped, next - now)
+                    .unwrap_or_else(|e| e.into_inner())
+                    .0;
+            }
+        }
+        next = (next + interval).max(Instant::now() + interval / 4);
+        let app2 = app.clone();
+        if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| round(&app2))).is_err() {
+            eprintln!("event=poll_round_panic action=continue");
+        }
+        if Instant::now() >= next_housekeeping {
+            next_housekeeping = Instant::now() + HOUSEKEEPING_EVERY;
+            housekeeping(&app);
+        }
+    }
+}
+
+fn housekeeping(app: &App) {
+    let now = app.clock.now();
+    let result = app.store.write(Durability::Relaxed, move |tx| {
+        store::users::delete_expired_sessions(
+            tx,
+            now - crate::auth::SESSION_IDLE_SECS,
+            now - crate::auth::SESSION_MAX_SECS,
+        )
+    });
+    if let Err(e) = result {
+        eprintln!("event=housekeeping_failed error={:?}", e.to_string());
+    }
+}
+
+/// The timeouts polls use for `interval`.
+pub fn timeouts(interval: Duration) -> Timeouts {
+    Timeouts::for_interval(interval)
+}

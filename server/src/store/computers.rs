@@ -1,0 +1,341 @@
+//! Computers: the agents to poll (and the server's own host), their status, and each poll
+//! round's outcome written in one transaction.
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use serde::Serialize;
+
+use super::stats::{self, Sample};
+use super::{Result, StoreError};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// A lanstat (or original Python) agent polled over HTTP.
+    Agent,
+    /// The server's own host, read with the agent library's sampler.
+    Local,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Online,
+    /// Unreachable: refused, timed out, no route, unknown host.
+    Offline,
+    /// Reachable but wrong: 401, bad JSON, oversize, invalid values.
+    Error,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Online => "online",
+            Status::Offline => "offline",
+            Status::Error => "error",
+        }
+    }
+
+    fn parse(s: &str) -> Status {
+        match s {
+            "online" => Status::Online,
+            "error" => Status::Error,
+            _ => Status::Offline,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Computer {
+    pub id: i64,
+    pub name: String,
+    pub url: String,
+    pub token: String,
+    pub kind: Kind,
+    pub enabled: bool,
+    pub status: Status,
+    pub status_reason: Option<String>,
+    pub status_changed_at: Option<i64>,
+    pub last_seen: Option<i64>,
+    pub created_at: Option<i64>,
+}
+
+/// Fields a user sets. `token: None` on an update keeps the stored token.
+#[derive(Debug, Clone)]
+pub struct ComputerInput {
+    pub name: String,
+    pub url: String,
+    pub token: Option<String>,
+    pub enabled: bool,
+}
+
+/// The result of polling one computer.
+#[derive(Debug, Clone)]
+pub struct PollOutcome {
+    pub computer_id: i64,
+    pub at: i64,
+    pub result: std::result::Result<Sample, (Status, String)>,
+}
+
+const COLUMNS: &str = "id, name, url, token, kind, enabled, status, status_reason, status_changed_at, last_seen, created_at";
+
+fn from_row(r: &Row) -> rusqlite::Result<Computer> {
+    let kind: String = r.get(4)?;
+    let status: Option<String> = r.get(6)?;
+    Ok(Computer {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        url: r.get(2)?,
+        token: r.get(3)?,
+        kind: if kind == "local" {
+            Kind::Local
+        } else {
+            Kind::Agent
+        },
+        enabled: r.get::<_, i64>(5)? != 0,
+        status: Status::parse(status.as_deref().unwrap_or("offline")),
+        status_reason: r.get(7)?,
+        status_changed_at: r.get(8)?,
+        // An original database may hold a time string SQLite could not convert.
+        last_seen: r.get::<_, Option<i64>>(9).ok().flatten(),
+        created_at: r.get::<_, Option<i64>>(10).ok().flatten(),
+    })
+}
+
+/// Every computer, the local one first; `include_local: false` leaves it out.
+pub fn list(conn: &Connection, include_local: bool) -> Result<Vec<Computer>> {
+    let mut st = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM computers WHERE ?1 OR kind != 'local' ORDER BY kind = 'agent', name COLLATE NOCASE"
+    ))?;
+    let rows = st.query_map([include_local], from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+pub fn get(conn: &Connection, id: i64) -> Result<Computer> {
+    Ok(conn.query_row(
+        &format!("SELECT {COLUMNS} FROM computers WHERE id = ?1"),
+        [id],
+        from_row,
+    )?)
+}
+
+fn name_taken(name: &str) -> StoreError {
+    StoreError::Conflict(format!("a computer named {name:?} exists already"))
+}
+
+pub fn add(conn: &Connection, input: &ComputerInput, now: i64) -> Result<Computer> {
+    let token = input.token.as_deref().unwrap_or("");
+    conn.execute(
+        "INSERT INTO computers (name, url, token, status, enabled, kind, created_at) VALUES (?1, ?2, ?3, 'offline', ?4, 'agent', ?5)",
+        params![input.name, input.url, token, input.enabled as i64, now],
+    )
+    .map_err(|e| match StoreError::from(e) {
+        StoreError::Conflict(_) => name_taken(&input.name),
+        e => e,
+    })?;
+    get(conn, conn.last_insert_rowid())
+}
+
+pub fn update(conn: &Connection, id: i64, input: &ComputerInput) -> Result<Computer> {
+    let current = get(conn, id)?;
+    if current.kind == Kind::Local && (input.url != current.url) {
+        return Err(StoreError::Conflict(
+            "the server's own host has no URL to change".into(),
+        ));
+    }
+    let token = input.token.clone().unwrap_or(current.token);
+    conn.execute(
+        "UPDATE computers SET name = ?2, url = ?3, token = ?4, enabled = ?5 WHERE id = ?1",
+        params![id, input.name, input.url, token, input.enabled as i64],
+    )
+    .map_err(|e| match StoreError::from(e) {
+        StoreError::Conflict(_) => name_taken(&input.name),
+        e => e,
+    })?;
+    get(conn, id)
+}
+
+/// Deletes a computer and its history.
+pub fn delete(conn: &Connection, id: i64) -> Result<()> {
+    get(conn, id)?;
+    stats::delete_for(conn, id)?;
+    conn.execute("DELETE FROM computers WHERE id = ?1", [id])?;
+    Ok(())
+}
+
+/// The id of the server's own host, creating its row (named after the host) on first start.
+pub fn ensure_local(conn: &Connection, hostname: &str, now: i64) -> Result<i64> {
+    if let Some(id) = conn
+        .query_row(
+            "SELECT id FROM computers WHERE kind = 'local' ORDER BY id LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?
+    {
+        return Ok(id);
+    }
+    let mut name = hostname.to_string();
+    for n in 1.. {
+        let taken: bool = conn.query_row(
+            "SELECT count(*) > 0 FROM computers WHERE name = ?1",
+            [&name],
+            |r| r.get(0),
+        )?;
+        if !taken {
+            break;
+        }
+        name = if n == 1 {
+            format!("{hostname} (server)")
+        } else {
+            format!("{hostname} (server {n})")
+        };
+    }
+    conn.execute(
+        "INSERT INTO computers (name, url, token, status, enabled, kind, created_at) VALUES (?1, 'local', '', 'offline', 1, 'local', ?2)",
+        params![name, now],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// Writes one poll round: a sample row per success, and every computer's status.
+pub fn record_round(conn: &Connection, outcomes: &[PollOutcome]) -> Result<()> {
+    let mut online = conn.prepare_cached(
+        "UPDATE computers SET last_seen = ?2, status = 'online', status_reason = NULL,
+             status_changed_at = CASE WHEN status IS 'online' THEN status_changed_at ELSE ?2 END
+         WHERE id = ?1",
+    )?;
+    let mut failed = conn.prepare_cached(
+        "UPDATE computers SET status = ?2, status_reason = ?3,
+             status_changed_at = CASE WHEN status IS ?2 AND status_changed_at IS NOT NULL THEN status_changed_at ELSE ?4 END
+         WHERE id = ?1",
+    )?;
+    for o in outcomes {
+        match &o.result {
+            Ok(sample) => {
+                stats::insert(conn, sample)?;
+                online.execute(params![o.computer_id, o.at])?;
+            }
+            Err((status, reason)) => {
+                failed.execute(params![o.computer_id, status.as_str(), reason, o.at])?;
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::schema::migrate;
+
+    fn db() -> Connection {
+        let mut c = Connection::open_in_memory().unwrap();
+        c.pragma_update(None, "foreign_keys", "ON").unwrap();
+        migrate(&mut c).unwrap();
+        c
+    }
+
+    fn input(name: &str) -> ComputerInput {
+        ComputerInput {
+            name: name.into(),
+            url: "http://pi:8000".into(),
+            token: Some("t".repeat(20)),
+            enabled: true,
+        }
+    }
+
+    #[test]
+    fn duplicate_names_conflict_on_add_and_rename() {
+        let c = db();
+        add(&c, &input("pi"), 1).unwrap();
+        let nas = add(&c, &input("nas"), 1).unwrap();
+        assert!(matches!(
+            add(&c, &input("pi"), 1),
+            Err(StoreError::Conflict(_))
+        ));
+        assert!(matches!(
+            update(&c, nas.id, &input("pi")),
+            Err(StoreError::Conflict(_))
+        ));
+    }
+
+    #[test]
+    fn update_without_token_keeps_it() {
+        let c = db();
+        let pi = add(&c, &input("pi"), 1).unwrap();
+        let mut i = input("pi2");
+        i.token = None;
+        let after = update(&c, pi.id, &i).unwrap();
+        assert_eq!(after.token, pi.token);
+        assert_eq!(after.name, "pi2");
+    }
+
+    #[test]
+    fn status_changes_are_timed_and_reasons_kept() {
+        let c = db();
+        let pi = add(&c, &input("pi"), 1).unwrap();
+        let fail = |at| PollOutcome {
+            computer_id: pi.id,
+            at,
+            result: Err((Status::Offline, "connection refused".into())),
+        };
+        record_round(&c, &[fail(100)]).unwrap();
+        let after = get(&c, pi.id).unwrap();
+        assert_eq!(after.status, Status::Offline);
+        assert_eq!(after.status_reason.as_deref(), Some("connection refused"));
+        // Offline from the start: the first round counts as the change.
+        assert_eq!(after.status_changed_at, Some(100));
+        record_round(&c, &[fail(200)]).unwrap();
+        assert_eq!(get(&c, pi.id).unwrap().status_changed_at, Some(100));
+        let ok = PollOutcome {
+            computer_id: pi.id,
+            at: 300,
+            result: Ok(Sample {
+                computer_id: pi.id,
+                timestamp: 300,
+                ..Sample::default()
+            }),
+        };
+        record_round(&c, &[ok]).unwrap();
+        let after = get(&c, pi.id).unwrap();
+        assert_eq!(
+            (after.status, after.status_changed_at, after.last_seen),
+            (Status::Online, Some(300), Some(300))
+        );
+        assert_eq!(after.status_reason, None);
+    }
+
+    #[test]
+    fn local_host_row_is_made_once_with_a_free_name() {
+        let c = db();
+        add(&c, &input("box"), 1).unwrap();
+        let id = ensure_local(&c, "box", 1).unwrap();
+        assert_eq!(ensure_local(&c, "box", 2).unwrap(), id);
+        let local = get(&c, id).unwrap();
+        assert_eq!(local.name, "box (server)");
+        assert_eq!(local.kind, Kind::Local);
+        assert_eq!(list(&c, false).unwrap().len(), 1);
+        assert_eq!(list(&c, true).unwrap()[0].kind, Kind::Local);
+    }
+
+    #[test]
+    fn delete_removes_history_too() {
+        let c = db();
+        let pi = add(&c, &input("pi"), 1).unwrap();
+        stats::insert(
+            &c,
+            &Sample {
+                computer_id: pi.id,
+                timestamp: 5,
+                ..Sample::default()
+            },
+        )
+        .unwrap();
+        delete(&c, pi.id).unwrap();
+        let n: i64 = c
+            .query_row("SELECT count(*) FROM stats", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 0);
+        assert!(matches!(delete(&c, pi.id), Err(StoreError::NotFound)));
+    }
+}

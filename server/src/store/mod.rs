@@ -1,0 +1,375 @@
+//! SQLite: the only code that writes SQL. One writer thread owns the write connection and
+//! runs every change as a `BEGIN IMMEDIATE` transaction; readers use a small pool of
+//! read-only connections, which WAL lets run beside the writer.
+//!
+//! Durability: the database runs in WAL mode with `synchronous=NORMAL` for poll samples
+//! (a power cut may lose the last round or two, never corrupt the file) and switches to
+//! `synchronous=FULL` for account, session and computer changes, which must survive one.
+
+pub mod computers;
+pub mod schema;
+pub mod stats;
+pub mod users;
+
+pub use computers::{Computer, ComputerInput, Kind, PollOutcome, Status};
+pub use schema::SCHEMA_VERSION;
+pub use stats::{HistoryPoint, Sample};
+pub use users::{Role, SessionUser, User};
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+
+/// How long a connection waits for a lock before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Read connections kept open.
+const READERS: usize = 8;
+
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum StoreError {
+    Sqlite(rusqlite::Error),
+    /// The disk (or the quota) is full; writing resumes when space is freed.
+    Full,
+    /// A unique constraint: the name is taken.
+    Conflict(String),
+    NotFound,
+    /// The writer thread has stopped.
+    Closed,
+    /// The file was made by a newer lanstat.
+    TooNew(i64),
+}
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreError::Sqlite(e) => write!(f, "database error: {e}"),
+            StoreError::Full => f.write_str("database or disk is full"),
+            StoreError::Conflict(m) => f.write_str(m),
+            StoreError::NotFound => f.write_str("not found"),
+            StoreError::Closed => f.write_str("database writer has stopped"),
+            StoreError::TooNew(v) => write!(
+                f,
+                "the database has schema version {v}, newer than this lanstat-server understands ({SCHEMA_VERSION}); use a newer release"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> StoreError {
+        if let rusqlite::Error::SqliteFailure(code, _) = &e {
+            match code.code {
+                rusqlite::ErrorCode::DiskFull => return StoreError::Full,
+                rusqlite::ErrorCode::ConstraintViolation
+                    if code.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE =>
+                {
+                    return StoreError::Conflict("already exists".into());
+                }
+                _ => {}
+            }
+        }
+        if matches!(e, rusqlite::Error::QueryReturnedNoRows) {
+            return StoreError::NotFound;
+        }
+        StoreError::Sqlite(e)
+    }
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// Whether a write must reach the disk before it returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// Accounts, sessions, computers: `synchronous=FULL`.
+    Durable,
+    /// Samples: `synchronous=NORMAL`.
+    Relaxed,
+}
+
+type Job = Box<dyn FnOnce(&mut Connection) + Send>;
+
+/// The database: a writer thread and a pool of readers.
+pub struct Store {
+    path: PathBuf,
+    jobs: Mutex<Option<SyncSender<Job>>>,
+    writer: Mutex<Option<JoinHandle<()>>>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+impl Store {
+    /// Opens (creating if needed) and migrates the database, then starts the writer thread.
+    pub fn open(path: &Path) -> Result<Arc<Store>> {
+        let mut conn = open_connection(path, false)?;
+        schema::migrate(&mut conn)?;
+        restrict_permissions(path);
+        let (tx, rx) = mpsc::sync_channel::<Job>(1024);
+        let writer = std::thread::Builder::new()
+            .name("db-writer".into())
+            .spawn(move || writer_loop(conn, rx))
+            .map_err(|e| {
+                StoreError::Sqlite(rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
+            })?;
+        Ok(Arc::new(Store {
+            path: path.to_path_buf(),
+            jobs: Mutex::new(Some(tx)),
+            writer: Mutex::new(Some(writer)),
+            readers: Mutex::new(Vec::new()),
+        }))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `f` in a `BEGIN IMMEDIATE` transaction on the writer thread and waits for it.
+    pub fn write<T, F>(&self, durability: Durability, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction) -> Result<T> + Send + 'static,
+    {
+        let (reply_tx, reply_rx) = mpsc::sync_channel(1);
+        let job: Job = Box::new(move |conn: &mut Connection| {
+            let result = run_write(conn, durability, f);
+            let _ = reply_tx.send(result);
+        });
+        let sender = self
+            .jobs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .ok_or(StoreError::Closed)?;
+        sender.send(job).map_err(|_| StoreError::Closed)?;
+        reply_rx.recv().map_err(|_| StoreError::Closed)?
+    }
+
+    /// Runs `f` on a read-only connection.
+    pub fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let conn = self.readers.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let conn = match conn {
+            Some(c) => c,
+            None => open_connection(&self.path, true)?,
+        };
+        let result = f(&conn);
+        let mut pool = self.readers.lock().unwrap_or_else(|e| e.into_inner());
+        if pool.len() < READERS {
+            pool.push(conn);
+        }
+        result
+    }
+
+    /// Stops the writer after the jobs already queued, and closes the readers.
+    pub fn close(&self) {
+        self.jobs.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(t) = self.writer.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            let _ = t.join();
+        }
+        self.readers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
+
+    /// Copies the database to `dest` while others may be writing, with SQLite's online
+    /// backup API; the copy is consistent and checked before it is reported done.
+    pub fn backup_to(&self, dest: &Path) -> Result<()> {
+        self.read(|conn| backup(conn, dest))
+    }
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+fn run_write<T>(
+    conn: &mut Connection,
+    durability: Durability,
+    f: impl FnOnce(&Transaction) -> Result<T>,
+) -> Result<T> {
+    let sync = match durability {
+        Durability::Durable => "FULL",
+        Durability::Relaxed => "NORMAL",
+    };
+    conn.pragma_update(None, "synchronous", sync)?;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let value = f(&tx)?;
+    tx.commit()?;
+    Ok(value)
+}
+
+fn writer_loop(mut conn: Connection, jobs: Receiver<Job>) {
+    for job in jobs {
+        // A panicking job must not take the only writer down with it.
+        if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&mut conn))).is_err() {
+            eprintln!("event=db_job_panic action=continue");
+        }
+    }
+    let _ = conn.pragma_update(None, "optimize", "");
+}
+
+/// Opens a connection with the pragmas every connection needs.
+pub fn open_connection(path: &Path, read_only: bool) -> Result<Connection> {
+    let flags = if read_only {
+        OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI
+    } else {
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI
+    };
+    let conn = Connection::open_with_flags(path, flags)?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    if !read_only {
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+    }
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    Ok(conn)
+}
+
+/// The database holds password hashes and agent tokens: owner only.
+fn restrict_permissions(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for suffix in ["", "-wal", "-shm"] {
+            let mut p = path.as_os_str().to_owned();
+            p.push(suffix);
+            let _ = std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600));
+        }
+    }
+}
+
+fn backup(conn: &Connection, dest: &Path) -> Result<()> {
+    if dest.exists() {
+        return Err(StoreError::Conflict(format!(
+            "{} exists already; choose a new file",
+            dest.display()
+        )));
+    }
+    let tmp = dest.with_extension("partial");
+    let _ = std::fs::remove_file(&tmp);
+    {
+        let mut out = Connection::open(&tmp)?;
+        let b = rusqlite::backup::Backup::new(conn, &mut out)?;
+        // Copy in steps so writers are never blocked for long.
+        b.run_to_completion(256, Duration::from_millis(5), None)?;
+    }
+    let check = Connection::open(&tmp)?;
+    let verdict: String = check.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+    drop(check);
+    if verdict != "ok" {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(StoreError::Conflict(format!(
+            "the copy failed its integrity check: {verdict}"
+        )));
+    }
+    restrict_permissions(&tmp);
+    std::fs::rename(&tmp, dest)
+        .map_err(|e| StoreError::Conflict(format!("cannot write {}: {e}", dest.display())))?;
+    Ok(())
+}
+
+/// `PRAGMA integrity_check` of the whole file.
+pub fn integrity_check(conn: &Connection) -> Result<String> {
+    Ok(conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
+}
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    use super::*;
+
+    pub struct TestDb {
+        pub store: Arc<Store>,
+        pub dir: PathBuf,
+    }
+
+    impl TestDb {
+        pub fn new(tag: &str) -> TestDb {
+            let mut b = [0u8; 8];
+            getrandom::fill(&mut b).unwrap();
+            let dir =
+                std::env::temp_dir().join(format!("lanstat-store-{tag}-{}", u64::from_le_bytes(b)));
+            std::fs::create_dir_all(&dir).unwrap();
+            let store = Store::open(&dir.join("stats.db")).unwrap();
+            TestDb { store, dir }
+        }
+    }
+
+    impl Drop for TestDb {
+        fn drop(&mut self) {
+            self.store.close();
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_support::TestDb;
+    use super::*;
+
+    #[test]
+    fn writes_go_through_the_writer_and_are_read_back() {
+        let db = TestDb::new("rw");
+        let id = db
+            .store
+            .write(Durability::Durable, |tx| {
+                users::create_user(tx, "ann", "h", Role::Admin, false, 1).map(|u| u.id)
+            })
+            .unwrap();
+        let user = db.store.read(|c| users::get_user(c, id)).unwrap();
+        assert_eq!(user.username, "ann");
+    }
+
+    #[test]
+    fn a_failed_write_rolls_back_entirely() {
+        let db = TestDb::new("rollback");
+        let r: Result<()> = db.store.write(Durability::Durable, |tx| {
+            users::create_user(tx, "ann", "h", Role::Admin, false, 1)?;
+            users::create_user(tx, "ann", "h", Role::Admin, false, 1)?;
+            Ok(())
+        });
+        assert!(matches!(r, Err(StoreError::Conflict(_))));
+        assert_eq!(db.store.read(users::count_users).unwrap(), 0);
+    }
+
+    #[test]
+    fn backup_is_a_consistent_copy() {
+        let db = TestDb::new("backup");
+        db.store
+            .write(Durability::Durable, |tx| {
+                users::create_user(tx, "ann", "h", Role::Admin, false, 1).map(|_| ())
+            })
+            .unwrap();
+        let dest = db.dir.join("copy.db");
+        db.store.backup_to(&dest).unwrap();
+        let copy = Connection::open(&dest).unwrap();
+        assert_eq!(integrity_check(&copy).unwrap(), "ok");
+        assert_eq!(users::count_users(&copy).unwrap(), 1);
+        assert!(
+            matches!(db.store.backup_to(&dest), Err(StoreError::Conflict(_))),
+            "never overwrites"
+        );
+    }
+
+    #[test]
+    fn writes_after_close_fail_cleanly() {
+        let db = TestDb::new("closed");
+        db.store.close();
+        assert!(matches!(
+            db.store.write(Durability::Relaxed, |_| Ok(())),
+            Err(StoreError::Closed)
+        ));
+    }
+}

@@ -1,0 +1,179 @@
+//! The schema and its migrations. The version lives in `PRAGMA user_version`; each migration
+//! moves it up by one inside a transaction. Migrations are never edited once released:
+//! a change is a new migration at the end.
+//!
+//! Version 0 is an empty file or a database made by the original Flask server, whose three
+//! tables migration 1 creates only when they are missing, so both paths meet at version 1.
+
+use rusqlite::Connection;
+
+use super::{Result, StoreError};
+
+/// SHA-256 of the original's fixed default password; an account still holding it must pick
+/// a new password at its next login.
+const ORIGINAL_DEFAULT_HASH: &str =
+    "240be518fabd2724ddb6f04eeb1da5967448d7e831c08c8fa822809f74c720a9";
+
+const MIGRATIONS: &[&str] = &[
+    // 1: the original design's tables, exactly as it created them.
+    "CREATE TABLE IF NOT EXISTS users (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        username TEXT UNIQUE NOT NULL,
+        password_hash TEXT NOT NULL,
+        created_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP
+    );
+    CREATE TABLE IF NOT EXISTS computers (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        name TEXT UNIQUE NOT NULL,
+        url TEXT NOT NULL,
+        token TEXT NOT NULL,
+        last_seen TIMESTAMP,
+        status TEXT DEFAULT 'offline'
+    );
+    CREATE TABLE IF NOT EXISTS stats (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        computer_id INTEGER,
+        timestamp TIMESTAMP DEFAULT CURRENT_TIMESTAMP,
+        cpu_percent REAL,
+        memory_total INTEGER,
+        memory_used INTEGER,
+        memory_percent REAL,
+        disk_total INTEGER,
+        disk_used INTEGER,
+        disk_percent REAL,
+        network_bytes_sent INTEGER,
+        network_bytes_recv INTEGER,
+        network_sent_per_sec REAL DEFAULT 0,
+        network_recv_per_sec REAL DEFAULT 0,
+        FOREIGN KEY (computer_id) REFERENCES computers (id)
+    );",
+    // 2: roles, sessions, status reasons, more figures per sample; times become unix seconds.
+    "ALTER TABLE users ADD COLUMN role TEXT NOT NULL DEFAULT 'admin' CHECK (role IN ('admin', 'viewer'));
+    ALTER TABLE users ADD COLUMN must_change_password INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE users ADD COLUMN password_changed_at INTEGER;
+    UPDATE users SET must_change_password = 1 WHERE password_hash = '__ORIGINAL_DEFAULT__';
+    UPDATE users SET created_at = CAST(strftime('%s', created_at) AS INTEGER) WHERE typeof(created_at) = 'text';
+
+    CREATE TABLE sessions (
+        id_hash BLOB PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        created_at INTEGER NOT NULL,
+        last_seen_at INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX sessions_by_user ON sessions (user_id);
+
+    ALTER TABLE computers ADD COLUMN status_reason TEXT;
+    ALTER TABLE computers ADD COLUMN status_changed_at INTEGER;
+    ALTER TABLE computers ADD COLUMN enabled INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE computers ADD COLUMN kind TEXT NOT NULL DEFAULT 'agent' CHECK (kind IN ('agent', 'local'));
+    ALTER TABLE computers ADD COLUMN created_at INTEGER;
+    UPDATE computers SET last_seen = CAST(strftime('%s', last_seen) AS INTEGER) WHERE typeof(last_seen) = 'text';
+    UPDATE computers SET status = 'offline' WHERE status IS NULL OR status NOT IN ('online', 'offline', 'error');
+
+    ALTER TABLE stats ADD COLUMN swap_percent REAL;
+    ALTER TABLE stats ADD COLUMN load_1 REAL;
+    ALTER TABLE stats ADD COLUMN temperature REAL;
+    ALTER TABLE stats ADD COLUMN disk_read_per_sec REAL;
+    ALTER TABLE stats ADD COLUMN disk_write_per_sec REAL;
+    ALTER TABLE stats ADD COLUMN uptime_secs INTEGER;
+    ALTER TABLE stats ADD COLUMN agent_sent_per_sec REAL;
+    ALTER TABLE stats ADD COLUMN agent_recv_per_sec REAL;
+    UPDATE stats SET timestamp = CAST(strftime('%s', timestamp) AS INTEGER) WHERE typeof(timestamp) = 'text';
+    DELETE FROM stats WHERE computer_id IS NULL OR computer_id NOT IN (SELECT id FROM computers);
+    CREATE INDEX stats_by_computer_time ON stats (computer_id, timestamp);",
+];
+
+/// The version this build writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+pub fn migrate(conn: &mut Connection) -> Result<()> {
+    let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if current > SCHEMA_VERSION {
+        return Err(StoreError::TooNew(current));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        let version = i as i64 + 1;
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        tx.execute_batch(&sql.replace("__ORIGINAL_DEFAULT__", ORIGINAL_DEFAULT_HASH))?;
+        tx.pragma_update(None, "user_version", version)?;
+        tx.commit()?;
+        if current > 0 || version > 1 {
+            println!("event=schema_migrated version={version}");
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn columns(conn: &Connection, table: &str) -> Vec<String> {
+        let mut st = conn
+            .prepare(&format!("PRAGMA table_info({table})"))
+            .unwrap();
+        st.query_map([], |r| r.get::<_, String>(1))
+            .unwrap()
+            .map(|c| c.unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn fresh_database_gets_every_original_column() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap();
+        let v: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, SCHEMA_VERSION);
+        for (table, cols) in [
+            (
+                "users",
+                &["id", "username", "password_hash", "created_at"][..],
+            ),
+            (
+                "computers",
+                &["id", "name", "url", "token", "last_seen", "status"],
+            ),
+            (
+                "stats",
+                &[
+                    "id",
+                    "computer_id",
+                    "timestamp",
+                    "cpu_percent",
+                    "memory_total",
+                    "memory_used",
+                    "memory_percent",
+                    "disk_total",
+                    "disk_used",
+                    "disk_percent",
+                    "network_bytes_sent",
+                    "network_bytes_recv",
+                    "network_sent_per_sec",
+                    "network_recv_per_sec",
+                ],
+            ),
+        ] {
+            let have = columns(&conn, table);
+            for c in cols {
+                assert!(have.iter().any(|h| h == c), "{table}.{c}");
+            }
+        }
+    }
+
+    #[test]
+    fn migrating_twice_changes_nothing() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap();
+        migrate(&mut conn).unwrap();
+    }
+
+    #[test]
+    fn newer_schema_is_refused() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+            .unwrap();
+        assert!(matches!(migrate(&mut conn), Err(StoreError::TooNew(_))));
+    }
+}

@@ -1,0 +1,315 @@
+//! Samples: one row per successful poll in `stats`, and history read back in buckets so a
+//! chart never gets more points than it can draw.
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use serde::Serialize;
+
+use super::Result;
+
+/// One poll's figures, as stored. Rates are the server's own (from counters between its
+/// polls); the agent's reported rates are kept beside them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Sample {
+    pub computer_id: i64,
+    /// Unix seconds.
+    pub timestamp: i64,
+    pub cpu_percent: f64,
+    pub memory_total: i64,
+    pub memory_used: i64,
+    pub memory_percent: f64,
+    pub disk_total: i64,
+    pub disk_used: i64,
+    pub disk_percent: f64,
+    pub network_bytes_sent: i64,
+    pub network_bytes_recv: i64,
+    pub network_sent_per_sec: f64,
+    pub network_recv_per_sec: f64,
+    pub swap_percent: Option<f64>,
+    pub load_1: Option<f64>,
+    /// The hottest sensor, °C.
+    pub temperature: Option<f64>,
+    pub disk_read_per_sec: Option<f64>,
+    pub disk_write_per_sec: Option<f64>,
+    pub uptime_secs: Option<i64>,
+    pub agent_sent_per_sec: Option<f64>,
+    pub agent_recv_per_sec: Option<f64>,
+}
+
+const COLUMNS: &str =
+    "computer_id, timestamp, cpu_percent, memory_total, memory_used, memory_percent,
+    disk_total, disk_used, disk_percent, network_bytes_sent, network_bytes_recv,
+    network_sent_per_sec, network_recv_per_sec, swap_percent, load_1, temperature,
+    disk_read_per_sec, disk_write_per_sec, uptime_secs, agent_sent_per_sec, agent_recv_per_sec";
+
+pub fn insert(conn: &Connection, s: &Sample) -> Result<()> {
+    let mut st = conn.prepare_cached(&format!(
+        "INSERT INTO stats ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)"
+    ))?;
+    st.execute(params![
+        s.computer_id,
+        s.timestamp,
+        s.cpu_percent,
+        s.memory_total,
+        s.memory_used,
+        s.memory_percent,
+        s.disk_total,
+        s.disk_used,
+        s.disk_percent,
+        s.network_bytes_sent,
+        s.network_bytes_recv,
+        s.network_sent_per_sec,
+        s.network_recv_per_sec,
+        s.swap_percent,
+        s.load_1,
+        s.temperature,
+        s.disk_read_per_sec,
+        s.disk_write_per_sec,
+        s.uptime_secs,
+        s.agent_sent_per_sec,
+        s.agent_recv_per_sec,
+    ])?;
+    Ok(())
+}
+
+fn from_row(r: &Row) -> rusqlite::Result<Sample> {
+    // Rows migrated from the original may hold NULLs where we always write numbers.
+    let f = |i: usize| r.get::<_, Option<f64>>(i).map(|v| v.unwrap_or(0.0));
+    let n = |i: usize| r.get::<_, Option<i64>>(i).map(|v| v.unwrap_or(0));
+    Ok(Sample {
+        computer_id: r.get(0)?,
+        timestamp: r.get::<_, Option<i64>>(1).ok().flatten().unwrap_or(0),
+        cpu_percent: f(2)?,
+        memory_total: n(3)?,
+        memory_used: n(4)?,
+        memory_percent: f(5)?,
+        disk_total: n(6)?,
+        disk_used: n(7)?,
+        disk_percent: f(8)?,
+        network_bytes_sent: n(9)?,
+        network_bytes_recv: n(10)?,
+        network_sent_per_sec: f(11)?,
+        network_recv_per_sec: f(12)?,
+        swap_percent: r.get(13)?,
+        load_1: r.get(14)?,
+        temperature: r.get(15)?,
+        disk_read_per_sec: r.get(16)?,
+        disk_write_per_sec: r.get(17)?,
+        uptime_secs: r.get(18)?,
+        agent_sent_per_sec: r.get(19)?,
+        agent_recv_per_sec: r.get(20)?,
+    })
+}
+
+/// The newest sample of a computer.
+pub fn latest(conn: &Connection, computer_id: i64) -> Result<Option<Sample>> {
+    Ok(conn
+        .query_row(
+            &format!("SELECT {COLUMNS} FROM stats WHERE computer_id = ?1 ORDER BY timestamp DESC, id DESC LIMIT 1"),
+            [computer_id],
+            from_row,
+        )
+        .optional()?)
+}
+
+pub fn delete_for(conn: &Connection, computer_id: i64) -> Result<()> {
+    conn.execute("DELETE FROM stats WHERE computer_id = ?1", [computer_id])?;
+    Ok(())
+}
+
+/// One chart point: the bucket's average, with its minimum and maximum where they tell
+/// something. A point with every value `None` marks a gap (the host was not answering).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct HistoryPoint {
+    /// Unix seconds at the start of the bucket.
+    pub timestamp: i64,
+    pub samples: i64,
+    pub cpu_percent: Option<f64>,
+    pub cpu_percent_min: Option<f64>,
+    pub cpu_percent_max: Option<f64>,
+    pub memory_percent: Option<f64>,
+    pub memory_percent_min: Option<f64>,
+    pub memory_percent_max: Option<f64>,
+    pub memory_used: Option<f64>,
+    pub memory_total: Option<f64>,
+    pub disk_percent: Option<f64>,
+    pub disk_percent_min: Option<f64>,
+    pub disk_percent_max: Option<f64>,
+    pub disk_used: Option<f64>,
+    pub disk_total: Option<f64>,
+    pub network_sent_per_sec: Option<f64>,
+    pub network_sent_per_sec_max: Option<f64>,
+    pub network_recv_per_sec: Option<f64>,
+    pub network_recv_per_sec_max: Option<f64>,
+    pub temperature: Option<f64>,
+    pub temperature_min: Option<f64>,
+    pub temperature_max: Option<f64>,
+    pub load_1: Option<f64>,
+    pub swap_percent: Option<f64>,
+    pub disk_read_per_sec: Option<f64>,
+    pub disk_write_per_sec: Option<f64>,
+}
+
+/// Raw samples in `[from, to)` averaged into buckets of `step` seconds (buckets start at
+/// multiples of `step`). Where a bucket is empty after a filled one, a gap point is added so
+/// charts break the line instead of drawing across the outage.
+pub fn history_raw(
+    conn: &Connection,
+    computer_id: i64,
+    from: i64,
+    to: i64,
+    step: i64,
+) -> Result<Vec<HistoryPoint>> {
+    let step = step.max(1);
+    let mut st = conn.prepare_cached(
+        "SELECT (timestamp / ?4) * ?4 AS b, count(*),
+                avg(cpu_percent), min(cpu_percent), max(cpu_percent),
+                avg(memory_percent), min(memory_percent), max(memory_percent),
+                avg(memory_used), max(memory_total),
+                avg(disk_percent), min(disk_percent), max(disk_percent),
+                avg(disk_used), max(disk_total),
+                avg(network_sent_per_sec), max(network_sent_per_sec),
+                avg(network_recv_per_sec), max(network_recv_per_sec),
+                avg(temperature), min(temperature), max(temperature),
+                avg(load_1), avg(swap_percent), avg(disk_read_per_sec), avg(disk_write_per_sec)
+         FROM stats
+         WHERE computer_id = ?1 AND timestamp >= ?2 AND timestamp < ?3
+         GROUP BY b ORDER BY b",
+    )?;
+    let rows = st.query_map(params![computer_id, from, to, step], |r| {
+        Ok(HistoryPoint {
+            timestamp: r.get(0)?,
+            samples: r.get(1)?,
+            cpu_percent: r.get(2)?,
+            cpu_percent_min: r.get(3)?,
+            cpu_percent_max: r.get(4)?,
+            memory_percent: r.get(5)?,
+            memory_percent_min: r.get(6)?,
+            memory_percent_max: r.get(7)?,
+            memory_used: r.get(8)?,
+            memory_total: r.get(9)?,
+            disk_percent: r.get(10)?,
+            disk_percent_min: r.get(11)?,
+            disk_percent_max: r.get(12)?,
+            disk_used: r.get(13)?,
+            disk_total: r.get(14)?,
+            network_sent_per_sec: r.get(15)?,
+            network_sent_per_sec_max: r.get(16)?,
+            network_recv_per_sec: r.get(17)?,
+            network_recv_per_sec_max: r.get(18)?,
+            temperature: r.get(19)?,
+            temperature_min: r.get(20)?,
+            temperature_max: r.get(21)?,
+            load_1: r.get(22)?,
+            swap_percent: r.get(23)?,
+            disk_read_per_sec: r.get(24)?,
+            disk_write_per_sec: r.get(25)?,
+        })
+    })?;
+    let points: Vec<HistoryPoint> = rows.collect::<rusqlite::Result<_>>()?;
+    Ok(points)
+}
+
+/// Inserts a gap point after every point whose successor is more than `max_gap` seconds
+/// later, so a chart breaks its line there.
+pub fn mark_gaps(points: Vec<HistoryPoint>, step: i64, max_gap: i64) -> Vec<HistoryPoint> {
+    let mut out = Vec::with_capacity(points.len() + 8);
+    let mut prev: Option<i64> = None;
+    for p in points {
+        if let Some(t) = prev
+            && p.timestamp - t > max_gap
+        {
+            out.push(HistoryPoint {
+                timestamp: t + step,
+                ..HistoryPoint::default()
+            });
+        }
+        prev = Some(p.timestamp);
+        out.push(p);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::schema::migrate;
+
+    fn db() -> Connection {
+        let mut c = Connection::open_in_memory().unwrap();
+        migrate(&mut c).unwrap();
+        c.execute(
+            "INSERT INTO computers (id, name, url, token) VALUES (1, 'pi', 'http://pi:8000', 'x')",
+            [],
+        )
+        .unwrap();
+        c
+    }
+
+    fn sample(t: i64, cpu: f64) -> Sample {
+        Sample {
+            computer_id: 1,
+            timestamp: t,
+            cpu_percent: cpu,
+            network_sent_per_sec: cpu * 10.0,
+            ..Sample::default()
+        }
+    }
+
+    #[test]
+    fn latest_is_the_newest() {
+        let c = db();
+        for (t, cpu) in [(10, 1.0), (30, 3.0), (20, 2.0)] {
+            insert(&c, &sample(t, cpu)).unwrap();
+        }
+        assert_eq!(latest(&c, 1).unwrap().unwrap().cpu_percent, 3.0);
+        assert_eq!(latest(&c, 2).unwrap(), None);
+    }
+
+    #[test]
+    fn buckets_average_and_keep_extremes() {
+        let c = db();
+        for (t, cpu) in [(100, 10.0), (110, 30.0), (160, 50.0), (170, 70.0)] {
+            insert(&c, &sample(t, cpu)).unwrap();
+        }
+        let pts = history_raw(&c, 1, 0, 1000, 60).unwrap();
+        assert_eq!(pts.len(), 2);
+        assert_eq!((pts[0].timestamp, pts[0].samples), (60, 2));
+        assert_eq!(pts[0].cpu_percent, Some(20.0));
+        assert_eq!(pts[1].timestamp, 120);
+        assert_eq!(pts[1].cpu_percent, Some(60.0));
+        assert_eq!(pts[1].cpu_percent_min, Some(50.0));
+        assert_eq!(pts[1].cpu_percent_max, Some(70.0));
+        assert_eq!(pts[1].network_sent_per_sec_max, Some(700.0));
+    }
+
+    #[test]
+    fn range_ends_are_respected() {
+        let c = db();
+        for t in [99, 100, 199, 200] {
+            insert(&c, &sample(t, 1.0)).unwrap();
+        }
+        let n: i64 = history_raw(&c, 1, 100, 200, 1)
+            .unwrap()
+            .iter()
+            .map(|p| p.samples)
+            .sum();
+        assert_eq!(n, 2);
+    }
+
+    #[test]
+    fn gaps_become_null_points() {
+        let pts: Vec<HistoryPoint> = [0, 30, 60, 300, 330]
+            .iter()
+            .map(|t| HistoryPoint {
+                timestamp: *t,
+                cpu_percent: Some(1.0),
+                ..HistoryPoint::default()
+            })
+            .collect();
+        let out = mark_gaps(pts, 30, 90);
+        assert_eq!(out.len(), 6);
+        assert_eq!(out[3].timestamp, 90);
+        assert_eq!(out[3].cpu_percent, None);
+        assert_eq!(out[4].timestamp, 300);
+    }
+}

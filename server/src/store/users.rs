@@ -1,0 +1,320 @@
+//! Users and their sessions.
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use serde::Serialize;
+
+use super::{Result, StoreError};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Admin,
+    Viewer,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Viewer => "viewer",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "admin" => Some(Role::Admin),
+            "viewer" => Some(Role::Viewer),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct User {
+    pub id: i64,
+    pub username: String,
+    pub role: Role,
+    pub must_change_password: bool,
+    pub created_at: Option<i64>,
+    pub password_changed_at: Option<i64>,
+}
+
+/// A live session and the user it belongs to.
+#[derive(Debug, Clone)]
+pub struct SessionUser {
+    pub user: User,
+    pub id_hash: Vec<u8>,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+}
+
+const USER_COLUMNS: &str =
+    "id, username, role, must_change_password, created_at, password_changed_at";
+
+fn user_from_row(r: &Row, offset: usize) -> rusqlite::Result<User> {
+    let role: String = r.get(offset + 2)?;
+    Ok(User {
+        id: r.get(offset)?,
+        username: r.get(offset + 1)?,
+        role: Role::parse(&role).unwrap_or(Role::Viewer),
+        must_change_password: r.get::<_, i64>(offset + 3)? != 0,
+        created_at: r.get::<_, Option<i64>>(offset + 4).ok().flatten(),
+        password_changed_at: r.get(offset + 5)?,
+    })
+}
+
+pub fn count_users(conn: &Connection) -> Result<i64> {
+    Ok(conn.query_row("SELECT count(*) FROM users", [], |r| r.get(0))?)
+}
+
+pub fn create_user(
+    conn: &Connection,
+    username: &str,
+    hash: &str,
+    role: Role,
+    must_change: bool,
+    now: i64,
+) -> Result<User> {
+    let res = conn.execute(
+        "INSERT INTO users (username, password_hash, role, must_change_password, created_at, password_changed_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+        params![username, hash, role.as_str(), must_change as i64, now],
+    );
+    match res.map_err(StoreError::from) {
+        Err(StoreError::Conflict(_)) => {
+            return Err(StoreError::Conflict(format!(
+                "a user named {username:?} exists already"
+            )));
+        }
+        Err(e) => return Err(e),
+        Ok(_) => {}
+    }
+    get_user(conn, conn.last_insert_rowid())
+}
+
+pub fn get_user(conn: &Connection, id: i64) -> Result<User> {
+    Ok(conn.query_row(
+        &format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"),
+        [id],
+        |r| user_from_row(r, 0),
+    )?)
+}
+
+/// The user and their stored password hash.
+pub fn find_login(conn: &Connection, username: &str) -> Result<Option<(User, String)>> {
+    Ok(conn
+        .query_row(
+            &format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE username = ?1"),
+            [username],
+            |r| Ok((user_from_row(r, 0)?, r.get(6)?)),
+        )
+        .optional()?)
+}
+
+pub fn find_by_name(conn: &Connection, username: &str) -> Result<Option<User>> {
+    Ok(conn
+        .query_row(
+            &format!("SELECT {USER_COLUMNS} FROM users WHERE username = ?1"),
+            [username],
+            |r| user_from_row(r, 0),
+        )
+        .optional()?)
+}
+
+pub fn list_users(conn: &Connection) -> Result<Vec<User>> {
+    let mut st = conn.prepare(&format!(
+        "SELECT {USER_COLUMNS} FROM users ORDER BY username"
+    ))?;
+    let rows = st.query_map([], |r| user_from_row(r, 0))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+pub fn set_password(
+    conn: &Connection,
+    user_id: i64,
+    hash: &str,
+    must_change: bool,
+    now: i64,
+) -> Result<()> {
+    let n = conn.execute(
+        "UPDATE users SET password_hash = ?2, must_change_password = ?3, password_changed_at = ?4 WHERE id = ?1",
+        params![user_id, hash, must_change as i64, now],
+    )?;
+    if n == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
+}
+
+/// Replaces a hash in an old format with a new one, keeping everything else.
+pub fn upgrade_hash(conn: &Connection, user_id: i64, old_hash: &str, new_hash: &str) -> Result<()> {
+    conn.execute(
+        "UPDATE users SET password_hash = ?3 WHERE id = ?1 AND password_hash = ?2",
+        params![user_id, old_hash, new_hash],
+    )?;
+    Ok(())
+}
+
+fn admins_other_than(conn: &Connection, user_id: i64) -> Result<i64> {
+    Ok(conn.query_row(
+        "SELECT count(*) FROM users WHERE role = 'admin' AND id != ?1",
+        [user_id],
+        |r| r.get(0),
+    )?)
+}
+
+pub fn set_role(conn: &Connection, user_id: i64, role: Role) -> Result<User> {
+    let user = get_user(conn, user_id)?;
+    if user.role == Role::Admin && role != Role::Admin && admins_other_than(conn, user_id)? == 0 {
+        return Err(StoreError::Conflict(
+            "the last admin cannot be demoted".into(),
+        ));
+    }
+    conn.execute(
+        "UPDATE users SET role = ?2 WHERE id = ?1",
+        params![user_id, role.as_str()],
+    )?;
+    get_user(conn, user_id)
+}
+
+pub fn delete_user(conn: &Connection, user_id: i64) -> Result<()> {
+    let user = get_user(conn, user_id)?;
+    if user.role == Role::Admin && admins_other_than(conn, user_id)? == 0 {
+        return Err(StoreError::Conflict(
+            "the last admin cannot be deleted".into(),
+        ));
+    }
+    conn.execute("DELETE FROM users WHERE id = ?1", [user_id])?;
+    Ok(())
+}
+
+pub fn create_session(conn: &Connection, id_hash: &[u8], user_id: i64, now: i64) -> Result<()> {
+    conn.execute(
+        "INSERT INTO sessions (id_hash, user_id, created_at, last_seen_at) VALUES (?1, ?2, ?3, ?3)",
+        params![id_hash, user_id, now],
+    )?;
+    Ok(())
+}
+
+pub fn session_user(conn: &Connection, id_hash: &[u8]) -> Result<Option<SessionUser>> {
+    Ok(conn
+        .query_row(
+            "SELECT u.id, u.username, u.role, u.must_change_password, u.created_at, u.password_changed_at,
+                    s.created_at, s.last_seen_at
+             FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = ?1",
+            [id_hash],
+            |r| {
+                Ok(SessionUser {
+                    user: user_from_row(r, 0)?,
+                    id_hash: id_hash.to_vec(),
+                    created_at: r.get(6)?,
+                    last_seen_at: r.get(7)?,
+                })
+            },
+        )
+        .optional()?)
+}
+
+pub fn touch_session(conn: &Connection, id_hash: &[u8], now: i64) -> Result<()> {
+    conn.execute(
+        "UPDATE sessions SET last_seen_at = ?2 WHERE id_hash = ?1",
+        params![id_hash, now],
+    )?;
+    Ok(())
+}
+
+pub fn delete_session(conn: &Connection, id_hash: &[u8]) -> Result<()> {
+    conn.execute("DELETE FROM sessions WHERE id_hash = ?1", [id_hash])?;
+    Ok(())
+}
+
+/// Ends every session of a user except `keep`.
+pub fn delete_user_sessions(conn: &Connection, user_id: i64, keep: Option<&[u8]>) -> Result<usize> {
+    Ok(conn.execute(
+        "DELETE FROM sessions WHERE user_id = ?1 AND id_hash != coalesce(?2, x'')",
+        params![user_id, keep],
+    )?)
+}
+
+/// Removes sessions idle since before `idle_before` or created before `created_before`.
+pub fn delete_expired_sessions(
+    conn: &Connection,
+    idle_before: i64,
+    created_before: i64,
+) -> Result<usize> {
+    Ok(conn.execute(
+        "DELETE FROM sessions WHERE last_seen_at < ?1 OR created_at < ?2",
+        params![idle_before, created_before],
+    )?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::schema::migrate;
+
+    fn db() -> Connection {
+        let mut c = Connection::open_in_memory().unwrap();
+        c.pragma_update(None, "foreign_keys", "ON").unwrap();
+        migrate(&mut c).unwrap();
+        c
+    }
+
+    #[test]
+    fn duplicate_username_is_a_conflict() {
+        let c = db();
+        create_user(&c, "ann", "h", Role::Admin, false, 1).unwrap();
+        assert!(matches!(
+            create_user(&c, "ann", "h", Role::Viewer, false, 1),
+            Err(StoreError::Conflict(_))
+        ));
+    }
+
+    #[test]
+    fn last_admin_cannot_be_deleted_or_demoted() {
+        let c = db();
+        let a = create_user(&c, "ann", "h", Role::Admin, false, 1).unwrap();
+        let v = create_user(&c, "vic", "h", Role::Viewer, false, 1).unwrap();
+        assert!(matches!(
+            delete_user(&c, a.id),
+            Err(StoreError::Conflict(_))
+        ));
+        assert!(matches!(
+            set_role(&c, a.id, Role::Viewer),
+            Err(StoreError::Conflict(_))
+        ));
+        set_role(&c, v.id, Role::Admin).unwrap();
+        set_role(&c, a.id, Role::Viewer).unwrap();
+        delete_user(&c, a.id).unwrap();
+        assert_eq!(count_users(&c).unwrap(), 1);
+    }
+
+    #[test]
+    fn sessions_end_with_their_user_and_on_request() {
+        let c = db();
+        let a = create_user(&c, "ann", "h", Role::Admin, false, 1).unwrap();
+        let b = create_user(&c, "bob", "h", Role::Admin, false, 1).unwrap();
+        create_session(&c, b"s1", a.id, 10).unwrap();
+        create_session(&c, b"s2", a.id, 10).unwrap();
+        create_session(&c, b"s3", b.id, 10).unwrap();
+        assert_eq!(
+            session_user(&c, b"s1").unwrap().unwrap().user.username,
+            "ann"
+        );
+        assert_eq!(delete_user_sessions(&c, a.id, Some(b"s1")).unwrap(), 1);
+        assert!(session_user(&c, b"s2").unwrap().is_none());
+        delete_user(&c, b.id).unwrap();
+        assert!(session_user(&c, b"s3").unwrap().is_none());
+    }
+
+    #[test]
+    fn expired_sessions_are_removed() {
+        let c = db();
+        let a = create_user(&c, "ann", "h", Role::Admin, false, 1).unwrap();
+        create_session(&c, b"old", a.id, 100).unwrap();
+        create_session(&c, b"new", a.id, 1000).unwrap();
+        assert_eq!(delete_expired_sessions(&c, 500, 0).unwrap(), 1);
+        assert!(session_user(&c, b"new").unwrap().is_some());
+    }
+}

@@ -1,0 +1,357 @@
+//! Computers: the cards' data, and adding, editing, removing and testing agents.
+
+use lanstat_agent::serve::{self, Reply};
+use serde_json::{Value, json};
+
+use super::{ApiError, Call, Fields};
+use crate::App;
+use crate::agents;
+use crate::live::LiveEntry;
+use crate::store::{self, Computer, ComputerInput, Durability, Kind};
+
+/// A computer as the API shows it: never the token, only its last four characters.
+pub fn view(c: &Computer, live: Option<&LiveEntry>) -> Value {
+    let mut v = json!({
+        "id": c.id,
+        "name": c.name,
+        "url": if c.kind == Kind::Local { Value::Null } else { Value::String(c.url.clone()) },
+        "kind": c.kind,
+        "enabled": c.enabled,
+        "status": c.status.as_str(),
+        "status_reason": c.status_reason,
+        "status_changed_at": c.status_changed_at,
+        "last_seen": c.last_seen,
+        "token_hint": token_hint(&c.token),
+    });
+    if let Some(l) = live {
+        let i = &l.info;
+        let s = &l.sample;
+        let extra = json!({
+            "sampled_at": l.at_ms,
+            "hostname": i.hostname,
+            "system": i.system,
+            "os_version": i.os_version,
+            "kernel_version": i.kernel_version,
+            "arch": i.arch,
+            "agent_version": i.agent_version,
+            "cpu_percent": i.cpu_percent,
+            "cpu_count": i.cpu_count,
+            "memory": i.memory,
+            "swap": i.swap,
+            "disk": i.disk,
+            "network": i.network,
+            "network_usage": {
+                "bytes_sent_per_sec": s.network_sent_per_sec,
+                "bytes_recv_per_sec": s.network_recv_per_sec,
+            },
+            "temperature": s.temperature,
+            "uptime_secs": i.uptime_secs,
+            "load_average": i.load_average,
+        });
+        if let (Value::Object(base), Value::Object(more)) = (&mut v, extra) {
+            base.extend(more);
+        }
+    }
+    v
+}
+
+fn token_hint(token: &str) -> Option<String> {
+    let n = token.chars().count();
+    (n >= 8).then(|| format!("…{}", token.chars().skip(n - 4).collect::<String>()))
+}
+
+pub fn list(app: &App, _call: &mut Call) -> Result<Reply, ApiError> {
+    let computers = app
+        .store
+        .read(|c| store::computers::list(c, app.config.local))?;
+    let live = app.live.snapshot();
+    let out: Vec<Value> = computers.iter().map(|c| view(c, live.get(&c.id))).collect();
+    Ok(serve::json(200, &out))
+}
+
+pub fn get(app: &App, call: &mut Call) -> Result<Reply, ApiError> {
+    let c = find(app, call.id())?;
+    Ok(serve::json(200, &view(&c, app.live.get(c.id).as_ref())))
+}
+
+fn find(app: &App, id: i64) -> Result<Computer, ApiError> {
+    let c = app
+        .store
+        .read(|conn| store::computers::get(conn, id))
+        .map_err(|e| match e {
+            store::StoreError::NotFound => ApiError::NotFound(format!("no computer with id {id}")),
+            e => e.into(),
+        })?;
+    if c.kind == Kind::Local && !app.config.local {
+        return Err(ApiError::NotFound(format!("no computer with id {id}")));
+    }
+    Ok(c)
+}
+
+/// Checks a name: 1–64 characters, no control characters.
+pub fn check_name(name: &str) -> Result<String, ApiError> {
+    let name = name.trim();
+    let n = name.chars().count();
+    if n == 0 {
+        return Err(ApiError::Invalid(
+            "name".into(),
+            "give the computer a name".into(),
+        ));
+    }
+    if n > 64 {
+        return Err(ApiError::Invalid(
+            "name".into(),
+            "the name must be at most 64 characters".into(),
+        ));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(ApiError::Invalid(
+            "name".into(),
+            "the name cannot hold control characters".into(),
+        ));
+    }
+    Ok(name.to_string())
+}
+
+/// Checks an agent URL: http or https, with a host, no credentials, no query.
+pub fn check_url(url: &str) -> Result<String, ApiError> {
+    let bad = |m: &str| ApiError::Invalid("url".into(), m.to_string());
+    let url = url.trim();
+    if url.is_empty() {
+        return Err(bad(
+            "enter the agent's address, such as http://raspberrypi.local:8000",
+        ));
+    }
+    if url.len() > 2048 {
+        return Err(bad("the address is too long"));
+    }
+    let rest = if let Some(r) = url.strip_prefix("http://") {
+        r
+    } else if let Some(r) = url.strip_prefix("https://") {
+        r
+    } else {
+        return Err(bad("the address must start with http:// or https://"));
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if authority.contains('@') {
+        return Err(bad(
+            "the address must not hold a user name or password; the token is entered apart",
+        ));
+    }
+    let (host, port) = match authority.strip_prefix('[') {
+        Some(v6) => match v6.split_once(']') {
+            Some((h, after)) => (h, after.strip_prefix(':')),
+            None => return Err(bad("the IPv6 address needs its closing ]")),
+        },
+        None => match authority.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (authority, None),
+        },
+    };
+    if host.is_empty() || host.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(bad("the address needs a host name or IP address"));
+    }
+    if let Some(port) = port
+        && !matches!(port.parse::<u16>(), Ok(p) if p > 0)
+    {
+        return Err(bad("the port must be a number from 1 to 65535"));
+    }
+    if rest.contains(['?', '#']) {
+        return Err(bad("the address must not have a query or fragment"));
+    }
+    Ok(url.trim_end_matches('/').to_string())
+}
+
+fn check_token(token: &str) -> Result<String, ApiError> {
+    let token = token.trim();
+    if token.is_empty() {
+        return Err(ApiError::Invalid(
+            "token".into(),
+            "enter the token the agent printed when it started".into(),
+        ));
+    }
+    if token.len() > 256 || token.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(ApiError::Invalid(
+            "token".into(),
+            "the token must be one word of at most 256 characters".into(),
+        ));
+    }
+    Ok(token.to_string())
+}
+
+fn input_from(fields: &Fields, current: Option<&Computer>) -> Result<ComputerInput, ApiError> {
+    let name = match (fields.text("name")?, current) {
+        (Some(n), _) => check_name(&n)?,
+        (None, Some(c)) => c.name.clone(),
+        (None, None) => check_name("")?,
+    };
+    let url = match (fields.text("url")?, current) {
+        (_, Some(c)) if c.kind == Kind::Local => c.url.clone(),
+        (Some(u), _) => check_url(&u)?,
+        (None, Some(c)) => c.url.clone(),
+        (None, None) => check_url("")?,
+    };
+    let token = match (fields.text("token")?, current) {
+        (Some(t), Some(_)) if t.trim().is_empty() => None, // empty on edit: keep the stored one
+        (Some(t), _) => Some(check_token(&t)?),
+        (None, Some(_)) => None,
+        (None, None) => Some(check_token("")?),
+    };
+    let enabled = fields
+        .flag("enabled")?
+        .unwrap_or(current.map(|c| c.enabled).unwrap_or(true));
+    Ok(ComputerInput {
+        name,
+        url,
+        token,
+        enabled,
+    })
+}
+
+/// `POST /api/add_computer` (and `/api/computers`): `name`, `url`, `token`, as JSON or a form.
+pub fn add(app: &App, call: &mut Call) -> Result<Reply, ApiError> {
+    let fields = call.fields()?;
+    let input = input_from(&fields, None)?;
+    let now = app.clock.now();
+    let c = app.store.write(Durability::Durable, move |tx| {
+        store::computers::add(tx, &input, now)
+    })?;
+    println!(
+        "event=computer_added computer_id={} name={:?}",
+        c.id, c.name
+    );
+    Ok(serve::json(201, &view(&c, None)))
+}
+
+/// `PUT`/`PATCH /api/computers/<id>`: any of `name`, `url`, `token` (empty keeps it), `enabled`.
+pub fn update(app: &App, call: &mut Call) -> Result<Reply, ApiError> {
+    let fields = call.fields()?;
+    let current = find(app, call.id())?;
+    let input = input_from(&fields, Some(&current))?;
+    let id = current.id;
+    let c = app.store.write(Durability::Durable, move |tx| {
+        store::computers::update(tx, id, &input)
+    })?;
+    if c.url != current.url || c.token != current.token {
+        app.live.remove(id); // the next rate must not mix two agents' counters
+    }
+    Ok(serve::json(200, &view(&c, app.live.get(id).as_ref())))
+}
+
+/// `DELETE /api/computers/<id>`: the computer and its history.
+pub fn delete(app: &App, call: &mut Call) -> Result<Reply, ApiError> {
+    let c = find(app, call.id())?;
+    let id = c.id;
+    app.store.write(Durability::Durable, move |tx| {
+        store::computers::delete(tx, id)
+    })?;
+    app.live.remove(id);
+    println!("event=computer_removed computer_id={id}");
+    Ok(serve::json(200, &json!({ "ok": true, "id": id })))
+}
+
+/// `POST /api/test_connection` with `url` and `token` (or `id` of a saved computer, whose
+/// stored token is used when none is given): polls once and says what came back.
+pub fn test_connection(app: &App, call: &mut Call) -> Result<Reply, ApiError> {
+    let fields = call.fields()?;
+    let saved = match fields.text("id")? {
+        Some(id) => {
+            let id: i64 = id
+                .parse()
+                .map_err(|_| ApiError::Invalid("id".into(), "id must be a number".into()))?;
+            Some(find(app, id)?)
+        }
+        None => None,
+    };
+    let url = match (fields.text("url")?, &saved) {
+        (Some(u), _) if !u.trim().is_empty() => check_url(&u)?,
+        (_, Some(c)) => c.url.clone(),
+        _ => check_url("")?,
+    };
+    let token = match (fields.text("token")?, &saved) {
+        (Some(t), _) if !t.trim().is_empty() => check_token(&t)?,
+        (_, Some(c)) => c.token.clone(),
+        _ => check_token("")?,
+    };
+    let started = std::time::Instant::now();
+    let result = agents::fetch(&app.poll_client, &url, &token);
+    let ms = started.elapsed().as_millis() as u64;
+    let body = match result {
+        Ok(info) => json!({
+            "ok": true,
+            "status": "online",
+            "elapsed_ms": ms,
+            "hostname": info.hostname,
+            "system": info.system,
+            "os_version": info.os_version,
+            "agent_version": info.agent_version,
+            "cpu_percent": info.cpu_percent,
+            "memory": info.memory,
+            "disk": info.disk,
+            "message": format!("Connected: {} answered in {ms} ms", info.hostname),
+        }),
+        Err((status, reason)) => json!({
+            "ok": false,
+            "status": status.as_str(),
+            "elapsed_ms": ms,
+            "reason": reason,
+            "message": format!("Could not read the agent: {reason}"),
+        }),
+    };
+    Ok(serve::json(200, &body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_checked() {
+        for ok in [
+            "http://pi:8000",
+            "https://nas.lan",
+            "http://192.168.1.5:8000/",
+            "http://[fe80::1]:8000",
+            "http://pi:8000/systeminfo",
+        ] {
+            assert!(check_url(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "pi:8000",
+            "ftp://pi",
+            "http://",
+            "http://:8000",
+            "http://user:pw@pi",
+            "http://pi:99999",
+            "http://pi:0",
+            "http://p i",
+            "http://pi?x=1",
+            "javascript:alert(1)",
+        ] {
+            assert!(check_url(bad).is_err(), "{bad}");
+        }
+        assert_eq!(check_url(" http://pi:8000/ ").unwrap(), "http://pi:8000");
+    }
+
+    #[test]
+    fn names_are_checked() {
+        assert!(check_name("").is_err());
+        assert!(check_name("   ").is_err());
+        assert!(check_name(&"x".repeat(65)).is_err());
+        assert!(check_name("a\u{7}b").is_err());
+        assert_eq!(check_name(" Living-room Pi ").unwrap(), "Living-room Pi");
+        assert!(check_name(&"é".repeat(64)).is_ok());
+    }
+
+    #[test]
+    fn tokens_are_checked_and_hinted() {
+        assert!(check_token("").is_err());
+        assert!(check_token("two words").is_err());
+        assert_eq!(
+            token_hint("a79a6575-3178-44fa-8ed0-48581ae5caec").as_deref(),
+            Some("…caec")
+        );
+        assert_eq!(token_hint("short"), None);
+    }
+}

@@ -1,0 +1,249 @@
+//! Latest figures and history for charts: `/api/stats`, `/api/history`, `/api/network_graph`.
+
+use lanstat_agent::serve::{self, Reply};
+use serde_json::json;
+
+use super::{ApiError, Call};
+use crate::App;
+use crate::store::{self, stats::HistoryPoint};
+
+/// Points per series a chart gets at most (gap markers aside).
+pub const MAX_POINTS: i64 = 500;
+
+/// A time window to chart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Window {
+    pub name: String,
+    pub from: i64,
+    pub to: i64,
+}
+
+/// Named ranges and their length in seconds.
+pub const RANGES: &[(&str, i64)] = &[
+    ("1h", 3600),
+    ("6h", 6 * 3600),
+    ("24h", 86_400),
+    ("7d", 7 * 86_400),
+    ("30d", 30 * 86_400),
+    ("1y", 365 * 86_400),
+];
+
+/// Reads `range=24h`, or `from=…&to=…` (unix seconds), or the original's `hours=N`.
+pub fn window(call: &Call, now: i64, default: &str) -> Result<Window, ApiError> {
+    let q = &call.query;
+    let num = |k: &str| -> Result<Option<i64>, ApiError> {
+        q.get(k)
+            .map(|v| {
+                v.trim()
+                    .parse::<i64>()
+                    .map_err(|_| ApiError::Invalid(k.into(), format!("{k} must be unix seconds")))
+            })
+            .transpose()
+    };
+    if q.contains_key("from") || q.contains_key("to") {
+        let to = num("to")?.unwrap_or(now);
+        let from = num("from")?.ok_or_else(|| {
+            ApiError::Invalid(
+                "from".into(),
+                "give from (and optionally to) in unix seconds".into(),
+            )
+        })?;
+        if from >= to {
+            return Err(ApiError::Invalid(
+                "from".into(),
+                "from must be before to".into(),
+            ));
+        }
+        if to - from > 5 * 366 * 86_400 || from < 0 {
+            return Err(ApiError::Invalid(
+                "from".into(),
+                "the window must lie within five years".into(),
+            ));
+        }
+        return Ok(Window {
+            name: "custom".into(),
+            from,
+            to,
+        });
+    }
+    if let Some(h) = q.get("hours") {
+        let hours: i64 = h
+            .trim()
+            .parse()
+            .ok()
+            .filter(|h| (1..=24 * 366).contains(h))
+            .ok_or_else(|| {
+                ApiError::Invalid(
+                    "hours".into(),
+                    "hours must be a whole number from 1 to 8784".into(),
+                )
+            })?;
+        return Ok(Window {
+            name: format!("{hours}h"),
+            from: now - hours * 3600,
+            to: now + 1,
+        });
+    }
+    let name = q.get("range").map(|s| s.as_str()).unwrap_or(default);
+    let secs = RANGES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, s)| *s)
+        .ok_or_else(|| {
+            let names: Vec<&str> = RANGES.iter().map(|(n, _)| *n).collect();
+            ApiError::Invalid(
+                "range".into(),
+                format!("range must be one of {}", names.join(", ")),
+            )
+        })?;
+    Ok(Window {
+        name: name.to_string(),
+        from: now - secs,
+        to: now + 1,
+    })
+}
+
+/// Bucket width for a window: at most [`MAX_POINTS`] buckets, never finer than the polls.
+pub fn step_for(w: &Window, poll_interval: i64) -> i64 {
+    let span = w.to - w.from;
+    ((span + MAX_POINTS - 1) / MAX_POINTS)
+        .max(poll_interval)
+        .max(1)
+}
+
+fn points(app: &App, id: i64, w: &Window) -> Result<(i64, Vec<HistoryPoint>), ApiError> {
+    let interval = app.config.poll_interval.as_secs() as i64;
+    let step = step_for(w, interval);
+    let (from, to) = (w.from - w.from.rem_euclid(step), w.to);
+    let pts = app
+        .store
+        .read(|c| store::stats::history_raw(c, id, from, to, step))?;
+    // A missed poll or two is noise; longer silences are outages and show as gaps.
+    Ok((
+        step,
+        store::stats::mark_gaps(pts, step, 2 * step + step.max(interval)),
+    ))
+}
+
+fn exists(app: &App, id: i64) -> Result<(), ApiError> {
+    let c = app
+        .store
+        .read(|c| store::computers::get(c, id))
+        .map_err(|e| match e {
+            store::StoreError::NotFound => ApiError::NotFound(format!("no computer with id {id}")),
+            e => e.into(),
+        })?;
+    if c.kind == store::Kind::Local && !app.config.local {
+        return Err(ApiError::NotFound(format!("no computer with id {id}")));
+    }
+    Ok(())
+}
+
+/// `GET /api/stats/<id>`: the newest sample (the original's columns and ours) with the
+/// agent's full answer under `detail` (every disk, interface and sensor).
+pub fn latest(app: &App, call: &mut Call) -> Result<Reply, ApiError> {
+    let id = call.id();
+    exists(app, id)?;
+    let live = app.live.get(id);
+    let sample = match &live {
+        Some(l) => Some((*l.sample).clone()),
+        None => app.store.read(|c| store::stats::latest(c, id))?,
+    };
+    let Some(sample) = sample else {
+        return Err(ApiError::NotFound(
+            "no figures yet for this computer; wait for the first poll".into(),
+        ));
+    };
+    let mut body = serde_json::to_value(&sample).map_err(|e| ApiError::Internal(e.to_string()))?;
+    body["detail"] = match &live {
+        Some(l) => serde_json::to_value(&*l.info).unwrap_or(serde_json::Value::Null),
+        None => serde_json::Value::Null,
+    };
+    Ok(serve::json(200, &body))
+}
+
+/// `GET /api/history/<id>?range=24h`: bucketed averages (with min/max) for every chart.
+pub fn history(app: &App, call: &mut Call) -> Result<Reply, ApiError> {
+    let id = call.id();
+    exists(app, id)?;
+    let w = window(call, app.clock.now(), "24h")?;
+    let (step, pts) = points(app, id, &w)?;
+    Ok(serve::json(
+        200,
+        &json!({ "computer_id": id, "range": w.name, "from": w.from, "to": w.to, "step": step, "tier": "raw", "points": pts }),
+    ))
+}
+
+/// `GET /api/network_graph/<id>`: the original 24-hour network chart's data, sent and
+/// received per second on one time axis (`range` and `from`/`to` work here too).
+pub fn network_graph(app: &App, call: &mut Call) -> Result<Reply, ApiError> {
+    let id = call.id();
+    exists(app, id)?;
+    let w = window(call, app.clock.now(), "24h")?;
+    let (step, pts) = points(app, id, &w)?;
+    let labels: Vec<String> = pts.iter().map(|p| iso8601(p.timestamp)).collect();
+    Ok(serve::json(
+        200,
+        &json!({
+            "computer_id": id,
+            "range": w.name,
+            "from": w.from,
+            "to": w.to,
+            "step": step,
+            "tier": "raw",
+            "labels": labels,
+            "timestamps": pts.iter().map(|p| p.timestamp).collect::<Vec<_>>(),
+            "sent": pts.iter().map(|p| p.network_sent_per_sec).collect::<Vec<_>>(),
+            "recv": pts.iter().map(|p| p.network_recv_per_sec).collect::<Vec<_>>(),
+            "sent_max": pts.iter().map(|p| p.network_sent_per_sec_max).collect::<Vec<_>>(),
+            "recv_max": pts.iter().map(|p| p.network_recv_per_sec_max).collect::<Vec<_>>(),
+        }),
+    ))
+}
+
+/// Unix seconds as `2026-11-27T14:05:00Z`.
+pub fn iso8601(t: i64) -> String {
+    let days = t.div_euclid(86_400);
+    let secs = t.rem_euclid(86_400);
+    // Civil-from-days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iso8601_dates() {
+        assert_eq!(iso8601(0), "1970-01-01T00:00:00Z");
+        assert_eq!(iso8601(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(iso8601(1_795_739_962), "2026-11-27T00:39:22Z");
+    }
+
+    #[test]
+    fn steps_cap_points_and_respect_polls() {
+        let w = |secs| Window {
+            name: "x".into(),
+            from: 0,
+            to: secs,
+        };
+        assert_eq!(step_for(&w(3600), 30), 30);
+        assert_eq!(step_for(&w(86_400), 30), 173);
+        assert_eq!(step_for(&w(365 * 86_400), 30), 63_072);
+        assert!(365 * 86_400 / step_for(&w(365 * 86_400), 1) <= MAX_POINTS);
+    }
+}

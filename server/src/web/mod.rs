@@ -1,0 +1,495 @@
+//! HTTP: one route table, a [`Call`] per request, errors mapped to statuses in one place,
+//! and the security headers added to every response.
+
+mod computers;
+mod forms;
+mod history;
+mod pages;
+mod session;
+mod users;
+
+use std::collections::HashMap;
+
+use lanstat_agent::serve::{self, Reply};
+use tiny_http::{Method, Request};
+
+use crate::App;
+use crate::store::{Role, SessionUser, StoreError};
+
+pub use forms::Fields;
+
+/// Largest request body we read.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    /// Anyone.
+    Public,
+    /// A logged-in user, even one who must still change the password.
+    Pending,
+    /// A logged-in user whose password is settled.
+    User,
+    /// An admin whose password is settled.
+    Admin,
+}
+
+type Handler = fn(&App, &mut Call) -> Result<Reply, ApiError>;
+
+struct Route {
+    method: &'static str,
+    path: &'static str,
+    access: Access,
+    handler: Handler,
+}
+
+const fn route(
+    method: &'static str,
+    path: &'static str,
+    access: Access,
+    handler: Handler,
+) -> Route {
+    Route {
+        method,
+        path,
+        access,
+        handler,
+    }
+}
+
+/// The whole HTTP surface. `:id` matches a positive integer, `:file` any one segment.
+const ROUTES: &[Route] = &[
+    route("GET", "/", Access::User, pages::dashboard),
+    route("GET", "/login", Access::Public, pages::login),
+    route("POST", "/login", Access::Public, session::login),
+    route("GET", "/logout", Access::Public, session::logout),
+    route("POST", "/logout", Access::Public, session::logout),
+    route(
+        "GET",
+        "/change_password",
+        Access::Pending,
+        pages::change_password,
+    ),
+    route(
+        "POST",
+        "/change_password",
+        Access::Pending,
+        session::change_password,
+    ),
+    route("GET", "/manage", Access::Admin, pages::manage),
+    route("GET", "/users", Access::Admin, pages::users),
+    route("GET", "/static/:file", Access::Public, pages::asset),
+    route("GET", "/healthz", Access::Public, pages::healthz),
+    route("GET", "/api/me", Access::Pending, session::me),
+    route("GET", "/api/computers", Access::User, computers::list),
+    route("POST", "/api/computers", Access::Admin, computers::add),
+    route("POST", "/api/add_computer", Access::Admin, computers::add),
+    route(
+        "POST",
+        "/api/test_connection",
+        Access::Admin,
+        computers::test_connection,
+    ),
+    route("GET", "/api/computers/:id", Access::User, computers::get),
+    route(
+        "PUT",
+        "/api/computers/:id",
+        Access::Admin,
+        computers::update,
+    ),
+    route(
+        "PATCH",
+        "/api/computers/:id",
+        Access::Admin,
+        computers::update,
+    ),
+    route(
+        "DELETE",
+        "/api/computers/:id",
+        Access::Admin,
+        computers::delete,
+    ),
+    route("GET", "/api/stats/:id", Access::User, history::latest),
+    route("GET", "/api/history/:id", Access::User, history::history),
+    route(
+        "GET",
+        "/api/network_graph/:id",
+        Access::User,
+        history::network_graph,
+    ),
+    route("GET", "/api/users", Access::Admin, users::list),
+    route("POST", "/api/users", Access::Admin, users::create),
+    route("PUT", "/api/users/:id", Access::Admin, users::update),
+    route("PATCH", "/api/users/:id", Access::Admin, users::update),
+    route("DELETE", "/api/users/:id", Access::Admin, users::delete),
+    route(
+        "POST",
+        "/api/users/:id/reset_password",
+        Access::Admin,
+        users::reset_password,
+    ),
+];
+
+/// An error as the client sees it. [`ApiError::status`] is the one place statuses are chosen.
+#[derive(Debug)]
+pub enum ApiError {
+    /// No valid session.
+    Unauthorized,
+    /// A login with a wrong username or password.
+    BadCredentials,
+    Forbidden(String),
+    /// Logged in, but the password must be changed first.
+    PasswordChangeRequired,
+    NotFound(String),
+    MethodNotAllowed(String),
+    Conflict(String),
+    TooLarge,
+    /// A field is invalid: (field, message).
+    Invalid(String, String),
+    BadRequest(String),
+    TooManyAttempts(i64),
+    CrossOrigin,
+    Unavailable(String),
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn status(&self) -> u16 {
+        match self {
+            ApiError::Unauthorized | ApiError::BadCredentials => 401,
+            ApiError::Forbidden(_) | ApiError::PasswordChangeRequired | ApiError::CrossOrigin => {
+                403
+            }
+            ApiError::NotFound(_) => 404,
+            ApiError::MethodNotAllowed(_) => 405,
+            ApiError::Conflict(_) => 409,
+            ApiError::TooLarge => 413,
+            ApiError::Invalid(_, _) => 422,
+            ApiError::BadRequest(_) => 400,
+            ApiError::TooManyAttempts(_) => 429,
+            ApiError::Unavailable(_) => 503,
+            ApiError::Internal(_) => 500,
+        }
+    }
+
+    pub fn message(&self) -> String {
+        match self {
+            ApiError::Unauthorized => "login required".into(),
+            ApiError::BadCredentials => "wrong username or password".into(),
+            ApiError::PasswordChangeRequired => "change your password first".into(),
+            ApiError::MethodNotAllowed(_) => "method not allowed".into(),
+            ApiError::TooLarge => format!("request body larger than {} KiB", MAX_BODY_BYTES / 1024),
+            ApiError::TooManyAttempts(secs) => {
+                format!("too many failed attempts; try again in {secs} s")
+            }
+            ApiError::CrossOrigin => "cross-origin request refused".into(),
+            ApiError::Invalid(_, m) => m.clone(),
+            ApiError::Forbidden(m)
+            | ApiError::NotFound(m)
+            | ApiError::Conflict(m)
+            | ApiError::BadRequest(m)
+            | ApiError::Unavailable(m)
+            | ApiError::Internal(m) => m.clone(),
+        }
+    }
+
+    fn to_reply(&self) -> Reply {
+        let mut body = serde_json::json!({ "error": self.message() });
+        if let ApiError::Invalid(field, _) = self {
+            body["field"] = serde_json::Value::String(field.clone());
+        }
+        let mut reply = serve::json(self.status(), &body);
+        match self {
+            ApiError::MethodNotAllowed(allow) => {
+                reply = reply.with_header(serve::header("Allow", allow))
+            }
+            ApiError::TooManyAttempts(secs) => {
+                reply = reply.with_header(serve::header("Retry-After", &secs.to_string()))
+            }
+            _ => {}
+        }
+        reply
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> ApiError {
+        match e {
+            StoreError::NotFound => ApiError::NotFound("not found".into()),
+            StoreError::Conflict(m) => ApiError::Conflict(m),
+            StoreError::Full => {
+                ApiError::Unavailable("the server's disk is full; changes cannot be saved".into())
+            }
+            other => {
+                eprintln!("event=db_error error={:?}", other.to_string());
+                ApiError::Internal("database error".into())
+            }
+        }
+    }
+}
+
+/// One request being handled.
+pub struct Call<'a> {
+    pub req: &'a mut Request,
+    pub path: String,
+    pub query: HashMap<String, String>,
+    /// Numeric path parameters in order.
+    pub ids: Vec<i64>,
+    /// The `:file` parameter.
+    pub file: Option<String>,
+    pub session: Option<SessionUser>,
+    /// The client's address (the proxy's, unless --trust-proxy).
+    pub client: String,
+    /// Whether the browser reached us over HTTPS (directly or through a proxy saying so).
+    pub https: bool,
+}
+
+impl Call<'_> {
+    pub fn header(&self, name: &'static str) -> Option<&str> {
+        serve::header_value(self.req, name)
+    }
+
+    /// Whether the client wants JSON rather than a page.
+    pub fn wants_json(&self) -> bool {
+        self.path.starts_with("/api/")
+            || self
+                .header("Accept")
+                .is_some_and(|a| a.contains("application/json"))
+            || self
+                .header("Content-Type")
+                .is_some_and(|c| c.starts_with("application/json"))
+    }
+
+    pub fn user(&self) -> Result<&SessionUser, ApiError> {
+        self.session.as_ref().ok_or(ApiError::Unauthorized)
+    }
+
+    pub fn id(&self) -> i64 {
+        self.ids.first().copied().unwrap_or(0)
+    }
+
+    /// The request's form or JSON fields, at most [`MAX_BODY_BYTES`].
+    pub fn fields(&mut self) -> Result<Fields, ApiError> {
+        let ctype = self
+            .header("Content-Type")
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let body = serve::read_body(self.req, MAX_BODY_BYTES).map_err(|e| match e {
+            serve::BodyError::TooLarge => ApiError::TooLarge,
+            serve::BodyError::Unreadable => {
+                ApiError::BadRequest("the request body could not be read".into())
+            }
+        })?;
+        Fields::parse(&ctype, &body)
+    }
+}
+
+/// Answers one request.
+pub fn handle(app: &App, req: &mut Request) -> Reply {
+    let url = req.url().to_string();
+    let (path, query) = match url.split_once('?') {
+        Some((p, q)) => (p.to_string(), forms::parse_urlencoded(q)),
+        None => (url.clone(), HashMap::new()),
+    };
+    let method = match req.method() {
+        Method::Head => "GET".to_string(),
+        m => m.as_str().to_ascii_uppercase(),
+    };
+    let https = serve::header_value(req, "X-Forwarded-Proto")
+        .is_some_and(|p| p.trim().eq_ignore_ascii_case("https"));
+    let client = client_address(app, req);
+    let mut call = Call {
+        req,
+        path,
+        query,
+        ids: Vec::new(),
+        file: None,
+        session: None,
+        client,
+        https,
+    };
+    let reply = dispatch(app, &mut call, &method);
+    finish(reply, &call)
+}
+
+fn client_address(app: &App, req: &Request) -> String {
+    if app.config.trust_proxy
+        && let Some(first) =
+            serve::header_value(req, "X-Forwarded-For").and_then(|v| v.split(',').next())
+        && first.trim().parse::<std::net::IpAddr>().is_ok()
+    {
+        return first.trim().to_string();
+    }
+    req.remote_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+fn dispatch(app: &App, call: &mut Call, method: &str) -> Reply {
+    let mut allowed: Vec<&str> = Vec::new();
+    let mut found = None;
+    for r in ROUTES {
+        if let Some((ids, file)) = match_path(r.path, &call.path) {
+            if r.method == method {
+                found = Some((r, ids, file));
+                break;
+            }
+            if !allowed.contains(&r.method) {
+                allowed.push(r.method);
+            }
+        }
+    }
+    let Some((route, ids, file)) = found else {
+        let err = if allowed.is_empty() {
+            ApiError::NotFound("not found".into())
+        } else {
+            if allowed.contains(&"GET") {
+                allowed.push("HEAD");
+            }
+            ApiError::MethodNotAllowed(allowed.join(", "))
+        };
+        return error_reply(call, err);
+    };
+    call.ids = ids;
+    call.file = file;
+    match run(app, call, route, method) {
+        Ok(r) => r,
+        Err(e) => error_reply(call, e),
+    }
+}
+
+fn run(app: &App, call: &mut Call, route: &Route, method: &str) -> Result<Reply, ApiError> {
+    if method != "GET"
+        && !crate::auth::same_origin(
+            call.header("Sec-Fetch-Site"),
+            call.header("Origin"),
+            call.header("Host"),
+        )
+    {
+        return Err(ApiError::CrossOrigin);
+    }
+    if route.access != Access::Public || route.path == "/login" || route.path == "/logout" {
+        call.session = session::resolve(app, call);
+    }
+    match route.access {
+        Access::Public => {}
+        Access::Pending => {
+            call.user()?;
+        }
+        Access::User | Access::Admin => {
+            let s = call.user()?;
+            if s.user.must_change_password {
+                return Err(ApiError::PasswordChangeRequired);
+            }
+            if route.access == Access::Admin && s.user.role != Role::Admin {
+                return Err(ApiError::Forbidden("this needs an admin account".into()));
+            }
+        }
+    }
+    (route.handler)(app, call)
+}
+
+/// Pages answer errors a person can act on: the login page when logged out, the password
+/// page when a change is due. API calls get JSON.
+fn error_reply(call: &Call, err: ApiError) -> Reply {
+    if !call.wants_json() {
+        match err {
+            ApiError::Unauthorized => return redirect("/login"),
+            ApiError::PasswordChangeRequired => return redirect("/change_password"),
+            _ => {}
+        }
+    }
+    err.to_reply()
+}
+
+pub fn redirect(to: &str) -> Reply {
+    serve::bytes(303, "text/plain; charset=utf-8", Vec::new())
+        .with_header(serve::header("Location", to))
+}
+
+/// Matches `/api/computers/:id` against a path, giving the numeric ids and the file name.
+fn match_path(pattern: &str, path: &str) -> Option<(Vec<i64>, Option<String>)> {
+    let mut ids = Vec::new();
+    let mut file = None;
+    let mut p = pattern.split('/');
+    let mut s = path.split('/');
+    loop {
+        match (p.next(), s.next()) {
+            (None, None) => return Some((ids, file)),
+            (Some(":id"), Some(seg)) => {
+                let id: i64 = seg
+                    .parse()
+                    .ok()
+                    .filter(|n| *n > 0 && seg.bytes().all(|b| b.is_ascii_digit()))?;
+                ids.push(id);
+            }
+            (Some(":file"), Some(seg)) if !seg.is_empty() => file = Some(seg.to_string()),
+            (Some(a), Some(b)) if a == b => {}
+            _ => return None,
+        }
+    }
+}
+
+/// The Content-Security-Policy: our own origin only, no inline script or style, no framing.
+pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// Adds the security headers (and no-store for anything but static assets).
+fn finish(reply: Reply, call: &Call) -> Reply {
+    let mut reply = reply
+        .with_header(serve::header("Content-Security-Policy", CSP))
+        .with_header(serve::header("X-Content-Type-Options", "nosniff"))
+        .with_header(serve::header("X-Frame-Options", "DENY"))
+        .with_header(serve::header("Referrer-Policy", "no-referrer"))
+        .with_header(serve::header("Cross-Origin-Opener-Policy", "same-origin"))
+        .with_header(serve::header(
+            "Permissions-Policy",
+            "camera=(), microphone=(), geolocation=()",
+        ));
+    if !call.path.starts_with("/static/") {
+        reply = reply.with_header(serve::header("Cache-Control", "no-store"));
+    }
+    reply
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_match_with_ids_and_files() {
+        assert_eq!(
+            match_path("/api/computers/:id", "/api/computers/12"),
+            Some((vec![12], None))
+        );
+        assert_eq!(match_path("/api/computers/:id", "/api/computers/0"), None);
+        assert_eq!(match_path("/api/computers/:id", "/api/computers/-1"), None);
+        assert_eq!(match_path("/api/computers/:id", "/api/computers/+1"), None);
+        assert_eq!(match_path("/api/computers/:id", "/api/computers/1/x"), None);
+        assert_eq!(
+            match_path("/api/computers/:id", "/api/computers/99999999999999999999"),
+            None
+        );
+        assert_eq!(
+            match_path("/static/:file", "/static/app.js"),
+            Some((vec![], Some("app.js".into())))
+        );
+        assert_eq!(match_path("/static/:file", "/static/"), None);
+        assert_eq!(match_path("/", "/"), Some((vec![], None)));
+        assert_eq!(match_path("/", ""), None);
+    }
+
+    #[test]
+    fn every_route_is_reachable_and_unique() {
+        for (i, a) in ROUTES.iter().enumerate() {
+            for b in &ROUTES[i + 1..] {
+                assert!(
+                    !(a.method == b.method && a.path == b.path),
+                    "{} {} twice",
+                    a.method,
+                    a.path
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,243 @@
+//! Polling real and fake agents: status with reasons, figures stored, bad agents isolated.
+
+mod util;
+
+use std::time::Duration;
+use util::fake_agent::{Behaviour, FakeAgent, original_json};
+use util::*;
+
+#[test]
+fn a_real_agent_goes_online_with_real_figures_everywhere() {
+    let agent = RealAgent::start();
+    let s = Server::start(&["--no-local"], &[]);
+    let mut c = s.admin(&made_up_secret("admin"));
+    let id = c.add_computer("lab-agent", &agent.url(), &agent.token);
+    let v = c.wait_computer(id, "online", |v| v["status"] == "online");
+    assert!(v["memory"]["total"].as_u64().unwrap() > 0);
+    assert!(v["hostname"].as_str().is_some_and(|h| !h.is_empty()));
+    assert_eq!(v["url"], agent.url());
+    assert!(v.get("token").is_none(), "the token is never shown");
+    assert_eq!(
+        v["token_hint"],
+        format!("…{}", &agent.token[agent.token.len() - 4..])
+    );
+    // A few polls later history and the network graph have points.
+    std::thread::sleep(Duration::from_secs(3));
+    let stats = c.get(&format!("/api/stats/{id}")).json();
+    assert!(stats["memory_total"].as_i64().unwrap() > 0);
+    assert!(stats["disk_total"].as_i64().unwrap() > 0);
+    assert!(stats["network_bytes_recv"].as_i64().unwrap() > 0);
+    assert!(
+        stats["detail"]["disks"]
+            .as_array()
+            .is_some_and(|d| !d.is_empty())
+    );
+    let h = c.get(&format!("/api/history/{id}?range=1h")).json();
+    let points = h["points"].as_array().unwrap();
+    let samples: i64 = points.iter().filter_map(|p| p["samples"].as_i64()).sum();
+    assert!(samples >= 3, "{h}");
+    assert!(
+        points
+            .iter()
+            .any(|p| p["memory_percent"].as_f64().is_some_and(|m| m > 0.0))
+    );
+    let g = c.get(&format!("/api/network_graph/{id}")).json();
+    assert_eq!(g["range"], "24h");
+    assert!(!g["timestamps"].as_array().unwrap().is_empty());
+    assert_eq!(
+        g["sent"].as_array().unwrap().len(),
+        g["timestamps"].as_array().unwrap().len()
+    );
+    assert_eq!(
+        g["recv"].as_array().unwrap().len(),
+        g["labels"].as_array().unwrap().len()
+    );
+}
+
+#[test]
+fn a_stopped_agent_goes_offline_with_a_reason() {
+    let mut agent = RealAgent::start();
+    let s = Server::start(&["--no-local"], &[]);
+    let mut c = s.admin(&made_up_secret("admin"));
+    let id = c.add_computer("goes-away", &agent.url(), &agent.token);
+    c.wait_computer(id, "online", |v| v["status"] == "online");
+    agent.proc.signal_and_wait("TERM");
+    let v = c.wait_computer(id, "offline", |v| v["status"] == "offline");
+    assert_eq!(v["status_reason"], "connection refused");
+    assert!(v["last_seen"].as_i64().is_some());
+    assert!(v["status_changed_at"].as_i64().is_some());
+}
+
+#[test]
+fn a_wrong_token_is_an_error_not_offline() {
+    let agent = RealAgent::start();
+    let s = Server::start(&["--no-local"], &[]);
+    let mut c = s.admin(&made_up_secret("admin"));
+    let id = c.add_computer(
+        "bad-token",
+        &agent.url(),
+        "00000000-0000-4000-8000-000000000000",
+    );
+    let v = c.wait_computer(id, "error", |v| v["status"] == "error");
+    assert!(v["status_reason"].as_str().unwrap().contains("401"), "{v}");
+}
+
+#[test]
+fn an_original_python_agent_is_understood_and_rates_come_from_counters() {
+    let fake = FakeAgent::start(Behaviour::Body(original_json("old-client", 1000, 2000)));
+    let s = Server::start(&["--no-local"], &[]);
+    let mut c = s.admin(&made_up_secret("admin"));
+    let token = "a79a6575-3178-44fa-8ed0-48581ae5caec";
+    let id = c.add_computer("python", &fake.url(), token);
+    let v = c.wait_computer(id, "online", |v| v["status"] == "online");
+    assert_eq!(v["hostname"], "old-client");
+    assert_eq!(*fake.last_auth.lock().unwrap(), format!("Bearer {token}"));
+    // Counters move by 5000 bytes a poll from now on; the server derives its own rate.
+    let mut sent = 1000u64;
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        sent += 5000;
+        fake.set(Behaviour::Body(original_json("old-client", sent, 2000)));
+        std::thread::sleep(Duration::from_millis(700));
+        let v = c.get(&format!("/api/computers/{id}")).json();
+        let rate = v["network_usage"]["bytes_sent_per_sec"].as_f64().unwrap();
+        if rate > 1000.0 && rate != 100.0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no server-side rate: {v}"
+        );
+    }
+    // A counter reset (the agent restarted) gives 0, never a negative rate.
+    fake.set(Behaviour::Body(original_json("old-client", 10, 10)));
+    std::thread::sleep(Duration::from_millis(2500));
+    let stats = c.get(&format!("/api/stats/{id}")).json();
+    assert!(stats["network_sent_per_sec"].as_f64().unwrap() >= 0.0);
+    let h = c.get(&format!("/api/history/{id}?range=1h")).json();
+    for p in h["points"].as_array().unwrap() {
+        if let Some(r) = p["network_sent_per_sec"].as_f64() {
+            assert!(r >= 0.0, "{p}");
+        }
+    }
+}
+
+#[test]
+fn hostile_agents_get_clear_errors_and_never_delay_the_others() {
+    let good = FakeAgent::start(Behaviour::Body(original_json("good", 1, 1)));
+    let nan = original_json("nan", 1, 1).replace("12.5", "NaN");
+    let negative = original_json("neg", 1, 1).replace("\"bytes_sent\": 1", "\"bytes_sent\": -1");
+    let cases: Vec<(&str, Behaviour, &str, &str)> = vec![
+        (
+            "garbage",
+            Behaviour::Body("<html>not json</html>".into()),
+            "error",
+            "bad JSON",
+        ),
+        (
+            "huge",
+            Behaviour::Huge(10 * 1024 * 1024),
+            "error",
+            "larger than 1 MiB",
+        ),
+        ("nan", Behaviour::Body(nan), "error", "bad JSON"),
+        ("negative", Behaviour::Body(negative), "error", "bad JSON"),
+        (
+            "percent",
+            Behaviour::Body(original_json("p", 1, 1).replace("12.5", "250")),
+            "error",
+            "cpu_percent",
+        ),
+        ("status500", Behaviour::Status(500), "error", "HTTP 500"),
+        ("silent", Behaviour::Silent, "offline", "timed out"),
+        (
+            "trickle",
+            Behaviour::Trickle(Duration::from_millis(100)),
+            "offline",
+            "timed out",
+        ),
+    ];
+    let fakes: Vec<FakeAgent> = cases
+        .iter()
+        .map(|(_, b, _, _)| FakeAgent::start(b.clone()))
+        .collect();
+    let s = Server::start(&["--no-local"], &[]);
+    let mut c = s.admin(&made_up_secret("admin"));
+    let good_id = c.add_computer("good", &good.url(), "0123456789abcdef");
+    let ids: Vec<i64> = cases
+        .iter()
+        .zip(&fakes)
+        .map(|((name, ..), f)| c.add_computer(name, &f.url(), "0123456789abcdef"))
+        .collect();
+    for ((name, _, status, reason), id) in cases.iter().zip(&ids) {
+        let v = c.wait_computer(*id, status, |v| v["status"] == *status);
+        let got = v["status_reason"].as_str().unwrap_or("");
+        assert!(
+            got.contains(reason),
+            "{name}: reason {got:?} should mention {reason:?}"
+        );
+    }
+    // Meanwhile the good agent was polled every round: about one poll a second.
+    let before = good.requests();
+    std::thread::sleep(Duration::from_secs(4));
+    let polls = good.requests() - before;
+    assert!(polls >= 3, "the good agent got {polls} polls in 4 s");
+    assert_eq!(
+        c.get(&format!("/api/computers/{good_id}")).json()["status"],
+        "online"
+    );
+    // And the server itself still answers quickly.
+    assert_eq!(request(s.addr(), "GET", "/healthz", &[], b"").status, 200);
+}
+
+#[test]
+fn the_servers_own_host_is_a_computer_at_once() {
+    let s = Server::start(&[], &[]);
+    let mut c = s.admin(&made_up_secret("admin"));
+    let list = c.get("/api/computers").json();
+    let local = &list[0];
+    assert_eq!(local["kind"], "local");
+    assert!(local["url"].is_null());
+    let id = local["id"].as_i64().unwrap();
+    let v = c.wait_computer(id, "online", |v| v["status"] == "online");
+    assert!(v["memory"]["total"].as_u64().unwrap() > 0);
+    assert!(v["cpu_count"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn no_local_leaves_the_host_out() {
+    let s = Server::start(&["--no-local"], &[]);
+    let mut c = s.admin(&made_up_secret("admin"));
+    assert_eq!(c.get("/api/computers").json().as_array().unwrap().len(), 0);
+}
+
+#[test]
+fn test_connection_reports_before_saving() {
+    let agent = RealAgent::start();
+    let s = Server::start(&["--no-local"], &[]);
+    let mut c = s.admin(&made_up_secret("admin"));
+    let body = serde_json::json!({ "url": agent.url(), "token": agent.token }).to_string();
+    let r = c.post_json("/api/test_connection", &body).json();
+    assert_eq!(r["ok"], true, "{r}");
+    assert!(r["memory"]["total"].as_u64().unwrap() > 0);
+    let body =
+        serde_json::json!({ "url": agent.url(), "token": "wrong-token-wrong-token" }).to_string();
+    let r = c.post_json("/api/test_connection", &body).json();
+    assert_eq!(
+        (r["ok"].as_bool(), r["status"].as_str()),
+        (Some(false), Some("error"))
+    );
+    assert!(r["reason"].as_str().unwrap().contains("401"));
+    let body = serde_json::json!({ "url": "http://127.0.0.1:1", "token": "abcdefabcdefabcdef" })
+        .to_string();
+    let r = c.post_json("/api/test_connection", &body).json();
+    assert_eq!(
+        (r["ok"].as_bool(), r["status"].as_str()),
+        (Some(false), Some("offline"))
+    );
+    assert_eq!(
+        c.get("/api/computers").json().as_array().unwrap().len(),
+        0,
+        "nothing saved"
+    );
+}

@@ -1,0 +1,164 @@
+//! Agents written in the test: each answers every request the same chosen way, from a
+//! well-formed original JSON to garbage, oversize bodies, or silence.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+#[derive(Clone)]
+pub enum Behaviour {
+    /// 200 with this body.
+    Body(String),
+    /// 200 with `n` bytes of JSON-ish padding.
+    Huge(usize),
+    /// This status with a small body.
+    Status(u16),
+    /// Headers, then one byte of body every `every`, forever.
+    Trickle(Duration),
+    /// Accepts and never answers.
+    Silent,
+}
+
+/// The original Python client's JSON, with a chosen hostname and counters.
+pub fn original_json(hostname: &str, sent: u64, recv: u64) -> String {
+    format!(
+        r#"{{"cpu_percent": 12.5, "memory": {{"total": 8000000000, "used": 2000000000, "percent": 25.0}},
+        "disk": {{"total": 64000000000, "used": 16000000000, "percent": 25.0}},
+        "network": {{"bytes_sent": {sent}, "bytes_recv": {recv}}},
+        "network_usage": {{"bytes_sent_per_sec": 100.0, "bytes_recv_per_sec": 200.0}},
+        "hostname": {hostname:?}, "system": "Linux"}}"#
+    )
+}
+
+pub struct FakeAgent {
+    pub addr: SocketAddr,
+    pub behaviour: Arc<Mutex<Behaviour>>,
+    pub requests: Arc<AtomicU64>,
+    /// The last Authorization header seen.
+    pub last_auth: Arc<Mutex<String>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl FakeAgent {
+    pub fn start(b: Behaviour) -> FakeAgent {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let behaviour = Arc::new(Mutex::new(b));
+        let requests = Arc::new(AtomicU64::new(0));
+        let last_auth = Arc::new(Mutex::new(String::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        {
+            let (behaviour, requests, last_auth, stop) = (
+                behaviour.clone(),
+                requests.clone(),
+                last_auth.clone(),
+                stop.clone(),
+            );
+            std::thread::spawn(move || {
+                for conn in listener.incoming() {
+                    if stop.load(Ordering::SeqCst) {
+                        return;
+                    }
+                    let Ok(conn) = conn else { continue };
+                    let (b, requests, last_auth) = (
+                        behaviour.lock().unwrap().clone(),
+                        requests.clone(),
+                        last_auth.clone(),
+                    );
+                    std::thread::spawn(move || answer(conn, b, &requests, &last_auth));
+                }
+            });
+        }
+        FakeAgent {
+            addr,
+            behaviour,
+            requests,
+            last_auth,
+            stop,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn set(&self, b: Behaviour) {
+        *self.behaviour.lock().unwrap() = b;
+    }
+
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for FakeAgent {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(self.addr);
+    }
+}
+
+fn answer(mut conn: TcpStream, b: Behaviour, requests: &AtomicU64, last_auth: &Mutex<String>) {
+    let _ = conn.set_read_timeout(Some(Duration::from_secs(10)));
+    let mut reader = BufReader::new(conn.try_clone().unwrap());
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        if let Some(v) = line
+            .strip_prefix("Authorization:")
+            .or_else(|| line.strip_prefix("authorization:"))
+        {
+            *last_auth.lock().unwrap() = v.trim().to_string();
+        }
+        if line == "\r\n" {
+            break;
+        }
+    }
+    requests.fetch_add(1, Ordering::SeqCst);
+    let head = |status: u16, len: Option<usize>| {
+        let len = len
+            .map(|n| format!("Content-Length: {n}\r\n"))
+            .unwrap_or_default();
+        format!(
+            "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\n{len}Connection: close\r\n\r\n"
+        )
+    };
+    let _ = match b {
+        Behaviour::Body(body) => {
+            conn.write_all(format!("{}{body}", head(200, Some(body.len()))).as_bytes())
+        }
+        Behaviour::Huge(n) => {
+            let _ = conn.write_all(head(200, Some(n)).as_bytes());
+            let chunk = vec![b' '; 64 * 1024];
+            let mut left = n;
+            while left > 0 {
+                let k = left.min(chunk.len());
+                if conn.write_all(&chunk[..k]).is_err() {
+                    break;
+                }
+                left -= k;
+            }
+            Ok(())
+        }
+        Behaviour::Status(s) => conn.write_all(format!("{}{{}}", head(s, Some(2))).as_bytes()),
+        Behaviour::Trickle(every) => {
+            let _ = conn.write_all(head(200, Some(1_000_000)).as_bytes());
+            for _ in 0..100_000 {
+                std::thread::sleep(every);
+                if conn.write_all(b" ").is_err() {
+                    break;
+                }
+            }
+            Ok(())
+        }
+        Behaviour::Silent => {
+            std::thread::sleep(Duration::from_secs(60));
+            Ok(())
+        }
+    };
+}

@@ -1,0 +1,222 @@
+//! Shared helpers: the real server and agent binaries, a logged-in client, fake agents.
+#![allow(dead_code)]
+
+pub mod fake_agent;
+
+pub use lanstat_agent::testkit::*;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+pub fn server_bin() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_lanstat-server"))
+}
+
+/// The agent binary, built beside the server by `cargo test --workspace`.
+pub fn agent_bin() -> PathBuf {
+    let p = server_bin().with_file_name(format!("lanstat-agent{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        p.exists(),
+        "{} is missing: build it first (cargo build -p lanstat-agent, or cargo test --workspace)",
+        p.display()
+    );
+    p
+}
+
+/// A server on a free loopback port with its own temporary directory and database.
+pub struct Server {
+    pub proc: Proc,
+    pub dir: TempDir,
+    pub password: Option<String>,
+}
+
+impl Server {
+    pub fn db(&self) -> PathBuf {
+        self.dir.join("stats.db")
+    }
+
+    /// Starts with a 1 s poll interval and no local host unless `args` say otherwise.
+    pub fn start(args: &[&str], env: &[(&str, &str)]) -> Server {
+        Server::start_in(TempDir::new("server"), args, env)
+    }
+
+    pub fn start_in(dir: TempDir, args: &[&str], env: &[(&str, &str)]) -> Server {
+        let db = dir.join("stats.db");
+        let db = db.to_str().unwrap().to_string();
+        let mut all = vec![
+            "--listen",
+            "127.0.0.1:0",
+            "--poll-interval",
+            "1",
+            "--db",
+            &db,
+        ];
+        all.extend_from_slice(args);
+        let proc = Proc::start(server_bin(), &all, dir.path(), env);
+        proc.wait_for(Duration::from_secs(30), |l| l.starts_with("Dashboard:"));
+        let password = if proc.output().contains("FIRST START") {
+            proc.wait_for(Duration::from_secs(30), |l| l.starts_with("Password:"))
+                .map(|l| l.trim_start_matches("Password:").trim().to_string())
+        } else {
+            None
+        };
+        Server {
+            proc,
+            dir,
+            password,
+        }
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.proc.addr
+    }
+
+    pub fn client(&self) -> Client {
+        Client {
+            addr: self.addr(),
+            cookie: None,
+        }
+    }
+
+    /// A client logged in as the first admin, with the printed password changed to `new`.
+    pub fn admin(&self, new: &str) -> Client {
+        let mut c = self.client();
+        let first = self
+            .password
+            .clone()
+            .expect("a first-run password was printed");
+        assert_eq!(c.login("admin", &first).status, 200);
+        let r = c.post_json(
+            "/change_password",
+            &format!(r#"{{"current_password":"{first}","new_password":"{new}"}}"#),
+        );
+        assert_eq!(r.status, 200, "{}", r.text());
+        c
+    }
+}
+
+/// A browser-like client: keeps the session cookie and sends a same-origin `Origin`.
+pub struct Client {
+    pub addr: SocketAddr,
+    pub cookie: Option<String>,
+}
+
+impl Client {
+    fn headers<'a>(
+        &'a self,
+        origin: &'a str,
+        cookie: &'a str,
+        extra: &[(&'a str, &'a str)],
+    ) -> Vec<(&'a str, &'a str)> {
+        let mut h = vec![("Origin", origin), ("Accept", "application/json")];
+        if self.cookie.is_some() {
+            h.push(("Cookie", cookie));
+        }
+        h.extend_from_slice(extra);
+        h
+    }
+
+    pub fn send(&mut self, method: &str, path: &str, ctype: Option<&str>, body: &[u8]) -> Resp {
+        let origin = format!("http://{}", self.addr);
+        let cookie = format!(
+            "lanstat_session={}",
+            self.cookie.clone().unwrap_or_default()
+        );
+        let mut extra = Vec::new();
+        if let Some(c) = ctype {
+            extra.push(("Content-Type", c));
+        }
+        let headers = self.headers(&origin, &cookie, &extra);
+        let r = request(self.addr, method, path, &headers, body);
+        if let Some(set) = r.header("set-cookie") {
+            let value = set
+                .split(';')
+                .next()
+                .unwrap()
+                .trim_start_matches("lanstat_session=")
+                .to_string();
+            self.cookie = if value.is_empty() { None } else { Some(value) };
+        }
+        r
+    }
+
+    pub fn get(&mut self, path: &str) -> Resp {
+        self.send("GET", path, None, b"")
+    }
+
+    pub fn post_json(&mut self, path: &str, json: &str) -> Resp {
+        self.send("POST", path, Some("application/json"), json.as_bytes())
+    }
+
+    pub fn post_form(&mut self, path: &str, form: &str) -> Resp {
+        self.send(
+            "POST",
+            path,
+            Some("application/x-www-form-urlencoded"),
+            form.as_bytes(),
+        )
+    }
+
+    pub fn login(&mut self, user: &str, password: &str) -> Resp {
+        let body = serde_json::json!({ "username": user, "password": password }).to_string();
+        self.post_json("/login", &body)
+    }
+
+    /// Adds a computer and returns its id.
+    pub fn add_computer(&mut self, name: &str, url: &str, token: &str) -> i64 {
+        let body = serde_json::json!({ "name": name, "url": url, "token": token }).to_string();
+        let r = self.post_json("/api/add_computer", &body);
+        assert_eq!(r.status, 201, "{}", r.text());
+        r.json()["id"].as_i64().unwrap()
+    }
+
+    /// Polls `/api/computers/<id>` until `pred` holds.
+    pub fn wait_computer(
+        &mut self,
+        id: i64,
+        what: &str,
+        pred: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let v = self.get(&format!("/api/computers/{id}")).json();
+            if pred(&v) {
+                return v;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "computer {id} never became {what}: {v}"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+/// A real agent binary on a free loopback port.
+pub struct RealAgent {
+    pub proc: Proc,
+    pub dir: TempDir,
+    pub token: String,
+}
+
+impl RealAgent {
+    pub fn start() -> RealAgent {
+        let dir = TempDir::new("agent");
+        let proc = Proc::start(
+            &agent_bin(),
+            &["--listen", "127.0.0.1:0", "--sample-interval", "1"],
+            dir.path(),
+            &[],
+        );
+        let token = std::fs::read_to_string(dir.join("client_token.txt"))
+            .unwrap()
+            .trim()
+            .to_string();
+        RealAgent { proc, dir, token }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.proc.addr)
+    }
+}
