@@ -6,6 +6,7 @@ use std::time::Duration;
 use lanstat_agent::cli::{Arg, Args, parse_listen, parse_seconds};
 
 use crate::Error;
+use crate::store::Retention;
 
 pub const HELP: &str = "\
 lanstat-server: polls lanstat agents, keeps their history and serves the dashboard
@@ -21,6 +22,11 @@ Options:
   --db PATH                the SQLite database [env DATABASE_PATH; default stats.db, or
                            $STATE_DIRECTORY/stats.db under systemd]
   --poll-interval SECONDS  how often to poll every agent [env LANSTAT_POLL_INTERVAL; default 30]
+  --keep-raw DURATION      keep every sample this long [env LANSTAT_KEEP_RAW; default 48h]
+  --keep-5m DURATION       keep 5-minute averages, minima and maxima this long [default 30d]
+  --keep-1h DURATION       keep hourly averages, minima and maxima this long [default 365d]
+                           (durations: a number and m, h, d, w or y; each tier keeps at
+                           least as long as the finer one before it)
   --no-local               do not monitor this server's own host
   --trust-proxy            take the client address from X-Forwarded-For (behind a reverse proxy)
   --workers N              HTTP worker threads [default 16]
@@ -44,6 +50,7 @@ pub struct Config {
     pub workers: usize,
     pub admin_username: String,
     pub admin_password: Option<String>,
+    pub retention: Retention,
 }
 
 #[derive(Debug)]
@@ -77,7 +84,17 @@ pub fn from_args(
         workers: 16,
         admin_username: env("ADMIN_USERNAME").unwrap_or_else(|| "admin".into()),
         admin_password: env("ADMIN_PASSWORD"),
+        retention: Retention::default(),
     };
+    for (var, flag) in [
+        ("LANSTAT_KEEP_RAW", "keep-raw"),
+        ("LANSTAT_KEEP_5M", "keep-5m"),
+        ("LANSTAT_KEEP_1H", "keep-1h"),
+    ] {
+        if let Some(v) = env(var) {
+            set_retention(&mut c.retention, flag, &format!("{flag} ({var})"), &v)?;
+        }
+    }
     if let Some(v) = env("LANSTAT_POLL_INTERVAL") {
         c.poll_interval =
             Duration::from_secs(parse_seconds("poll-interval (LANSTAT_POLL_INTERVAL)", &v)?);
@@ -93,6 +110,10 @@ pub fn from_args(
                 "db" => c.db = PathBuf::from(args.value(&f)?),
                 "poll-interval" => {
                     c.poll_interval = Duration::from_secs(parse_seconds(&f, &args.value(&f)?)?)
+                }
+                "keep-raw" | "keep-5m" | "keep-1h" => {
+                    let v = args.value(&f)?;
+                    set_retention(&mut c.retention, &f, &f, &v)?;
                 }
                 "no-local" => c.local = false,
                 "trust-proxy" => c.trust_proxy = true,
@@ -112,6 +133,13 @@ pub fn from_args(
         }
     }
     c.listen = parse_listen("listen (LANSTAT_LISTEN)", &c.listen)?;
+    let r = c.retention;
+    if r.five_minutes < r.raw || r.hour < r.five_minutes {
+        return Err(Error::Usage(
+            "retention must not shrink from tier to tier: --keep-raw <= --keep-5m <= --keep-1h"
+                .into(),
+        ));
+    }
     if c.db.as_os_str().is_empty() {
         return Err(Error::Usage("--db must name a file".into()));
     }
@@ -157,6 +185,42 @@ pub fn from_args(
             "unknown command {other:?} (see --help)"
         ))),
     }
+}
+
+fn set_retention(r: &mut Retention, flag: &str, shown: &str, value: &str) -> Result<(), Error> {
+    let secs = parse_duration(value)
+        .filter(|s| (3600..=10 * 366 * 86_400).contains(s))
+        .ok_or_else(|| {
+            Error::Usage(format!(
+                "--{shown} must be a duration from 1h to 10y such as 48h, 30d or 1y, not {value:?}"
+            ))
+        })?;
+    match flag {
+        "keep-raw" => r.raw = secs,
+        "keep-5m" => r.five_minutes = secs,
+        _ => r.hour = secs,
+    }
+    Ok(())
+}
+
+/// "90m", "48h", "30d", "2w", "1y" in seconds.
+pub fn parse_duration(s: &str) -> Option<i64> {
+    let s = s.trim();
+    let unit = s.chars().last()?;
+    let n: i64 = s[..s.len() - unit.len_utf8()]
+        .trim()
+        .parse()
+        .ok()
+        .filter(|n| *n > 0)?;
+    let mult = match unit {
+        'm' => 60,
+        'h' => 3600,
+        'd' => 86_400,
+        'w' => 7 * 86_400,
+        'y' => 365 * 86_400,
+        _ => return None,
+    };
+    n.checked_mul(mult)
 }
 
 #[cfg(test)]
@@ -242,6 +306,36 @@ mod tests {
             matches!(parse("reset-password ann", &[]).unwrap(), Command::ResetPassword { user, .. } if user == "ann")
         );
         assert!(matches!(parse("--help", &[]).unwrap(), Command::Help));
+    }
+
+    #[test]
+    fn retention_flags() {
+        let c = serve("--keep-raw 24h --keep-5m 2w --keep-1h 2y", &[]);
+        assert_eq!(
+            (c.retention.raw, c.retention.five_minutes, c.retention.hour),
+            (86_400, 14 * 86_400, 2 * 365 * 86_400)
+        );
+        let c = serve("", &[("LANSTAT_KEEP_RAW", "72h")]);
+        assert_eq!(c.retention.raw, 72 * 3600);
+        assert_eq!(
+            c.retention,
+            Retention {
+                raw: 72 * 3600,
+                ..Retention::default()
+            }
+        );
+        for bad in [
+            "--keep-raw 10m",
+            "--keep-raw 48",
+            "--keep-raw x",
+            "--keep-5m 1h",
+            "--keep-1h 20y",
+            "--keep-raw 0h",
+        ] {
+            assert!(parse(bad, &[]).is_err(), "{bad}");
+        }
+        assert_eq!(parse_duration("90m"), Some(5400));
+        assert_eq!(parse_duration("-1d"), None);
     }
 
     #[test]

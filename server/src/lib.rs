@@ -15,7 +15,9 @@ pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod live;
+pub mod maintenance;
 pub mod poller;
+pub mod sim;
 pub mod store;
 pub mod web;
 
@@ -32,6 +34,13 @@ use crate::poller::InFlight;
 use crate::store::{Durability, Role, Store, StoreError};
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Whether `LANSTAT_LOG=debug` asks for a line per poll round (read once).
+pub fn debug_enabled() -> bool {
+    static DEBUG: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *DEBUG
+        .get_or_init(|| std::env::var("LANSTAT_LOG").is_ok_and(|v| v.eq_ignore_ascii_case("debug")))
+}
 
 /// Every way the server can fail to start or a command can fail.
 #[derive(Debug)]

@@ -6,7 +6,7 @@ use std::sync::{Arc, mpsc};
 use lanstat_agent::serve::{self, Event};
 use lanstat_server::clock::Clock;
 use lanstat_server::config::{self, Command, Config};
-use lanstat_server::{App, Error, FirstAdmin, poller, web};
+use lanstat_server::{App, Error, FirstAdmin, maintenance, poller, web};
 
 fn main() -> ExitCode {
     lanstat_agent::sys::block_stop_signals();
@@ -108,6 +108,8 @@ fn serve(c: Config) -> Result<ExitCode, Error> {
     let workers = serve::start(server, workers_n, move |req| web::handle(&web_app, req), tx)?;
     let poller = poller::Poller::start(app.clone())
         .map_err(|e| Error::Other(format!("cannot start the poller: {e}")))?;
+    let upkeep = maintenance::Maintenance::start(app.clone())
+        .map_err(|e| Error::Other(format!("cannot start the maintenance thread: {e}")))?;
 
     println!("listening on {addr}");
     println!(
@@ -167,6 +169,7 @@ fn serve(c: Config) -> Result<ExitCode, Error> {
     };
     workers.stop();
     poller.stop();
+    upkeep.stop();
     drop(sampler);
     app.store.close();
     Ok(code)

@@ -17,12 +17,12 @@ use crate::agents::{self, Timeouts};
 use crate::live::LiveEntry;
 use crate::store::{self, Computer, Durability, Kind, PollOutcome, Status};
 
+/// A pause in answers this long means the quick agents are done: their batch is stored.
+const LULL: Duration = Duration::from_millis(300);
 /// Polls in flight at once.
 pub const MAX_CONCURRENT_POLLS: usize = 64;
 /// Stack for a poll thread: a 1 MiB answer parses without deep recursion.
 const POLL_STACK: usize = 256 * 1024;
-/// Expired sessions are swept this often.
-const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(600);
 
 /// An agent's figures, or why there are none.
 type Answer = Result<SystemInfo, (Status, String)>;
@@ -35,6 +35,9 @@ pub struct RoundReport {
     pub failed: usize,
     /// Still in flight from an earlier round, so not polled again.
     pub skipped: usize,
+    /// From the start until the first batch (every agent that answered quickly) was stored.
+    pub first_stored: Option<Duration>,
+    /// From the start until the last answer or timeout was stored.
     pub duration: Duration,
 }
 
@@ -148,25 +151,74 @@ pub fn round(app: &App) -> RoundReport {
         }
     }
     drop(tx);
+    // Answers are stored in batches: the first once every answer is in or none has come for
+    // a moment (the healthy agents are done), the last with the stragglers and timeouts.
+    let mut pending = answers;
     while !waiting.is_empty() {
         let now = Instant::now();
         if now >= deadline {
             break;
         }
-        match rx.recv_timeout(deadline - now) {
+        let until = if pending.is_empty() {
+            deadline
+        } else {
+            (now + LULL).min(deadline)
+        };
+        match rx.recv_timeout(until - now) {
             Ok((i, at, result)) => {
                 if let Some(c) = waiting.remove(&i) {
-                    answers.push((c, at, result));
+                    pending.push((c, at, result));
                 }
             }
-            Err(_) => break,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                if !pending.is_empty() {
+                    store_batch(app, &mut report, std::mem::take(&mut pending));
+                    report.first_stored.get_or_insert(started.elapsed());
+                }
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
         }
     }
     let now_ms = app.clock.now_ms();
     for (_, c) in waiting.drain() {
-        answers.push((c, now_ms, Err((Status::Offline, "timed out".into()))));
+        pending.push((c, now_ms, Err((Status::Offline, "timed out".into()))));
     }
+    store_batch(app, &mut report, pending);
+    report.first_stored.get_or_insert(started.elapsed());
+    report.duration = started.elapsed();
+    app.metrics
+        .last_round_ms
+        .store(report.duration.as_millis() as u64, Ordering::Relaxed);
+    app.metrics.rounds.fetch_add(1, Ordering::Relaxed);
+    let stored_ms = report.first_stored.map(|d| d.as_millis()).unwrap_or(0);
+    if crate::debug_enabled() {
+        println!(
+            "event=poll_round stored_ms={stored_ms} duration_ms={} computers={} ok={} failed={} skipped={}",
+            report.duration.as_millis(),
+            report.polled,
+            report.ok,
+            report.failed,
+            report.skipped
+        );
+    } else if report.duration > interval / 2
+        && report.first_stored.is_some_and(|d| d > interval / 4)
+    {
+        println!(
+            "event=slow_poll_round stored_ms={stored_ms} duration_ms={} computers={} ok={} failed={}",
+            report.duration.as_millis(),
+            report.polled,
+            report.ok,
+            report.failed
+        );
+    }
+    report
+}
 
+/// Turns answers into stored rows and statuses, in one transaction.
+fn store_batch(app: &App, report: &mut RoundReport, answers: Vec<(Computer, i64, Answer)>) {
+    if answers.is_empty() {
+        return;
+    }
     let mut outcomes = Vec::with_capacity(answers.len());
     for (c, at_ms, answer) in answers {
         report.polled += 1;
@@ -174,19 +226,17 @@ pub fn round(app: &App) -> RoundReport {
             Ok(info) => {
                 report.ok += 1;
                 let sample = agents::to_sample(c.id, at_ms, &info, app.live.counters(c.id));
-                app.live.set(
-                    c.id,
-                    LiveEntry {
-                        info: Arc::new(info),
-                        at_ms,
-                        sample: Arc::new(sample.clone()),
-                    },
-                );
+                let entry = LiveEntry {
+                    info: Arc::new(info),
+                    at_ms,
+                    sample: Arc::new(sample.clone()),
+                };
+                app.live.set(c.id, entry);
                 Ok(sample)
             }
-            Err((status, reason)) => {
+            Err(failure) => {
                 report.failed += 1;
-                Err((status, reason))
+                Err(failure)
             }
         };
         log_change(&c, &result);
@@ -196,39 +246,26 @@ pub fn round(app: &App) -> RoundReport {
             result,
         });
     }
-    app.metrics
-        .polls_ok
-        .fetch_add(report.ok as u64, Ordering::Relaxed);
+    let (ok, failed) = outcomes.iter().fold((0, 0), |(o, f), x| {
+        if x.result.is_ok() {
+            (o + 1, f)
+        } else {
+            (o, f + 1)
+        }
+    });
+    app.metrics.polls_ok.fetch_add(ok, Ordering::Relaxed);
     app.metrics
         .polls_failed
-        .fetch_add(report.failed as u64, Ordering::Relaxed);
-    if !outcomes.is_empty()
-        && let Err(e) = app.store.write(Durability::Relaxed, move |tx| {
-            store::computers::record_round(tx, &outcomes)
-        })
-    {
+        .fetch_add(failed, Ordering::Relaxed);
+    if let Err(e) = app.store.write(Durability::Relaxed, move |tx| {
+        store::computers::record_round(tx, &outcomes)
+    }) {
         app.metrics.db_write_errors.fetch_add(1, Ordering::Relaxed);
         eprintln!(
             "event=db_write_failed what=poll_round error={:?} action=retry_next_round",
             e.to_string()
         );
     }
-    report.duration = started.elapsed();
-    app.metrics
-        .last_round_ms
-        .store(report.duration.as_millis() as u64, Ordering::Relaxed);
-    app.metrics.rounds.fetch_add(1, Ordering::Relaxed);
-    if report.duration > interval / 2 {
-        println!(
-            "event=slow_poll_round duration_ms={} computers={} ok={} failed={} skipped={}",
-            report.duration.as_millis(),
-            report.polled,
-            report.ok,
-            report.failed,
-            report.skipped
-        );
-    }
-    report
 }
 
 fn log_change(c: &Computer, result: &Result<store::Sample, (Status, String)>) {
@@ -284,7 +321,6 @@ fn run(app: Arc<App>, stop: Arc<(Mutex<bool>, Condvar)>) {
     let (lock, cv) = &*stop;
     let interval = app.config.poll_interval;
     let mut next = Instant::now();
-    let mut next_housekeeping = Instant::now();
     loop {
         {
             let mut stopped = lock.lock().unwrap_or_else(|e| e.into_inner());
@@ -307,24 +343,6 @@ fn run(app: Arc<App>, stop: Arc<(Mutex<bool>, Condvar)>) {
         if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| round(&app2))).is_err() {
             eprintln!("event=poll_round_panic action=continue");
         }
-        if Instant::now() >= next_housekeeping {
-            next_housekeeping = Instant::now() + HOUSEKEEPING_EVERY;
-            housekeeping(&app);
-        }
-    }
-}
-
-fn housekeeping(app: &App) {
-    let now = app.clock.now();
-    let result = app.store.write(Durability::Relaxed, move |tx| {
-        store::users::delete_expired_sessions(
-            tx,
-            now - crate::auth::SESSION_IDLE_SECS,
-            now - crate::auth::SESSION_MAX_SECS,
-        )
-    });
-    if let Err(e) = result {
-        eprintln!("event=housekeeping_failed error={:?}", e.to_string());
     }
 }
 

@@ -170,7 +170,9 @@ fn hostile_agents_get_clear_errors_and_never_delay_the_others() {
         .map(|((name, ..), f)| c.add_computer(name, &f.url(), "0123456789abcdef"))
         .collect();
     for ((name, _, status, reason), id) in cases.iter().zip(&ids) {
-        let v = c.wait_computer(*id, status, |v| v["status"] == *status);
+        let v = c.wait_computer(*id, status, |v| {
+            v["status"] == *status && v["status_reason"].is_string()
+        });
         let got = v["status_reason"].as_str().unwrap_or("");
         assert!(
             got.contains(reason),

@@ -158,6 +158,7 @@ pub fn update(conn: &Connection, id: i64, input: &ComputerInput) -> Result<Compu
 pub fn delete(conn: &Connection, id: i64) -> Result<()> {
     get(conn, id)?;
     stats::delete_for(conn, id)?;
+    super::tiers::delete_for(conn, id)?;
     conn.execute("DELETE FROM computers WHERE id = ?1", [id])?;
     Ok(())
 }

@@ -9,11 +9,13 @@
 pub mod computers;
 pub mod schema;
 pub mod stats;
+pub mod tiers;
 pub mod users;
 
 pub use computers::{Computer, ComputerInput, Kind, PollOutcome, Status};
 pub use schema::SCHEMA_VERSION;
 pub use stats::{HistoryPoint, Sample};
+pub use tiers::{Retention, Tier};
 pub use users::{Role, SessionUser, User};
 
 use std::path::{Path, PathBuf};
@@ -230,6 +232,13 @@ pub fn open_connection(path: &Path, read_only: bool) -> Result<Connection> {
     let conn = Connection::open_with_flags(path, flags)?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
     if !read_only {
+        let empty: bool =
+            conn.query_row("SELECT count(*) = 0 FROM sqlite_master", [], |r| r.get(0))?;
+        if empty {
+            // Only a file without tables can choose this: freed pages go back to the OS in
+            // steps (see tiers::vacuum_step) instead of the file keeping its largest size.
+            conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")?;
+        }
         conn.pragma_update(None, "journal_mode", "WAL")?;
     }
     conn.pragma_update(None, "foreign_keys", "ON")?;

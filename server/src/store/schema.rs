@@ -81,6 +81,37 @@ const MIGRATIONS: &[&str] = &[
     UPDATE stats SET timestamp = CAST(strftime('%s', timestamp) AS INTEGER) WHERE typeof(timestamp) = 'text';
     DELETE FROM stats WHERE computer_id IS NULL OR computer_id NOT IN (SELECT id FROM computers);
     CREATE INDEX stats_by_computer_time ON stats (computer_id, timestamp);",
+    // 3: rollup tiers. Values are scaled integers, which SQLite stores in 1–4 bytes instead of
+    // 8: percents and degrees in tenths, load in hundredths, bytes and rates whole.
+    "CREATE TABLE stats_5m (
+        computer_id INTEGER NOT NULL,
+        bucket INTEGER NOT NULL,
+        samples INTEGER NOT NULL,
+        cpu_avg INTEGER, cpu_min INTEGER, cpu_max INTEGER,
+        mem_avg INTEGER, mem_min INTEGER, mem_max INTEGER,
+        disk_avg INTEGER, disk_min INTEGER, disk_max INTEGER,
+        mem_used INTEGER, mem_total INTEGER, disk_used INTEGER, disk_total INTEGER,
+        sent_avg INTEGER, sent_max INTEGER, recv_avg INTEGER, recv_max INTEGER,
+        temp_avg INTEGER, temp_min INTEGER, temp_max INTEGER,
+        load_avg INTEGER, swap_avg INTEGER, read_avg INTEGER, write_avg INTEGER,
+        PRIMARY KEY (computer_id, bucket)
+    ) WITHOUT ROWID;
+    CREATE TABLE stats_1h (
+        computer_id INTEGER NOT NULL,
+        bucket INTEGER NOT NULL,
+        samples INTEGER NOT NULL,
+        cpu_avg INTEGER, cpu_min INTEGER, cpu_max INTEGER,
+        mem_avg INTEGER, mem_min INTEGER, mem_max INTEGER,
+        disk_avg INTEGER, disk_min INTEGER, disk_max INTEGER,
+        mem_used INTEGER, mem_total INTEGER, disk_used INTEGER, disk_total INTEGER,
+        sent_avg INTEGER, sent_max INTEGER, recv_avg INTEGER, recv_max INTEGER,
+        temp_avg INTEGER, temp_min INTEGER, temp_max INTEGER,
+        load_avg INTEGER, swap_avg INTEGER, read_avg INTEGER, write_avg INTEGER,
+        PRIMARY KEY (computer_id, bucket)
+    ) WITHOUT ROWID;
+    -- How far each tier has been rolled up: every bucket before done_until is final.
+    CREATE TABLE rollup_state (tier TEXT PRIMARY KEY, done_until INTEGER) WITHOUT ROWID;
+    INSERT INTO rollup_state (tier, done_until) VALUES ('5m', NULL), ('1h', NULL);",
 ];
 
 /// The version this build writes.

@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::{ApiError, Call};
 use crate::App;
-use crate::store::{self, stats::HistoryPoint};
+use crate::store::{self, Retention, Tier, stats::HistoryPoint};
 
 /// Points per series a chart gets at most (gap markers aside).
 pub const MAX_POINTS: i64 = 500;
@@ -103,25 +103,58 @@ pub fn window(call: &Call, now: i64, default: &str) -> Result<Window, ApiError> 
     })
 }
 
-/// Bucket width for a window: at most [`MAX_POINTS`] buckets, never finer than the polls.
-pub fn step_for(w: &Window, poll_interval: i64) -> i64 {
+/// Rows a chart query may scan in the tier it reads, at most.
+const MAX_SCAN: i64 = 20_000;
+
+/// The finest tier that still holds the whole window and needs no more than [`MAX_SCAN`]
+/// rows per host for it: raw samples for recent short windows, 5-minute buckets up to a
+/// few weeks back, hourly buckets beyond.
+pub fn tier_for(w: &Window, now: i64, poll_interval: i64, r: &Retention) -> Tier {
+    let span = w.to - w.from;
+    if w.from >= now - r.raw && span / poll_interval.max(1) <= MAX_SCAN {
+        Tier::Raw
+    } else if w.from >= now - r.five_minutes && span / Tier::FiveMinutes.width() <= MAX_SCAN {
+        Tier::FiveMinutes
+    } else {
+        Tier::Hour
+    }
+}
+
+/// Bucket width for a window: at most [`MAX_POINTS`] buckets, never finer than the tier.
+pub fn step_for(w: &Window, resolution: i64) -> i64 {
     let span = w.to - w.from;
     ((span + MAX_POINTS - 1) / MAX_POINTS)
-        .max(poll_interval)
+        .max(resolution)
         .max(1)
 }
 
-fn points(app: &App, id: i64, w: &Window) -> Result<(i64, Vec<HistoryPoint>), ApiError> {
+/// A window's points, from the right tier, with gaps marked.
+pub fn points(app: &App, id: i64, w: &Window) -> Result<(Tier, i64, Vec<HistoryPoint>), ApiError> {
     let interval = app.config.poll_interval.as_secs() as i64;
-    let step = step_for(w, interval);
+    let tier = tier_for(w, app.clock.now(), interval, &app.config.retention);
+    let resolution = if tier == Tier::Raw {
+        interval
+    } else {
+        tier.width()
+    };
+    let step = step_for(w, resolution);
     let (from, to) = (w.from - w.from.rem_euclid(step), w.to);
-    let pts = app
-        .store
-        .read(|c| store::stats::history_raw(c, id, from, to, step))?;
+    let pts = app.store.read(|c| match tier {
+        Tier::Raw => store::stats::history_raw(c, id, from, to, step),
+        _ => {
+            // A tier holds only finished buckets; the newest stretch comes from raw samples.
+            let done = store::tiers::watermark(c, tier)?.unwrap_or(from);
+            let cut = (done - done.rem_euclid(step)).clamp(from, to);
+            let mut pts = store::tiers::history(c, tier, id, from, cut, step)?;
+            pts.extend(store::stats::history_raw(c, id, cut, to, step)?);
+            Ok(pts)
+        }
+    })?;
     // A missed poll or two is noise; longer silences are outages and show as gaps.
     Ok((
+        tier,
         step,
-        store::stats::mark_gaps(pts, step, 2 * step + step.max(interval)),
+        store::stats::mark_gaps(pts, step, 2 * step + resolution),
     ))
 }
 
@@ -167,10 +200,10 @@ pub fn history(app: &App, call: &mut Call) -> Result<Reply, ApiError> {
     let id = call.id();
     exists(app, id)?;
     let w = window(call, app.clock.now(), "24h")?;
-    let (step, pts) = points(app, id, &w)?;
+    let (tier, step, pts) = points(app, id, &w)?;
     Ok(serve::json(
         200,
-        &json!({ "computer_id": id, "range": w.name, "from": w.from, "to": w.to, "step": step, "tier": "raw", "points": pts }),
+        &json!({ "computer_id": id, "range": w.name, "from": w.from, "to": w.to, "step": step, "tier": tier.name(), "points": pts }),
     ))
 }
 
@@ -180,7 +213,7 @@ pub fn network_graph(app: &App, call: &mut Call) -> Result<Reply, ApiError> {
     let id = call.id();
     exists(app, id)?;
     let w = window(call, app.clock.now(), "24h")?;
-    let (step, pts) = points(app, id, &w)?;
+    let (tier, step, pts) = points(app, id, &w)?;
     let labels: Vec<String> = pts.iter().map(|p| iso8601(p.timestamp)).collect();
     Ok(serve::json(
         200,
@@ -190,7 +223,7 @@ pub fn network_graph(app: &App, call: &mut Call) -> Result<Reply, ApiError> {
             "from": w.from,
             "to": w.to,
             "step": step,
-            "tier": "raw",
+            "tier": tier.name(),
             "labels": labels,
             "timestamps": pts.iter().map(|p| p.timestamp).collect::<Vec<_>>(),
             "sent": pts.iter().map(|p| p.network_sent_per_sec).collect::<Vec<_>>(),
