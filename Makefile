@@ -4,7 +4,7 @@ CARGO ?= cargo
 PREFIX ?= /usr/local
 DESTDIR ?=
 
-.PHONY: run test lint unit check-targets bench bench-agent build release
+.PHONY: run test lint unit check-targets demo bench bench-agent bench-server
 
 ## run: build and start the server on :8001; it monitors this host at once and prints how to log in
 run:
@@ -29,9 +29,18 @@ check-targets:
 	  $(CARGO) check -q -p lanstat-agent --target $$t || exit 1; \
 	done
 
+## demo: a simulated fleet with months of history behind a real server on :8001
+demo:
+	$(CARGO) build --release -p lanstat-server -p lanstat-agent --bins --examples
+	./scripts/demo.sh
+
 ## bench: figures printed and written as JSON under target/bench/
-bench: bench-agent
+bench: bench-agent bench-server
 
 bench-agent:
 	$(CARGO) build --release -p lanstat-agent
 	$(CARGO) run --release -p lanstat-agent --example bench --features testkit
+
+bench-server:
+	$(CARGO) build --release -p lanstat-server --bins --examples
+	$(CARGO) run --release -p lanstat-server --example bench

@@ -279,6 +279,8 @@ pub fn to_sample(
         _ => agent_rates,
     };
     let clamp_i64 = |v: u64| v.min(i64::MAX as u64) as i64;
+    // Whole bytes per second: SQLite stores a whole REAL in 1-4 bytes instead of 8.
+    let whole = |v: f64| v.round();
     Sample {
         computer_id,
         timestamp: at_ms.div_euclid(1000),
@@ -291,16 +293,16 @@ pub fn to_sample(
         disk_percent: round1(info.disk.percent),
         network_bytes_sent: clamp_i64(info.network.bytes_sent),
         network_bytes_recv: clamp_i64(info.network.bytes_recv),
-        network_sent_per_sec: sent_rate,
-        network_recv_per_sec: recv_rate,
+        network_sent_per_sec: whole(sent_rate),
+        network_recv_per_sec: whole(recv_rate),
         swap_percent: info.swap.map(|s| s.percent),
         load_1: info.load_average.map(|l| l.one),
         temperature: info.temperatures.iter().map(|t| t.celsius).reduce(f64::max),
-        disk_read_per_sec: info.disk_io.map(|d| d.read_bytes_per_sec),
-        disk_write_per_sec: info.disk_io.map(|d| d.write_bytes_per_sec),
+        disk_read_per_sec: info.disk_io.map(|d| whole(d.read_bytes_per_sec)),
+        disk_write_per_sec: info.disk_io.map(|d| whole(d.write_bytes_per_sec)),
         uptime_secs: info.uptime_secs.map(clamp_i64),
-        agent_sent_per_sec: Some(agent_rates.0),
-        agent_recv_per_sec: Some(agent_rates.1),
+        agent_sent_per_sec: Some(whole(agent_rates.0)),
+        agent_recv_per_sec: Some(whole(agent_rates.1)),
     }
 }
 

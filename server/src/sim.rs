@@ -202,15 +202,14 @@ impl Profile {
         }
     }
 
-    /// The row the server would store for a poll at `t`.
-    pub fn sample(&self, computer_id: i64, t: i64, prev: Option<(i64, &SystemInfo)>) -> Sample {
-        let info = self.at(t);
-        let counters = prev.map(|(pt, p)| agents::Counters {
-            at_ms: pt * 1000,
-            sent: p.network.bytes_sent,
-            recv: p.network.bytes_recv,
-        });
-        agents::to_sample(computer_id, t * 1000, &info, counters)
+    /// The row the server would store for `info`, polled at `t` after counters `prev`.
+    pub fn sample(
+        computer_id: i64,
+        t: i64,
+        info: &SystemInfo,
+        prev: Option<agents::Counters>,
+    ) -> Sample {
+        agents::to_sample(computer_id, t * 1000, info, prev)
     }
 }
 
@@ -220,6 +219,10 @@ pub struct Backfilled {
     pub raw_rows: u64,
     pub buckets: i64,
     pub deleted: usize,
+    /// Seconds spent writing samples, rolling up and trimming.
+    pub insert_secs: f64,
+    pub rollup_secs: f64,
+    pub trim_secs: f64,
 }
 
 /// Writes `days` of history ending at `now` for each `(computer_id, profile)`, a day at a time,
@@ -240,17 +243,22 @@ pub fn backfill(
     let mut day_start = start;
     while day_start < now {
         let day_end = (day_start + 86_400).min(now);
+        let t0 = std::time::Instant::now();
         for (id, p) in hosts {
             let (id, p) = (*id, p.clone());
             let rows = store.write(Durability::Relaxed, move |tx| {
                 let mut n = 0u64;
                 let mut t = day_start;
-                let mut prev: Option<(i64, SystemInfo)> = None;
+                let mut prev: Option<agents::Counters> = None;
                 while t < day_end {
                     let step = if t >= fine_from { interval } else { 300 };
-                    let s = p.sample(id, t, prev.as_ref().map(|(pt, i)| (*pt, i)));
-                    store::stats::insert(tx, &s)?;
-                    prev = Some((t, p.at(t)));
+                    let info = p.at(t);
+                    store::stats::insert(tx, &Profile::sample(id, t, &info, prev))?;
+                    prev = Some(agents::Counters {
+                        at_ms: t * 1000,
+                        sent: info.network.bytes_sent,
+                        recv: info.network.bytes_recv,
+                    });
                     n += 1;
                     t += step;
                 }
@@ -258,6 +266,7 @@ pub fn backfill(
             })?;
             done.raw_rows += rows;
         }
+        let t1 = std::time::Instant::now();
         for tier in [Tier::FiveMinutes, Tier::Hour] {
             loop {
                 let n = store.write(Durability::Relaxed, move |tx| {
@@ -269,6 +278,7 @@ pub fn backfill(
                 }
             }
         }
+        let t2 = std::time::Instant::now();
         for tier in [Tier::Raw, Tier::FiveMinutes, Tier::Hour] {
             loop {
                 let n = store.write(Durability::Relaxed, move |tx| {
@@ -280,6 +290,9 @@ pub fn backfill(
                 }
             }
         }
+        done.insert_secs += (t1 - t0).as_secs_f64();
+        done.rollup_secs += (t2 - t1).as_secs_f64();
+        done.trim_secs += t2.elapsed().as_secs_f64();
         day_start = day_end;
     }
     Ok(done)

@@ -95,7 +95,13 @@ pub enum Durability {
     Relaxed,
 }
 
-type Job = Box<dyn FnOnce(&mut Connection) + Send>;
+type Job = Box<dyn FnOnce(&mut Writer) + Send>;
+
+/// The write connection and the `synchronous` level it is set to.
+struct Writer {
+    conn: Connection,
+    sync: Option<Durability>,
+}
 
 /// The database: a writer thread and a pool of readers.
 pub struct Store {
@@ -137,8 +143,8 @@ impl Store {
         F: FnOnce(&Transaction) -> Result<T> + Send + 'static,
     {
         let (reply_tx, reply_rx) = mpsc::sync_channel(1);
-        let job: Job = Box::new(move |conn: &mut Connection| {
-            let result = run_write(conn, durability, f);
+        let job: Job = Box::new(move |w: &mut Writer| {
+            let result = run_write(w, durability, f);
             let _ = reply_tx.send(result);
         });
         let sender = self
@@ -192,29 +198,35 @@ impl Drop for Store {
 }
 
 fn run_write<T>(
-    conn: &mut Connection,
+    w: &mut Writer,
     durability: Durability,
     f: impl FnOnce(&Transaction) -> Result<T>,
 ) -> Result<T> {
-    let sync = match durability {
-        Durability::Durable => "FULL",
-        Durability::Relaxed => "NORMAL",
-    };
-    conn.pragma_update(None, "synchronous", sync)?;
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    if w.sync != Some(durability) {
+        let sync = match durability {
+            Durability::Durable => "FULL",
+            Durability::Relaxed => "NORMAL",
+        };
+        w.conn.pragma_update(None, "synchronous", sync)?;
+        w.sync = Some(durability);
+    }
+    let tx = w
+        .conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)?;
     let value = f(&tx)?;
     tx.commit()?;
     Ok(value)
 }
 
-fn writer_loop(mut conn: Connection, jobs: Receiver<Job>) {
+fn writer_loop(conn: Connection, jobs: Receiver<Job>) {
+    let mut w = Writer { conn, sync: None };
     for job in jobs {
         // A panicking job must not take the only writer down with it.
-        if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&mut conn))).is_err() {
+        if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&mut w))).is_err() {
             eprintln!("event=db_job_panic action=continue");
         }
     }
-    let _ = conn.pragma_update(None, "optimize", "");
+    let _ = w.conn.pragma_update(None, "optimize", "");
 }
 
 /// Opens a connection with the pragmas every connection needs.
@@ -243,6 +255,8 @@ pub fn open_connection(path: &Path, read_only: bool) -> Result<Connection> {
     }
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
+    // Statement journals and sorts stay in memory instead of temporary files on the SD card.
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
     Ok(conn)
 }
 

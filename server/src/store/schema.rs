@@ -119,6 +119,7 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 pub fn migrate(conn: &mut Connection) -> Result<()> {
     let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let fresh: bool = conn.query_row("SELECT count(*) = 0 FROM sqlite_master", [], |r| r.get(0))?;
     if current > SCHEMA_VERSION {
         return Err(StoreError::TooNew(current));
     }
@@ -128,7 +129,7 @@ pub fn migrate(conn: &mut Connection) -> Result<()> {
         tx.execute_batch(&sql.replace("__ORIGINAL_DEFAULT__", ORIGINAL_DEFAULT_HASH))?;
         tx.pragma_update(None, "user_version", version)?;
         tx.commit()?;
-        if current > 0 || version > 1 {
+        if !fresh {
             println!("event=schema_migrated version={version}");
         }
     }
