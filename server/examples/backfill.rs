@@ -68,7 +68,7 @@ fn run() -> Result<(), String> {
         None => (0..hosts)
             .map(|n| {
                 (
-                    format!("{}", Profile::new(n).hostname),
+                    Profile::new(n).hostname,
                     "http://127.0.0.1:9/".into(),
                     format!("sim-token-{n:06}"),
                     false,
