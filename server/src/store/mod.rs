@@ -387,6 +387,51 @@ mod tests {
     }
 
     #[test]
+    fn a_full_disk_is_a_clear_error_and_writing_resumes_when_space_returns() {
+        let db = TestDb::new("full");
+        let set_limit = |pages: i64| {
+            db.store
+                .write(Durability::Relaxed, move |tx| {
+                    // SQLite's page limit stands in for a full disk: it fails the same way.
+                    tx.query_row(&format!("PRAGMA max_page_count = {pages}"), [], |_| Ok(()))?;
+                    Ok(())
+                })
+                .unwrap()
+        };
+        let pages: i64 = db
+            .store
+            .read(|c| Ok(c.query_row("PRAGMA page_count", [], |r| r.get(0))?))
+            .unwrap();
+        set_limit(pages + 2);
+        let fill = db.store.write(Durability::Relaxed, |tx| {
+            for i in 0..10_000 {
+                users::create_user(
+                    tx,
+                    &format!("user{i}"),
+                    &"h".repeat(2000),
+                    Role::Viewer,
+                    false,
+                    1,
+                )?;
+            }
+            Ok(())
+        });
+        assert!(matches!(fill, Err(StoreError::Full)), "{fill:?}");
+        assert_eq!(StoreError::Full.to_string(), "database or disk is full");
+        assert_eq!(
+            db.store.read(users::count_users).unwrap(),
+            0,
+            "the failed write left nothing half done"
+        );
+        set_limit(1_000_000);
+        db.store
+            .write(Durability::Relaxed, |tx| {
+                users::create_user(tx, "after", "h", Role::Admin, false, 1).map(|_| ())
+            })
+            .unwrap();
+    }
+
+    #[test]
     fn writes_after_close_fail_cleanly() {
         let db = TestDb::new("closed");
         db.store.close();

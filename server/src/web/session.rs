@@ -11,6 +11,11 @@ use crate::store::{self, Durability, SessionUser};
 /// The live session named by the request's cookie, touching its last-seen time now and then.
 pub fn resolve(app: &App, call: &Call) -> Option<SessionUser> {
     let hash = auth::session_hash(cookie(call.header("Cookie"), SESSION_COOKIE)?)?;
+    live_session(app, hash)
+}
+
+/// The session stored under `hash`, unless it has been idle or alive too long.
+pub fn live_session(app: &App, hash: Vec<u8>) -> Option<SessionUser> {
     let s = app
         .store
         .read(|c| store::users::session_user(c, &hash))
@@ -213,4 +218,65 @@ pub fn me(app: &App, call: &mut Call) -> Result<Reply, ApiError> {
             "version": crate::VERSION,
         }),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::Clock;
+    use crate::config::{self, Command};
+    use crate::store::Role;
+
+    #[test]
+    fn sessions_expire_when_idle_and_at_their_absolute_limit() {
+        let mut b = [0u8; 8];
+        getrandom::fill(&mut b).unwrap();
+        let dir = std::env::temp_dir().join(format!("lanstat-sess-{}", u64::from_le_bytes(b)));
+        std::fs::create_dir_all(&dir).unwrap();
+        let db = dir.join("stats.db").display().to_string();
+        let Command::Serve(cfg) = config::from_args(["--db".into(), db], |_| None).unwrap() else {
+            unreachable!()
+        };
+        let clock = Clock::fake(1_800_000_000);
+        let app = App::open(cfg, clock.clone()).unwrap();
+        let t0 = clock.now();
+        let uid = app
+            .store
+            .write(Durability::Durable, move |tx| {
+                store::users::create_user(tx, "ann", "h", Role::Admin, false, t0)
+            })
+            .unwrap()
+            .id;
+        let new_session = || {
+            let (_, hash) = auth::new_session_id();
+            let (h, now) = (hash.clone(), clock.now());
+            app.store
+                .write(Durability::Durable, move |tx| {
+                    store::users::create_session(tx, &h, uid, now)
+                })
+                .unwrap();
+            hash
+        };
+        // Idle: alive while used at least once a week, gone after a week without use.
+        let a = new_session();
+        clock.advance(auth::SESSION_IDLE_SECS - 60);
+        assert!(
+            live_session(&app, a.clone()).is_some(),
+            "used just in time: touched"
+        );
+        clock.advance(auth::SESSION_IDLE_SECS - 60);
+        assert!(live_session(&app, a.clone()).is_some());
+        clock.advance(auth::SESSION_IDLE_SECS + 1);
+        assert!(live_session(&app, a).is_none(), "a week idle");
+        // Absolute: even a session in constant use ends after its maximum age.
+        let b = new_session();
+        for _ in 0..(auth::SESSION_MAX_SECS / 86_400) {
+            clock.advance(86_400);
+            let _ = live_session(&app, b.clone());
+        }
+        clock.advance(3600);
+        assert!(live_session(&app, b).is_none(), "past the absolute limit");
+        app.store.close();
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }
