@@ -32,7 +32,7 @@ pub fn pass(app: &App, stop: &dyn Fn() -> bool) -> Result<Pass, store::StoreErro
     for tier in [Tier::FiveMinutes, Tier::Hour] {
         loop {
             let n = app.store.write(Durability::Relaxed, move |tx| {
-                tiers::rollup_step(tx, tier, now, grace)
+                tiers::rollup_step(tx, tier, now, grace, tiers::BUCKETS_PER_STEP)
             })?;
             done.buckets += n;
             if n == 0 || stop() {

@@ -270,7 +270,7 @@ pub fn backfill(
         for tier in [Tier::FiveMinutes, Tier::Hour] {
             loop {
                 let n = store.write(Durability::Relaxed, move |tx| {
-                    tiers::rollup_step(tx, tier, day_end, 0)
+                    tiers::rollup_step(tx, tier, day_end, 0, 288)
                 })?;
                 done.buckets += n;
                 if n == 0 {

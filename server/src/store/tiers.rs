@@ -109,8 +109,8 @@ const TIER_COLUMNS: &str =
     sent_avg, sent_max, recv_avg, recv_max, temp_avg, temp_min, temp_max,
     load_avg, swap_avg, read_avg, write_avg";
 
-/// Buckets rolled up per step at most.
-const BUCKETS_PER_STEP: i64 = 12;
+/// Buckets the server rolls up per step: an hour of 5-minute buckets, a short transaction.
+pub const BUCKETS_PER_STEP: i64 = 12;
 /// Rows deleted per step at most.
 const DELETE_PER_STEP: i64 = 5_000;
 
@@ -142,9 +142,15 @@ fn source(tier: Tier) -> Tier {
     }
 }
 
-/// Rolls up at most a few buckets of `tier` that are complete by `now` (after `grace`
+/// Rolls up at most `max_buckets` buckets of `tier` that are complete by `now` (after `grace`
 /// seconds for late samples). Returns how many buckets it covered; 0 when caught up.
-pub fn rollup_step(conn: &Connection, tier: Tier, now: i64, grace: i64) -> Result<i64> {
+pub fn rollup_step(
+    conn: &Connection,
+    tier: Tier,
+    now: i64,
+    grace: i64,
+    max_buckets: i64,
+) -> Result<i64> {
     let w = tier.width();
     assert!(w > 0, "raw samples are not rolled up");
     let src = source(tier);
@@ -179,7 +185,7 @@ pub fn rollup_step(conn: &Connection, tier: Tier, now: i64, grace: i64) -> Resul
     if start >= end_all {
         return Ok(0);
     }
-    let end = end_all.min(start + BUCKETS_PER_STEP * w);
+    let end = end_all.min(start + max_buckets.max(1) * w);
     let (select, time_col) = match src {
         Tier::Raw => (FROM_RAW, "timestamp"),
         _ => (FROM_TIER, "bucket"),
@@ -350,7 +356,7 @@ mod tests {
     }
 
     fn catch_up(c: &Connection, tier: Tier, now: i64) {
-        while rollup_step(c, tier, now, 0).unwrap() > 0 {}
+        while rollup_step(c, tier, now, 0, BUCKETS_PER_STEP).unwrap() > 0 {}
     }
 
     fn tier_rows(c: &Connection, table: &str) -> Vec<(i64, i64, i64, i64, i64, i64)> {
@@ -394,11 +400,20 @@ mod tests {
     fn incomplete_buckets_wait() {
         let c = db();
         stats::insert(&c, &sample(1, 3000, 10.0)).unwrap();
-        assert_eq!(rollup_step(&c, Tier::FiveMinutes, 3299, 0).unwrap(), 0);
+        assert_eq!(
+            rollup_step(&c, Tier::FiveMinutes, 3299, 0, BUCKETS_PER_STEP).unwrap(),
+            0
+        );
         assert!(tier_rows(&c, "stats_5m").is_empty());
         // With a grace period, a just-finished bucket also waits for late samples.
-        assert_eq!(rollup_step(&c, Tier::FiveMinutes, 3310, 30).unwrap(), 0);
-        assert_eq!(rollup_step(&c, Tier::FiveMinutes, 3330, 30).unwrap(), 1);
+        assert_eq!(
+            rollup_step(&c, Tier::FiveMinutes, 3310, 30, BUCKETS_PER_STEP).unwrap(),
+            0
+        );
+        assert_eq!(
+            rollup_step(&c, Tier::FiveMinutes, 3330, 30, BUCKETS_PER_STEP).unwrap(),
+            1
+        );
     }
 
     #[test]
@@ -424,7 +439,10 @@ mod tests {
         let c = db();
         stats::insert(&c, &sample(1, 100, 10.0)).unwrap();
         // The 5-minute tier has not run: the hour tier must not roll up an empty hour.
-        assert_eq!(rollup_step(&c, Tier::Hour, 100_000, 0).unwrap(), 0);
+        assert_eq!(
+            rollup_step(&c, Tier::Hour, 100_000, 0, BUCKETS_PER_STEP).unwrap(),
+            0
+        );
         catch_up(&c, Tier::FiveMinutes, 100_000);
         catch_up(&c, Tier::Hour, 100_000);
         assert_eq!(tier_rows(&c, "stats_1h").len(), 1);
@@ -438,7 +456,7 @@ mod tests {
         }
         // An interrupted step is a rolled-back transaction: the watermark did not move.
         c.execute_batch("BEGIN").unwrap();
-        rollup_step(&c, Tier::FiveMinutes, 7200, 0).unwrap();
+        rollup_step(&c, Tier::FiveMinutes, 7200, 0, BUCKETS_PER_STEP).unwrap();
         c.execute_batch("ROLLBACK").unwrap();
         assert!(tier_rows(&c, "stats_5m").is_empty());
         catch_up(&c, Tier::FiveMinutes, 7200);
