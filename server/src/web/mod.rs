@@ -5,6 +5,7 @@ mod computers;
 mod forms;
 mod history;
 mod pages;
+mod prometheus;
 mod session;
 mod tokens;
 mod users;
@@ -130,6 +131,13 @@ const ROUTES: &[Route] = &[
         "/api/users/:id/reset_password",
         Access::Admin,
         users::reset_password,
+    ),
+    route("GET", "/metrics", Access::Reader, prometheus::metrics),
+    route(
+        "GET",
+        "/api/prometheus/targets",
+        Access::Reader,
+        prometheus::targets,
     ),
     route("GET", "/api/tokens", Access::Admin, tokens::list),
     route("POST", "/api/tokens", Access::Admin, tokens::create),
