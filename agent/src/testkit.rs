@@ -375,3 +375,50 @@ fn dechunk(mut b: &[u8]) -> Option<Vec<u8>> {
         b = b.get(size + 2..)?;
     }
 }
+
+/// Runs `promtool check metrics` on `text`: Ok when it passes, or when its only complaints
+/// are the camelCase names that node_exporter's own memory metrics draw.
+pub fn promtool_accepts(text: &str) -> Result<(), String> {
+    let mut child = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| {
+            format!(
+                "cannot run promtool ({e}); install Debian's `prometheus` package, as .ci/run does"
+            )
+        })?;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let complaints = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    match out.status.code() {
+        Some(0) => Ok(()),
+        Some(3) => {
+            let other: Vec<&str> = complaints
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .filter(|l| {
+                    !(l.starts_with("node_")
+                        && l.contains("should be written in 'snake_case' not 'camelCase'"))
+                })
+                .collect();
+            if other.is_empty() {
+                Ok(())
+            } else {
+                Err(other.join("\n"))
+            }
+        }
+        code => Err(format!("promtool exit {code:?}: {complaints}")),
+    }
+}

@@ -2,56 +2,8 @@
 
 mod util;
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use util::*;
-
-/// Runs `promtool check metrics` on `text`: Ok when it passes, or when its only complaints
-/// are the camelCase names that node_exporter's own memory metrics draw.
-pub fn promtool_accepts(text: &str) -> Result<(), String> {
-    let mut child = Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| {
-            format!(
-                "cannot run promtool ({e}); install Debian's `prometheus` package, as .ci/run does"
-            )
-        })?;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let complaints = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    match out.status.code() {
-        Some(0) => Ok(()),
-        Some(3) => {
-            let other: Vec<&str> = complaints
-                .lines()
-                .filter(|l| !l.trim().is_empty())
-                .filter(|l| {
-                    !(l.starts_with("node_")
-                        && l.contains("should be written in 'snake_case' not 'camelCase'"))
-                })
-                .collect();
-            if other.is_empty() {
-                Ok(())
-            } else {
-                Err(other.join("\n"))
-            }
-        }
-        code => Err(format!("promtool exit {code:?}: {complaints}")),
-    }
-}
 
 #[test]
 fn metrics_pass_promtool() {
@@ -118,6 +70,38 @@ fn scrape_token_opens_metrics_only() {
         401
     );
     assert_eq!(agent.get("/metrics").status, 200);
+}
+
+/// The scrape token file is held to the token file's rules: owner-only, a valid token.
+#[cfg(unix)]
+#[test]
+fn scrape_token_file_is_checked_like_the_token_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = TempDir::new("agent-scrape-perm");
+    let path = dir.join("scrape.tok");
+    let flag = [
+        "--listen",
+        "127.0.0.1:0",
+        "--scrape-token-file",
+        "scrape.tok",
+    ];
+    let (code, _, err) = run(bin(), &flag, dir.path(), &[]);
+    assert_eq!(code, 1, "a missing file: {err}");
+    assert!(err.contains("scrape.tok"), "{err}");
+    std::fs::write(&path, format!("{}\n", made_up_secret("scrape"))).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let (code, _, err) = run(bin(), &flag, dir.path(), &[]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("readable by others") && err.contains("chmod 600"),
+        "{err}"
+    );
+    std::fs::write(&path, "short\n").unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let (code, _, err) = run(bin(), &flag, dir.path(), &[]);
+    assert_eq!(code, 1);
+    assert!(err.contains("not hold a valid token"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
 }
 
 #[cfg(target_os = "linux")]

@@ -16,6 +16,11 @@ Usage:
   lanstat-server backup FILE [--db PATH]  copy the database to FILE, safely, while it runs
   lanstat-server reset-password USER [--db PATH]
                                           give USER a new random password and end their sessions
+  lanstat-server token create NAME [--db PATH]
+                                          make a read-only API token (shown once)
+  lanstat-server token list [--db PATH]   list API tokens
+  lanstat-server token revoke NAME|ID [--db PATH]
+                                          revoke an API token at once
 
 Options:
   --listen ADDR:PORT       where to listen [env LANSTAT_LISTEN; default 0.0.0.0:8001]
@@ -58,8 +63,17 @@ pub enum Command {
     Serve(Config),
     Backup { db: PathBuf, dest: PathBuf },
     ResetPassword { db: PathBuf, user: String },
+    Token { db: PathBuf, action: TokenAction },
     Help,
     Version,
+}
+
+/// What `lanstat-server token` does.
+#[derive(Debug, PartialEq, Eq)]
+pub enum TokenAction {
+    Create(String),
+    List,
+    Revoke(String),
 }
 
 /// Reads flags (`argv` without the program name) and the environment (`env`).
@@ -180,6 +194,24 @@ pub fn from_args(
                 .next()
                 .ok_or_else(|| Error::Usage("reset-password needs a USER".into()))?;
             Ok(Command::ResetPassword { db: c.db, user })
+        }
+        Some("token") => {
+            let action = match (words.next().as_deref(), words.next()) {
+                (Some("create"), Some(name)) => TokenAction::Create(name),
+                (Some("list"), None) => TokenAction::List,
+                (Some("revoke"), Some(which)) => TokenAction::Revoke(which),
+                _ => {
+                    return Err(Error::Usage(
+                        "use: token create NAME | token list | token revoke NAME|ID".into(),
+                    ));
+                }
+            };
+            if let Some(extra) = words.next() {
+                return Err(Error::Usage(format!(
+                    "unexpected argument {extra:?} (see --help)"
+                )));
+            }
+            Ok(Command::Token { db: c.db, action })
         }
         Some(other) => Err(Error::Usage(format!(
             "unknown command {other:?} (see --help)"
@@ -306,6 +338,21 @@ mod tests {
             matches!(parse("reset-password ann", &[]).unwrap(), Command::ResetPassword { user, .. } if user == "ann")
         );
         assert!(matches!(parse("--help", &[]).unwrap(), Command::Help));
+        assert!(matches!(
+            parse("token create grafana --db x.db", &[]).unwrap(),
+            Command::Token { action: TokenAction::Create(n), db } if n == "grafana" && db == Path::new("x.db")
+        ));
+        assert!(matches!(
+            parse("token list", &[]).unwrap(),
+            Command::Token {
+                action: TokenAction::List,
+                ..
+            }
+        ));
+        assert!(matches!(
+            parse("token revoke 3", &[]).unwrap(),
+            Command::Token { action: TokenAction::Revoke(w), .. } if w == "3"
+        ));
     }
 
     #[test]
@@ -346,6 +393,11 @@ mod tests {
             "--bogus",
             "backup",
             "reset-password",
+            "token",
+            "token create",
+            "token list extra",
+            "token revoke",
+            "token frob x",
             "frob",
             "--workers 0",
         ] {

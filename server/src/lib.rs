@@ -19,6 +19,7 @@ pub mod maintenance;
 pub mod poller;
 pub mod sim;
 pub mod store;
+pub mod tokens;
 pub mod web;
 
 use std::sync::Arc;

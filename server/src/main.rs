@@ -1,11 +1,11 @@
-//! `lanstat-server`: flags, subcommands (serve, backup, reset-password), start.
+//! `lanstat-server`: flags, subcommands (serve, backup, reset-password, token), start.
 
 use std::process::ExitCode;
 use std::sync::{Arc, mpsc};
 
 use lanstat_agent::serve::{self, Event};
 use lanstat_server::clock::Clock;
-use lanstat_server::config::{self, Command, Config};
+use lanstat_server::config::{self, Command, Config, TokenAction};
 use lanstat_server::{App, Error, FirstAdmin, maintenance, poller, web};
 
 fn main() -> ExitCode {
@@ -29,6 +29,7 @@ fn main() -> ExitCode {
         Command::Serve(c) => serve(c),
         Command::Backup { db, dest } => backup(&db, &dest),
         Command::ResetPassword { db, user } => reset_password(&db, &user),
+        Command::Token { db, action } => token(&db, action),
     };
     result.unwrap_or_else(|e| {
         eprintln!("lanstat-server: {e}");
@@ -74,6 +75,12 @@ fn reset_password(db: &std::path::Path, user: &str) -> Result<ExitCode, Error> {
     println!(
         "It is shown only this once; {user} must choose a new one at the next login. Their sessions have ended."
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn token(db: &std::path::Path, action: TokenAction) -> Result<ExitCode, Error> {
+    let app = offline_app(db)?;
+    print!("{}", lanstat_server::tokens::command(&app, action)?);
     Ok(ExitCode::SUCCESS)
 }
 

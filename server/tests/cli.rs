@@ -37,6 +37,8 @@ fn help_and_version() {
         "ADMIN_PASSWORD",
         "backup",
         "reset-password",
+        "token create NAME",
+        "token revoke NAME|ID",
     ] {
         assert!(out.contains(flag), "{flag}");
     }

@@ -123,7 +123,10 @@ fn a_database_from_the_original_server_is_migrated_without_loss() {
         .sum();
     assert_eq!(samples, 50, "{h}");
     let db = s.db();
-    assert_eq!(count(&db, "PRAGMA user_version"), 2);
+    assert_eq!(
+        count(&db, "PRAGMA user_version"),
+        lanstat_server::store::SCHEMA_VERSION
+    );
     assert_eq!(
         count(
             &db,

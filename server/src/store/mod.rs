@@ -10,12 +10,14 @@ pub mod computers;
 pub mod schema;
 pub mod stats;
 pub mod tiers;
+pub mod tokens;
 pub mod users;
 
 pub use computers::{Computer, ComputerInput, Kind, PollOutcome, Status};
 pub use schema::SCHEMA_VERSION;
 pub use stats::{HistoryPoint, Sample};
 pub use tiers::{Retention, Tier};
+pub use tokens::ApiToken;
 pub use users::{Role, SessionUser, User};
 
 use std::path::{Path, PathBuf};

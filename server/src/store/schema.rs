@@ -112,6 +112,17 @@ const MIGRATIONS: &[&str] = &[
     -- How far each tier has been rolled up: every bucket before done_until is final.
     CREATE TABLE rollup_state (tier TEXT PRIMARY KEY, done_until INTEGER) WITHOUT ROWID;
     INSERT INTO rollup_state (tier, done_until) VALUES ('5m', NULL), ('1h', NULL);",
+    // 4: read-only API tokens. Only the SHA-256 of a token is kept, with a short prefix to
+    // tell tokens apart in lists; revoking one deletes its row.
+    "CREATE TABLE api_tokens (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        name TEXT NOT NULL UNIQUE,
+        hash BLOB NOT NULL UNIQUE,
+        prefix TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        created_by INTEGER REFERENCES users (id) ON DELETE SET NULL,
+        last_used_at INTEGER
+    );",
 ];
 
 /// The version this build writes.

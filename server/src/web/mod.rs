@@ -5,7 +5,9 @@ mod computers;
 mod forms;
 mod history;
 mod pages;
+mod prometheus;
 mod session;
+mod tokens;
 mod users;
 
 use std::collections::HashMap;
@@ -32,6 +34,8 @@ enum Access {
     User,
     /// An admin whose password is settled.
     Admin,
+    /// What `User` may, and also a read-only API token (`GET` only).
+    Reader,
 }
 
 type Handler = fn(&App, &mut Call) -> Result<Reply, ApiError>;
@@ -81,7 +85,7 @@ const ROUTES: &[Route] = &[
     route("GET", "/static/:file", Access::Public, pages::asset),
     route("GET", "/healthz", Access::Public, pages::healthz),
     route("GET", "/api/me", Access::Pending, session::me),
-    route("GET", "/api/computers", Access::User, computers::list),
+    route("GET", "/api/computers", Access::Reader, computers::list),
     route("POST", "/api/computers", Access::Admin, computers::add),
     route("POST", "/api/add_computer", Access::Admin, computers::add),
     route(
@@ -90,7 +94,7 @@ const ROUTES: &[Route] = &[
         Access::Admin,
         computers::test_connection,
     ),
-    route("GET", "/api/computers/:id", Access::User, computers::get),
+    route("GET", "/api/computers/:id", Access::Reader, computers::get),
     route(
         "PUT",
         "/api/computers/:id",
@@ -109,12 +113,12 @@ const ROUTES: &[Route] = &[
         Access::Admin,
         computers::delete,
     ),
-    route("GET", "/api/stats/:id", Access::User, history::latest),
-    route("GET", "/api/history/:id", Access::User, history::history),
+    route("GET", "/api/stats/:id", Access::Reader, history::latest),
+    route("GET", "/api/history/:id", Access::Reader, history::history),
     route(
         "GET",
         "/api/network_graph/:id",
-        Access::User,
+        Access::Reader,
         history::network_graph,
     ),
     route("GET", "/api/users", Access::Admin, users::list),
@@ -128,6 +132,16 @@ const ROUTES: &[Route] = &[
         Access::Admin,
         users::reset_password,
     ),
+    route("GET", "/metrics", Access::Reader, prometheus::metrics),
+    route(
+        "GET",
+        "/api/prometheus/targets",
+        Access::Reader,
+        prometheus::targets,
+    ),
+    route("GET", "/api/tokens", Access::Admin, tokens::list),
+    route("POST", "/api/tokens", Access::Admin, tokens::create),
+    route("DELETE", "/api/tokens/:id", Access::Admin, tokens::revoke),
 ];
 
 /// An error as the client sees it. [`ApiError::status`] is the one place statuses are chosen.
@@ -135,6 +149,8 @@ const ROUTES: &[Route] = &[
 pub enum ApiError {
     /// No valid session.
     Unauthorized,
+    /// A bearer token that is malformed, unknown or revoked.
+    BadToken,
     /// A login with a wrong username or password.
     BadCredentials,
     Forbidden(String),
@@ -156,7 +172,7 @@ pub enum ApiError {
 impl ApiError {
     pub fn status(&self) -> u16 {
         match self {
-            ApiError::Unauthorized | ApiError::BadCredentials => 401,
+            ApiError::Unauthorized | ApiError::BadCredentials | ApiError::BadToken => 401,
             ApiError::Forbidden(_) | ApiError::PasswordChangeRequired | ApiError::CrossOrigin => {
                 403
             }
@@ -175,6 +191,7 @@ impl ApiError {
     pub fn message(&self) -> String {
         match self {
             ApiError::Unauthorized => "login required".into(),
+            ApiError::BadToken => "unknown or revoked API token".into(),
             ApiError::BadCredentials => "wrong username or password".into(),
             ApiError::PasswordChangeRequired => "change your password first".into(),
             ApiError::MethodNotAllowed(_) => "method not allowed".into(),
@@ -205,6 +222,12 @@ impl ApiError {
             }
             ApiError::TooManyAttempts(secs) => {
                 reply = reply.with_header(serve::header("Retry-After", &secs.to_string()))
+            }
+            ApiError::BadToken => {
+                reply = reply.with_header(serve::header(
+                    "WWW-Authenticate",
+                    "Bearer realm=\"lanstat\", error=\"invalid_token\"",
+                ))
             }
             _ => {}
         }
@@ -242,6 +265,8 @@ pub struct Call<'a> {
     pub client: String,
     /// Whether the browser reached us over HTTPS (directly or through a proxy saying so).
     pub https: bool,
+    /// The API token sent as `Authorization: Bearer`; such a request has no session.
+    pub bearer: Option<String>,
 }
 
 impl Call<'_> {
@@ -249,9 +274,12 @@ impl Call<'_> {
         serve::header_value(self.req, name)
     }
 
-    /// Whether the client wants JSON rather than a page.
+    /// Whether the client wants JSON rather than a page. Scripts and scrapers (a token, or
+    /// `/metrics`) never get a page or a redirect.
     pub fn wants_json(&self) -> bool {
         self.path.starts_with("/api/")
+            || self.path == "/metrics"
+            || self.bearer.is_some()
             || self
                 .header("Accept")
                 .is_some_and(|a| a.contains("application/json"))
@@ -307,7 +335,9 @@ pub fn handle(app: &App, req: &mut Request) -> Reply {
         session: None,
         client,
         https,
+        bearer: None,
     };
+    call.bearer = tokens::presented(&call);
     let reply = dispatch(app, &mut call, &method);
     finish(reply, &call)
 }
@@ -359,6 +389,10 @@ fn dispatch(app: &App, call: &mut Call, method: &str) -> Reply {
 }
 
 fn run(app: &App, call: &mut Call, route: &Route, method: &str) -> Result<Reply, ApiError> {
+    if let Some(given) = &call.bearer {
+        tokens::admit(app, method, route.access, given)?;
+        return (route.handler)(app, call);
+    }
     if method != "GET"
         && !crate::auth::same_origin(
             call.header("Sec-Fetch-Site"),
@@ -376,7 +410,7 @@ fn run(app: &App, call: &mut Call, route: &Route, method: &str) -> Result<Reply,
         Access::Pending => {
             call.user()?;
         }
-        Access::User | Access::Admin => {
+        Access::User | Access::Admin | Access::Reader => {
             let s = call.user()?;
             if s.user.must_change_password {
                 return Err(ApiError::PasswordChangeRequired);

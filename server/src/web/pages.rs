@@ -27,6 +27,7 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
     asset!("app.css", "text/css; charset=utf-8"),
     asset!("app.js", "text/javascript; charset=utf-8"),
     asset!("favicon.svg", "image/svg+xml"),
+    asset!("tokens.js", "text/javascript; charset=utf-8"),
 ];
 
 const PAGE: &str = "text/html; charset=utf-8";

@@ -202,13 +202,14 @@ pub struct RealAgent {
 
 impl RealAgent {
     pub fn start() -> RealAgent {
-        let dir = TempDir::new("agent");
-        let proc = Proc::start(
-            &agent_bin(),
-            &["--listen", "127.0.0.1:0", "--sample-interval", "1"],
-            dir.path(),
-            &[],
-        );
+        RealAgent::start_in(TempDir::new("agent"), &[])
+    }
+
+    /// Starts in `dir` with `extra` flags (paths in them are relative to `dir`).
+    pub fn start_in(dir: TempDir, extra: &[&str]) -> RealAgent {
+        let mut args = vec!["--listen", "127.0.0.1:0", "--sample-interval", "1"];
+        args.extend_from_slice(extra);
+        let proc = Proc::start(&agent_bin(), &args, dir.path(), &[]);
         let token = std::fs::read_to_string(dir.join("client_token.txt"))
             .unwrap()
             .trim()
