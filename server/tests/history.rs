@@ -18,7 +18,7 @@ fn now() -> i64 {
 
 /// A database with one host and `days` of history, plus outages: two hours this morning and
 /// a whole day ten days ago.
-fn backfilled(days: i64) -> (TempDir, i64) {
+fn backfilled(days: i64) -> (TempDir, i64, i64) {
     let dir = TempDir::new("history");
     let store = Store::open(&dir.join("stats.db")).unwrap();
     let input = store::ComputerInput {
@@ -63,12 +63,13 @@ fn backfilled(days: i64) -> (TempDir, i64) {
         })
         .unwrap();
     store.close();
-    (dir, id)
+    (dir, id, t)
 }
 
 #[test]
 fn every_range_reads_its_tier_under_the_point_cap_with_gaps() {
-    let (dir, id) = backfilled(370);
+    // `b` is when the outages were cut, `t` when the ranges are asked for.
+    let (dir, id, b) = backfilled(370);
     let s = Server::start_in(dir, &["--no-local", "--poll-interval", "30"], &[]);
     let mut c = s.admin(&made_up_secret("admin"));
     let t = now();
@@ -128,11 +129,11 @@ fn every_range_reads_its_tier_under_the_point_cap_with_gaps() {
         .collect();
     assert!(
         gaps.iter()
-            .any(|g| (t - 12 * 3600..t - 10 * 3600).contains(g)),
+            .any(|g| (b - 12 * 3600 - 600..b - 10 * 3600).contains(g)),
         "no gap in the outage: {gaps:?}"
     );
     let inside = |p: &&serde_json::Value| {
-        (t - 12 * 3600 + 600..t - 10 * 3600 - 600).contains(&p["timestamp"].as_i64().unwrap())
+        (b - 12 * 3600 + 600..b - 10 * 3600 - 600).contains(&p["timestamp"].as_i64().unwrap())
     };
     assert!(
         !h["points"]
@@ -146,9 +147,9 @@ fn every_range_reads_its_tier_under_the_point_cap_with_gaps() {
     let h = c.get(&format!("/api/history/{id}?range=30d")).json();
     let pts = h["points"].as_array().unwrap();
     assert!(pts.iter().any(|p| p["cpu_percent"].is_null()
-        && (t - 10 * DAY..t - 9 * DAY).contains(&p["timestamp"].as_i64().unwrap())));
+        && (b - 10 * DAY - 6 * 3600..b - 9 * DAY).contains(&p["timestamp"].as_i64().unwrap())));
     assert!(!pts.iter().any(|p| p["cpu_percent"].is_f64()
-        && (t - 10 * DAY + 3600..t - 9 * DAY - 3600).contains(&p["timestamp"].as_i64().unwrap())));
+        && (b - 10 * DAY + 3600..b - 9 * DAY - 3600).contains(&p["timestamp"].as_i64().unwrap())));
     // A drag-zoom into an hour three weeks ago gets 5-minute buckets; into last spring, hourly.
     let (from, to) = (t - 21 * DAY, t - 21 * DAY + 3600);
     let h = c
@@ -172,7 +173,7 @@ fn every_range_reads_its_tier_under_the_point_cap_with_gaps() {
 
 #[test]
 fn retention_keeps_the_database_bounded() {
-    let (dir, _) = backfilled(400);
+    let (dir, _, _) = backfilled(400);
     let conn = rusqlite::Connection::open(dir.join("stats.db")).unwrap();
     let t = now();
     let oldest = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
