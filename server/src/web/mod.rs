@@ -390,12 +390,14 @@ fn run(app: &App, call: &mut Call, route: &Route, method: &str) -> Result<Reply,
 }
 
 /// Pages answer errors a person can act on: the login page when logged out, the password
-/// page when a change is due. API calls get JSON.
+/// page when a change is due, a page saying why when an admin page is refused. API calls get
+/// JSON.
 fn error_reply(call: &Call, err: ApiError) -> Reply {
     if !call.wants_json() {
         match err {
             ApiError::Unauthorized => return redirect("/login"),
             ApiError::PasswordChangeRequired => return redirect("/change_password"),
+            ApiError::Forbidden(_) => return pages::forbidden_page(),
             _ => {}
         }
     }

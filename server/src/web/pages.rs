@@ -87,6 +87,11 @@ pub fn change_password_page(status: u16, error: &str, forced: bool) -> Reply {
     page(status, &html)
 }
 
+/// What a viewer who opens an admin page sees, instead of the API's JSON.
+pub fn forbidden_page() -> Reply {
+    page(403, html_file!("forbidden.html"))
+}
+
 pub fn login(_app: &App, call: &mut Call) -> Result<Reply, ApiError> {
     if call
         .session
@@ -152,6 +157,7 @@ mod tests {
             html_file!("change_password.html"),
             html_file!("manage.html"),
             html_file!("users.html"),
+            html_file!("forbidden.html"),
         ];
         for page in pages {
             for part in page.split("/static/").skip(1) {
