@@ -160,6 +160,19 @@ async function addComputer(name, url, token, { test: testFirst = false } = {}) {
   return result;
 }
 
+/** A test whose failure leaves a screenshot of the page as it was, beside the others. */
+function flow(name, body) {
+  test(name, async () => {
+    try {
+      await body();
+    } catch (e) {
+      const file = name.replace(/[^a-z0-9]+/gi, "-").slice(0, 60);
+      await page?.screenshot({ path: path.join(OUT, `failed-${file}.png`) }).catch(() => {});
+      throw e;
+    }
+  });
+}
+
 const card = (name) => page.locator("#cards .computer", { has: page.locator(".card-name", { hasText: name }) });
 
 before(async () => {
@@ -221,7 +234,7 @@ after(async () => {
 
 // ---- the flows ----------------------------------------------------------------------------
 
-test("first login forces a password change, then the new password works", async () => {
+flow("first login forces a password change, then the new password works", async () => {
   await page.goto(server.url);
   await page.waitForURL(/\/login$/);
   await shot("login-desktop-light");
@@ -249,7 +262,7 @@ test("first login forces a password change, then the new password works", async 
   clean();
 });
 
-test("an agent is added from the Manage page after a connection test", async () => {
+flow("an agent is added from the Manage page after a connection test", async () => {
   await page.getByRole("link", { name: "Manage" }).click();
   await page.waitForURL(/\/manage$/);
   const form = page.locator("#computer-form");
@@ -283,7 +296,7 @@ test("an agent is added from the Manage page after a connection test", async () 
   clean();
 });
 
-test("the card turns online with real figures and refreshes by itself", async () => {
+flow("the card turns online with real figures and refreshes by itself", async () => {
   await page.getByRole("link", { name: "Dashboard" }).click();
   const c = card("Workshop");
   await c.locator(".status-online").waitFor();
@@ -308,7 +321,7 @@ test("the card turns online with real figures and refreshes by itself", async ()
   clean();
 });
 
-test("screenshots of the dashboard in both themes, desktop and phone", async () => {
+flow("screenshots of the dashboard in both themes, desktop and phone", async () => {
   for (const scheme of ["light", "dark"]) {
     await page.emulateMedia({ colorScheme: scheme });
     await page.setViewportSize(DESKTOP);
@@ -324,7 +337,7 @@ test("screenshots of the dashboard in both themes, desktop and phone", async () 
   clean();
 });
 
-test("a computer is edited and removed after a confirmation", async () => {
+flow("a computer is edited and removed after a confirmation", async () => {
   await page.goto(`${server.url}/manage`);
   const row = page.locator("#computers tbody tr", { hasText: "Attic Pi" });
   await row.getByRole("button", { name: "Edit Attic Pi" }).click();
@@ -347,7 +360,7 @@ test("a computer is edited and removed after a confirmation", async () => {
   clean();
 });
 
-test("a viewer sees the dashboard but is refused the admin pages", async () => {
+flow("a viewer sees the dashboard but is refused the admin pages", async () => {
   await page.goto(`${server.url}/users`);
   const form = page.locator("#user-form");
   await form.getByLabel("User name").fill("guest");
@@ -395,7 +408,7 @@ test("a viewer sees the dashboard but is refused the admin pages", async () => {
   clean();
 });
 
-test("hostile names and hostnames are shown as text and run nothing", async () => {
+flow("hostile names and hostnames are shown as text and run nothing", async () => {
   await login(server.username, NEW_PASSWORD);
   await page.waitForURL(`${server.url}/`);
   await page.goto(`${server.url}/manage`);
@@ -421,7 +434,7 @@ test("hostile names and hostnames are shown as text and run nothing", async () =
   clean();
 });
 
-test("the modal draws the history charts, switches ranges, zooms and closes with Esc", async () => {
+flow("the modal draws the history charts, switches ranges, zooms and closes with Esc", async () => {
   const dialog = page.locator("#detail");
   await page.goto(server.url);
   await card("Workshop").click();
@@ -508,7 +521,7 @@ test("the modal draws the history charts, switches ranges, zooms and closes with
   clean();
 });
 
-test("a server that stops answering shows a banner, and the page recovers by itself", async () => {
+flow("a server that stops answering shows a banner, and the page recovers by itself", async () => {
   await page.goto(server.url);
   await card("Workshop").waitFor();
   server.proc.kill("SIGSTOP");
