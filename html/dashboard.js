@@ -136,7 +136,7 @@ function render(list) {
   if (focusedId && !dialog.open) cards.get(Number(focusedId))?.node.querySelector(".card-open")?.focus();
   $("#empty").hidden = list.length > 0;
   const online = list.filter((c) => c.status === "online").length;
-  const problems = list.filter((c) => c.enabled !== false && c.status !== "online").length;
+  const problems = list.filter((c) => ["offline", "error"].includes(shownStatus(c))).length;
   summary.replaceChildren();
   summary.append(el("span", "count", `${list.length} ${list.length === 1 ? "computer" : "computers"}`));
   summary.append(el("span", "count count-online", `${online} online`));
@@ -155,7 +155,8 @@ function showBanner() {
 
 async function refresh() {
   try {
-    const list = await api("/api/computers", { timeoutMs: Math.max(4000, intervalSecs * 2000) });
+    // Long enough for a slow Pi, short enough that a dead server is noticed soon.
+    const list = await api("/api/computers", { timeoutMs: Math.min(10000, Math.max(4000, intervalSecs * 2000)) });
     render(list);
     lastOk = new Date();
     banner.hidden = true;
