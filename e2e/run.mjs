@@ -82,11 +82,15 @@ function startFakeAgent() {
   return new Promise((resolve) => s.listen(0, "127.0.0.1", () => resolve(s)));
 }
 
+// A reader that goes away (`| head`) would make the runner die on EPIPE without its cleanup,
+// leaving the servers running; keep going and clean up instead.
+process.stdout.on("error", () => {});
+
 function stopAll() {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
 }
 process.on("exit", stopAll);
-for (const sig of ["SIGINT", "SIGTERM"]) {
+for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) {
   process.on(sig, () => {
     stopAll();
     process.exit(1);
