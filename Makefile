@@ -4,7 +4,7 @@ CARGO ?= cargo
 PREFIX ?= /usr/local
 DESTDIR ?=
 
-.PHONY: run test lint unit check-targets demo bench bench-agent bench-server
+.PHONY: run test lint unit check-targets e2e demo bench bench-agent bench-server
 
 ## run: build and start the server on :8001; it monitors this host at once and prints how to log in
 run:
@@ -12,7 +12,7 @@ run:
 	./target/release/lanstat-server
 
 ## test: everything CI checks
-test: lint unit check-targets
+test: lint unit check-targets e2e
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -28,6 +28,12 @@ check-targets:
 	  echo "cargo check -p lanstat-agent --target $$t"; \
 	  $(CARGO) check -q -p lanstat-agent --target $$t || exit 1; \
 	done
+
+## e2e: browser tests in headless Chromium against a real server and agent; screenshots in target/e2e/
+e2e:
+	$(CARGO) build -p lanstat-server -p lanstat-agent
+	npm --prefix e2e ci --no-audit --no-fund
+	node e2e/run.mjs
 
 ## demo: a simulated fleet with months of history behind a real server on :8001
 demo:

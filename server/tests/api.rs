@@ -191,7 +191,7 @@ fn every_response_carries_the_security_headers() {
         );
         assert!(!csp.contains("unsafe-inline"));
         assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
-        assert_eq!(r.header("referrer-policy"), Some("no-referrer"));
+        assert_eq!(r.header("referrer-policy"), Some("same-origin"));
     }
 }
 

@@ -424,12 +424,14 @@ fn run(app: &App, call: &mut Call, route: &Route, method: &str) -> Result<Reply,
 }
 
 /// Pages answer errors a person can act on: the login page when logged out, the password
-/// page when a change is due. API calls get JSON.
+/// page when a change is due, a page saying why when an admin page is refused. API calls get
+/// JSON.
 fn error_reply(call: &Call, err: ApiError) -> Reply {
     if !call.wants_json() {
         match err {
             ApiError::Unauthorized => return redirect("/login"),
             ApiError::PasswordChangeRequired => return redirect("/change_password"),
+            ApiError::Forbidden(_) => return pages::forbidden_page(),
             _ => {}
         }
     }
@@ -474,7 +476,9 @@ fn finish(reply: Reply, call: &Call) -> Reply {
         .with_header(serve::header("Content-Security-Policy", CSP))
         .with_header(serve::header("X-Content-Type-Options", "nosniff"))
         .with_header(serve::header("X-Frame-Options", "DENY"))
-        .with_header(serve::header("Referrer-Policy", "no-referrer"))
+        // same-origin, not no-referrer: under no-referrer browsers send `Origin: null` on form posts,
+        // which the same-origin check must refuse.
+        .with_header(serve::header("Referrer-Policy", "same-origin"))
         .with_header(serve::header("Cross-Origin-Opener-Policy", "same-origin"))
         .with_header(serve::header(
             "Permissions-Policy",

@@ -13,21 +13,35 @@ macro_rules! html_file {
 }
 
 macro_rules! asset {
-    ($name:literal, $ctype:literal) => {
+    ($name:literal, $ctype:expr) => {
+        asset!($name, $name, $ctype)
+    };
+    ($name:literal, $file:literal, $ctype:expr) => {
         (
             $name,
             $ctype,
-            include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/../html/", $name)) as &[u8],
+            include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/../html/", $file)) as &[u8],
         )
     };
 }
 
-/// Files under `/static/`.
+const JS: &str = "text/javascript; charset=utf-8";
+const CSS: &str = "text/css; charset=utf-8";
+
+/// Files under `/static/`: name in the URL, content type, bytes. The vendored uPlot keeps
+/// its own folder in the tree but is served flat, as `/static/:file` is one segment.
 const ASSETS: &[(&str, &str, &[u8])] = &[
-    asset!("app.css", "text/css; charset=utf-8"),
-    asset!("app.js", "text/javascript; charset=utf-8"),
+    asset!("app.css", CSS),
+    asset!("app.js", JS),
+    asset!("account.js", JS),
+    asset!("dashboard.js", JS),
+    asset!("charts.js", JS),
+    asset!("manage.js", JS),
+    asset!("users.js", JS),
     asset!("favicon.svg", "image/svg+xml"),
-    asset!("tokens.js", "text/javascript; charset=utf-8"),
+    asset!("tokens.js", JS),
+    asset!("uPlot.iife.min.js", "vendor/uplot/uPlot.iife.min.js", JS),
+    asset!("uPlot.min.css", "vendor/uplot/uPlot.min.css", CSS),
 ];
 
 const PAGE: &str = "text/html; charset=utf-8";
@@ -69,8 +83,14 @@ pub fn change_password_page(status: u16, error: &str, forced: bool) -> Reply {
             if error.is_empty() { " hidden" } else { "" },
         )
         .replace("{{error}}", &escape(error))
-        .replace("{{forced_hidden}}", if forced { "" } else { " hidden" });
+        .replace("{{forced_hidden}}", if forced { "" } else { " hidden" })
+        .replace("{{back_hidden}}", if forced { " hidden" } else { "" });
     page(status, &html)
+}
+
+/// What a viewer who opens an admin page sees, instead of the API's JSON.
+pub fn forbidden_page() -> Reply {
+    page(403, html_file!("forbidden.html"))
 }
 
 pub fn login(_app: &App, call: &mut Call) -> Result<Reply, ApiError> {
@@ -126,6 +146,41 @@ pub fn healthz(app: &App, _call: &mut Call) -> Result<Reply, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every `/static/…` a page links and every `./….js` a script imports is in the table, so a
+    /// renamed file cannot leave a page half-loaded.
+    #[test]
+    fn every_file_a_page_names_is_served() {
+        let served = |name: &str| ASSETS.iter().any(|(n, _, _)| *n == name);
+        let pages = [
+            html_file!("index.html"),
+            html_file!("login.html"),
+            html_file!("change_password.html"),
+            html_file!("manage.html"),
+            html_file!("users.html"),
+            html_file!("forbidden.html"),
+        ];
+        for page in pages {
+            for part in page.split("/static/").skip(1) {
+                let name = part.split('"').next().unwrap_or("");
+                assert!(served(name), "{name} is linked but not served");
+            }
+        }
+        for (name, ctype, body) in ASSETS {
+            if !name.ends_with(".js") {
+                continue;
+            }
+            assert_eq!(*ctype, JS, "{name}");
+            let text = std::str::from_utf8(body).expect("our scripts are UTF-8");
+            for part in text.split("from \"./").skip(1) {
+                let import = part.split('"').next().unwrap_or("");
+                assert!(
+                    served(import),
+                    "{name} imports {import}, which is not served"
+                );
+            }
+        }
+    }
 
     #[test]
     fn escape_covers_html_specials() {
