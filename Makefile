@@ -12,7 +12,7 @@ run:
 	./target/release/lanstat-agent --listen 0.0.0.0:8000
 
 ## test: everything CI checks
-test: lint unit check-targets
+test: lint unit check-targets check-units
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -35,3 +35,15 @@ bench: bench-agent
 bench-agent:
 	$(CARGO) build --release -p lanstat-agent
 	$(CARGO) run --release -p lanstat-agent --example bench --features testkit
+
+# ---------------------------------------------------------------------------------------
+# Release, install and systemd units (docs/install.md)
+
+# The binaries that are released and installed; each has systemd/<name>.service.
+RELEASE_BINS ?= lanstat-agent
+
+.PHONY: check-units
+
+## check-units: systemd-analyze verify and security on systemd/*.service
+check-units:
+	scripts/check-units.sh systemd/*.service
