@@ -12,7 +12,7 @@ run:
 	./target/release/lanstat-agent --listen 0.0.0.0:8000
 
 ## test: everything CI checks
-test: lint unit check-targets check-units
+test: lint unit check-targets check-units test-install
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -47,3 +47,54 @@ RELEASE_BINS ?= lanstat-agent
 ## check-units: systemd-analyze verify and security on systemd/*.service
 check-units:
 	scripts/check-units.sh systemd/*.service
+
+# Install layout; INSTALL_FROM is where the built binaries are taken from.
+BINDIR ?= $(PREFIX)/bin
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+INSTALL_FROM ?= target/release
+
+.PHONY: install uninstall test-install
+
+## build: release binaries for this machine, for `make install`
+build:
+	$(CARGO) build --release --locked $(addprefix --bin ,$(RELEASE_BINS))
+
+## install: the binaries and units under $(DESTDIR)$(PREFIX), after `make build`
+install:
+	@for b in $(RELEASE_BINS); do \
+	  test -x "$(INSTALL_FROM)/$$b" || { \
+	    echo "$(INSTALL_FROM)/$$b is missing: run 'make build' first (not as root), then 'sudo make install'"; \
+	    exit 1; }; \
+	done
+	install -d "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(UNITDIR)"
+	@set -e; for b in $(RELEASE_BINS); do \
+	  echo "install $(DESTDIR)$(BINDIR)/$$b $(DESTDIR)$(UNITDIR)/$$b.service"; \
+	  install -m 0755 "$(INSTALL_FROM)/$$b" "$(DESTDIR)$(BINDIR)/$$b"; \
+	  sed 's|^ExecStart=/usr/local/bin/|ExecStart=$(BINDIR)/|' "systemd/$$b.service" \
+	    >"$(DESTDIR)$(UNITDIR)/$$b.service"; \
+	  chmod 0644 "$(DESTDIR)$(UNITDIR)/$$b.service"; \
+	done
+	@echo
+	@echo "Next steps:"
+	@echo "  sudo systemctl daemon-reload"
+	@for b in $(RELEASE_BINS); do echo "  sudo systemctl enable --now $$b"; done
+	@case " $(RELEASE_BINS) " in *" lanstat-agent "*) \
+	  echo "  sudo $(BINDIR)/lanstat-agent token --token-file /var/lib/lanstat-agent/token   # the token for the dashboard";; esac
+	@case " $(RELEASE_BINS) " in *" lanstat-server "*) \
+	  echo "  sudo journalctl -u lanstat-server   # the first admin password; the dashboard is on port 8001";; esac
+	@echo "See docs/install.md for updates, backups and security."
+
+## uninstall: remove what `make install` installed (the state in /var/lib stays)
+uninstall:
+	@echo "Stop the services first if they run: sudo systemctl disable --now $(RELEASE_BINS)"
+	@set -e; for b in $(RELEASE_BINS); do \
+	  echo "rm -f $(DESTDIR)$(BINDIR)/$$b $(DESTDIR)$(UNITDIR)/$$b.service"; \
+	  rm -f "$(DESTDIR)$(BINDIR)/$$b" "$(DESTDIR)$(UNITDIR)/$$b.service"; \
+	done
+	@echo "The state in /var/lib/lanstat-* (token, database) is kept; remove it by hand if wanted."
+	@echo "Then: sudo systemctl daemon-reload"
+
+## test-install: `make install` and `make uninstall` into a temporary DESTDIR
+test-install:
+	$(CARGO) build -q --locked $(addprefix --bin ,$(RELEASE_BINS))
+	BINS="$(RELEASE_BINS)" scripts/test-install.sh
