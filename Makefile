@@ -98,3 +98,32 @@ uninstall:
 test-install:
 	$(CARGO) build -q --locked $(addprefix --bin ,$(RELEASE_BINS))
 	BINS="$(RELEASE_BINS)" scripts/test-install.sh
+
+RELEASE_TARGETS ?= x86_64-unknown-linux-musl aarch64-unknown-linux-musl armv7-unknown-linux-musleabihf
+# The toolchain that builds std from source where rustup has no prebuilt one (armv7 musl).
+NIGHTLY ?= nightly
+# cargo-zigbuild and Zig come from PyPI, pinned, into a local tool folder.
+TOOLS := $(CURDIR)/.tools
+ZIGLANG_VERSION := 0.17.1
+CARGO_ZIGBUILD_VERSION := 0.24.1
+ZIG_STAMP := $(TOOLS)/venv/.ziglang-$(ZIGLANG_VERSION)-cargo-zigbuild-$(CARGO_ZIGBUILD_VERSION)
+
+.PHONY: release-tools release-check
+
+$(ZIG_STAMP):
+	rm -rf $(TOOLS)/venv
+	python3 -m venv $(TOOLS)/venv
+	$(TOOLS)/venv/bin/pip install -q --disable-pip-version-check \
+	  ziglang==$(ZIGLANG_VERSION) cargo-zigbuild==$(CARGO_ZIGBUILD_VERSION)
+	touch $@
+
+release-tools: $(ZIG_STAMP)
+
+## release: static musl binaries for every target, archives and SHA256SUMS under dist/
+release: $(ZIG_STAMP)
+	PATH="$(TOOLS)/venv/bin:$$PATH" BINS="$(RELEASE_BINS)" TARGETS="$(RELEASE_TARGETS)" \
+	  NIGHTLY="$(NIGHTLY)" CARGO="$(CARGO)" scripts/release.sh
+
+## release-check: the archives' binaries are static and run under qemu (CI runs this)
+release-check: release
+	BINS="$(RELEASE_BINS)" TARGETS="$(RELEASE_TARGETS)" scripts/release-check.sh

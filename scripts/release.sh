@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Builds static musl binaries of $BINS for $TARGETS with cargo-zigbuild (Zig is the C
+# cross-compiler for bundled SQLite), packs dist/lanstat-<version>-<target>.tar.gz with the
+# units, README and LICENSE, writes dist/SHA256SUMS and prints a size table against budgets.
+# Called by `make release`, which sets BINS, TARGETS, NIGHTLY and puts cargo-zigbuild on PATH.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+: "${BINS:?}" "${TARGETS:?}" "${NIGHTLY:=nightly}" "${CARGO:=cargo}"
+version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n1)
+[[ -n $version ]] || { echo "release: no version in Cargo.toml [workspace.package]" >&2; exit 1; }
+bin_flags=()
+for b in $BINS; do bin_flags+=(--bin "$b"); done
+
+# Budgets for the stripped binaries, in bytes.
+budget() {
+  case $1 in
+    lanstat-agent) echo $((1536 * 1024)) ;;
+    lanstat-server) echo $((4096 * 1024)) ;;
+    *) echo "release: no size budget for $1" >&2; exit 1 ;;
+  esac
+}
+
+has_target() { rustup target list --installed | grep -qx "$1"; }
+
+# rustup serves the standard library for x86_64 and aarch64 musl. For armv7 musleabihf it
+# may not (it answers 404 on some mirrors): then std is built from source on nightly.
+build() {
+  local t=$1
+  if has_target "$t" || rustup target add "$t" >/dev/null 2>&1; then
+    echo "release: $t with rustup's standard library"
+    "$CARGO" zigbuild --release --locked --target "$t" "${bin_flags[@]}"
+    return
+  fi
+  echo "release: $t: rustup has no standard library; building it on $NIGHTLY (-Zbuild-std)"
+  rustup toolchain list | grep -q "^$NIGHTLY" ||
+    rustup toolchain install "$NIGHTLY" --profile minimal --component rust-src
+  rustup "+$NIGHTLY" component list --installed | grep -qx rust-src ||
+    rustup "+$NIGHTLY" component add rust-src
+  # panic_unwind, not panic_abort: the release profile keeps panic = "unwind" so a panicking
+  # request thread does not take the process down. Zig's linker brings crt1.o and libc
+  # itself, hence link-self-contained=no (rustup ships no self-contained objects here).
+  local var
+  var="CARGO_TARGET_$(echo "$t" | tr 'a-z-' 'A-Z_')_RUSTFLAGS"
+  env "$var=-C link-self-contained=no -A linker-messages" \
+    "$CARGO" "+$NIGHTLY" zigbuild --release --locked --target "$t" \
+    -Zbuild-std=std,panic_unwind "${bin_flags[@]}"
+}
+
+rm -rf dist
+mkdir -p dist
+epoch=$(git log -1 --format=%ct 2>/dev/null || date +%s)
+sizes=()
+for t in $TARGETS; do
+  build "$t"
+  name="lanstat-$version-$t"
+  stage="dist/$name"
+  mkdir -p "$stage/systemd"
+  for b in $BINS; do
+    install -m 0755 "target/$t/release/$b" "$stage/$b"
+    install -m 0644 "systemd/$b.service" "$stage/systemd/$b.service"
+    sizes+=("$t $b $(stat -c %s "$stage/$b")")
+  done
+  install -m 0644 README.md LICENSE "$stage/"
+  [[ -f docs/install.md ]] && install -m 0644 docs/install.md "$stage/INSTALL.md"
+  # Same inputs, same archive: fixed order, owners and times, and no gzip timestamp.
+  tar --sort=name --owner=0 --group=0 --numeric-owner --mtime="@$epoch" \
+    -C dist -cf - "$name" | gzip -9n >"dist/$name.tar.gz"
+  rm -rf "$stage"
+done
+(cd dist && sha256sum -- *.tar.gz >SHA256SUMS)
+
+over=0
+printf '\n%-34s %-16s %10s %9s %9s\n' target binary bytes MiB budget
+for row in "${sizes[@]}"; do
+  read -r t b n <<<"$row"
+  max=$(budget "$b")
+  mark=ok
+  ((n <= max)) || { mark="OVER BUDGET"; over=1; }
+  printf '%-34s %-16s %10d %9s %9s  %s\n' "$t" "$b" "$n" \
+    "$(awk "BEGIN{printf \"%.2f\", $n/1048576}")" "$(awk "BEGIN{printf \"%.1f\", $max/1048576}")" "$mark"
+done
+echo
+ls -l dist
+exit "$over"
