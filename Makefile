@@ -42,7 +42,7 @@ bench-agent:
 # The binaries that are released and installed; each has systemd/<name>.service.
 RELEASE_BINS ?= lanstat-agent
 
-.PHONY: check-units
+.PHONY: check-units check-units-live
 
 ## check-units: systemd-analyze verify and security on systemd/*.service
 check-units:
@@ -127,3 +127,7 @@ release: $(ZIG_STAMP)
 ## release-check: the archives' binaries are static and run under qemu (CI runs this)
 release-check: release
 	BINS="$(RELEASE_BINS)" TARGETS="$(RELEASE_TARGETS)" scripts/release-check.sh
+
+## check-units-live: boot a Debian container (systemd-nspawn, root) and run the units for real
+check-units-live: release
+	BINS="$(RELEASE_BINS)" scripts/systemd-smoke.sh
