@@ -24,15 +24,28 @@ budget() {
 has_target() { rustup target list --installed | grep -qx "$1"; }
 
 # rustup serves the standard library for x86_64 and aarch64 musl. For armv7 musleabihf it
-# may not (it answers 404 on some mirrors): then std is built from source on nightly.
-build() {
-  local t=$1
+# may not (it answers 404 on some mirrors): such targets get std built from source on
+# nightly, in their own target directory so that both builds can run at once. Most of
+# a release build is single-threaded (codegen-units = 1, LTO, SQLite's one C file), so
+# the two run side by side on two cores.
+prebuilt=()
+from_source=()
+for t in $TARGETS; do
   if has_target "$t" || rustup target add "$t" >/dev/null 2>&1; then
-    echo "release: $t with rustup's standard library"
-    "$CARGO" zigbuild --release --locked --target "$t" "${bin_flags[@]}"
-    return
+    prebuilt+=("$t")
+  else
+    from_source+=("$t")
   fi
-  echo "release: $t: rustup has no standard library; building it on $NIGHTLY (-Zbuild-std)"
+done
+build_std_dir=target/build-std
+out_dir() {
+  case " ${from_source[*]-} " in
+    *" $1 "*) echo "$build_std_dir/$1/release" ;;
+    *) echo "target/$1/release" ;;
+  esac
+}
+
+build_std() {
   rustup toolchain list | grep -q "^$NIGHTLY" ||
     rustup toolchain install "$NIGHTLY" --profile minimal --component rust-src
   rustup "+$NIGHTLY" component list --installed | grep -qx rust-src ||
@@ -40,24 +53,53 @@ build() {
   # panic_unwind, not panic_abort: the release profile keeps panic = "unwind" so a panicking
   # request thread does not take the process down. Zig's linker brings crt1.o and libc
   # itself, hence link-self-contained=no (rustup ships no self-contained objects here).
-  local var
-  var="CARGO_TARGET_$(echo "$t" | tr 'a-z-' 'A-Z_')_RUSTFLAGS"
-  env "$var=-C link-self-contained=no -A linker-messages" \
-    "$CARGO" "+$NIGHTLY" zigbuild --release --locked --target "$t" \
+  local t flags=() envs=()
+  for t in "$@"; do
+    flags+=(--target "$t")
+    envs+=("CARGO_TARGET_$(echo "$t" | tr 'a-z-' 'A-Z_')_RUSTFLAGS=-C link-self-contained=no -A linker-messages")
+  done
+  exec env "${envs[@]}" CARGO_TARGET_DIR="$build_std_dir" \
+    "$CARGO" "+$NIGHTLY" zigbuild --release --locked "${flags[@]}" \
     -Zbuild-std=std,panic_unwind "${bin_flags[@]}"
 }
+
+build_std_pid=
+if ((${#from_source[@]})); then
+  echo "release: ${from_source[*]}: rustup has no standard library; building it on $NIGHTLY" \
+    "(-Zbuild-std) in the background, log in $build_std_dir.log"
+  mkdir -p "$build_std_dir"
+  build_std "${from_source[@]}" >"$build_std_dir.log" 2>&1 &
+  build_std_pid=$!
+  trap 'kill "$build_std_pid" 2>/dev/null || true' EXIT
+fi
+if ((${#prebuilt[@]})); then
+  echo "release: ${prebuilt[*]} with rustup's standard library"
+  target_flags=()
+  for t in "${prebuilt[@]}"; do target_flags+=(--target "$t"); done
+  "$CARGO" zigbuild --release --locked "${target_flags[@]}" "${bin_flags[@]}"
+fi
+if [[ -n $build_std_pid ]]; then
+  build_std_ok=1
+  wait "$build_std_pid" || build_std_ok=0
+  trap - EXIT
+  if ((!build_std_ok)); then
+    cat "$build_std_dir.log" >&2
+    echo "release: the -Zbuild-std build failed" >&2
+    exit 1
+  fi
+  grep -v '^ *Compiling ' "$build_std_dir.log" || true
+fi
 
 rm -rf dist
 mkdir -p dist
 epoch=$(git log -1 --format=%ct 2>/dev/null || date +%s)
 sizes=()
 for t in $TARGETS; do
-  build "$t"
   name="lanstat-$version-$t"
   stage="dist/$name"
   mkdir -p "$stage/systemd"
   for b in $BINS; do
-    install -m 0755 "target/$t/release/$b" "$stage/$b"
+    install -m 0755 "$(out_dir "$t")/$b" "$stage/$b"
     install -m 0644 "systemd/$b.service" "$stage/systemd/$b.service"
     sizes+=("$t $b $(stat -c %s "$stage/$b")")
   done
