@@ -19,7 +19,10 @@ pub struct TempDir(PathBuf);
 impl TempDir {
     pub fn new(tag: &str) -> TempDir {
         static N: AtomicU64 = AtomicU64::new(0);
-        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
         let dir = std::env::temp_dir().join(format!(
             "lanstat-test-{tag}-{}-{nanos}-{}",
             std::process::id(),
@@ -46,7 +49,10 @@ impl Drop for TempDir {
 
 /// A made-up secret for one test, so no two tests share a password.
 pub fn made_up_secret(prefix: &str) -> String {
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
     format!("{prefix}-{:x}-{:x}", std::process::id(), nanos)
 }
 
@@ -64,18 +70,32 @@ impl Proc {
     pub fn start(bin: &Path, args: &[&str], dir: &Path, env: &[(&str, &str)]) -> Proc {
         match Proc::try_start(bin, args, dir, env) {
             Ok(p) => p,
-            Err(output) => panic!("{} did not start listening; its output:\n{output}", bin.display()),
+            Err(output) => panic!(
+                "{} did not start listening; its output:\n{output}",
+                bin.display()
+            ),
         }
     }
 
     /// Like [`Proc::start`], but returns the output when the process exits or never listens.
-    pub fn try_start(bin: &Path, args: &[&str], dir: &Path, env: &[(&str, &str)]) -> Result<Proc, String> {
+    pub fn try_start(
+        bin: &Path,
+        args: &[&str],
+        dir: &Path,
+        env: &[(&str, &str)],
+    ) -> Result<Proc, String> {
         let mut cmd = Command::new(bin);
-        cmd.args(args).current_dir(dir).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        cmd.args(args)
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         for (k, v) in env {
             cmd.env(k, v);
         }
-        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
         let lines: Lines = Arc::new((Mutex::new(Vec::new()), Condvar::new()));
         for stream in [
             Box::new(child.stdout.take().expect("piped")) as Box<dyn Read + Send>,
@@ -94,9 +114,18 @@ impl Proc {
                 cv.notify_all();
             });
         }
-        let mut p = Proc { child: Some(child), lines, addr: "0.0.0.0:0".parse().unwrap() };
-        let found = p.wait_for(Duration::from_secs(60), |l| l.starts_with("listening on ") || p_exited(l));
-        match found.and_then(|l| l.strip_prefix("listening on ").and_then(|a| a.trim().parse().ok())) {
+        let mut p = Proc {
+            child: Some(child),
+            lines,
+            addr: "0.0.0.0:0".parse().unwrap(),
+        };
+        let found = p.wait_for(Duration::from_secs(60), |l| {
+            l.starts_with("listening on ") || p_exited(l)
+        });
+        match found.and_then(|l| {
+            l.strip_prefix("listening on ")
+                .and_then(|a| a.trim().parse().ok())
+        }) {
             Some(addr) => {
                 p.addr = addr;
                 Ok(p)
@@ -112,7 +141,12 @@ impl Proc {
     /// Everything the process printed so far, stdout and stderr interleaved by arrival.
     pub fn output(&self) -> String {
         let lines = self.lines.0.lock().unwrap();
-        lines.iter().filter(|l| !p_exited(l)).cloned().collect::<Vec<_>>().join("\n")
+        lines
+            .iter()
+            .filter(|l| !p_exited(l))
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 
     /// Waits until a printed line satisfies `pred` and returns it.
@@ -144,7 +178,9 @@ impl Proc {
     /// Sends a signal by name ("TERM", "KILL", "INT") and waits for the exit status code.
     pub fn signal_and_wait(&mut self, sig: &str) -> Option<i32> {
         let pid = self.pid().to_string();
-        let _ = Command::new("kill").args([&format!("-{sig}"), &pid]).status();
+        let _ = Command::new("kill")
+            .args([&format!("-{sig}"), &pid])
+            .status();
         let mut child = self.child.take()?;
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
@@ -201,7 +237,9 @@ pub fn run(bin: &Path, args: &[&str], dir: &Path, env: &[(&str, &str)]) -> (i32,
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {}: {e}", bin.display()));
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", bin.display()));
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -225,21 +263,41 @@ impl Resp {
     }
 
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("status {} body is not JSON ({e}): {}", self.status, self.text()))
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "status {} body is not JSON ({e}): {}",
+                self.status,
+                self.text()
+            )
+        })
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(&name.to_ascii_lowercase()).map(|s| s.as_str())
+        self.headers
+            .get(&name.to_ascii_lowercase())
+            .map(|s| s.as_str())
     }
 }
 
 /// Sends one request on a new connection (`Connection: close`) and reads the whole answer.
-pub fn request(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Resp {
-    try_request(addr, method, path, headers, body).unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+pub fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Resp {
+    try_request(addr, method, path, headers, body)
+        .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
 }
 
-pub fn try_request(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> std::io::Result<Resp> {
+pub fn try_request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> std::io::Result<Resp> {
     let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(10))?;
     s.set_read_timeout(Some(Duration::from_secs(30)))?;
     let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
@@ -259,11 +317,18 @@ pub fn try_request(addr: SocketAddr, method: &str, path: &str, headers: &[(&str,
 
 fn parse_response(raw: &[u8], head_only: bool) -> std::io::Result<Resp> {
     let bad = |m: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, m.to_string());
-    let end = raw.windows(4).position(|w| w == b"\r\n\r\n").ok_or_else(|| bad("no end of headers"))?;
+    let end = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or_else(|| bad("no end of headers"))?;
     let head = std::str::from_utf8(&raw[..end]).map_err(|_| bad("headers not UTF-8"))?;
     let mut lines = head.split("\r\n");
     let status_line = lines.next().ok_or_else(|| bad("empty response"))?;
-    let status = status_line.split(' ').nth(1).and_then(|s| s.parse().ok()).ok_or_else(|| bad("bad status line"))?;
+    let status = status_line
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| bad("bad status line"))?;
     let mut headers = HashMap::new();
     let mut all_headers = Vec::new();
     for l in lines {
@@ -275,17 +340,33 @@ fn parse_response(raw: &[u8], head_only: bool) -> std::io::Result<Resp> {
     let mut body = raw[end + 4..].to_vec();
     if head_only {
         body.clear();
-    } else if headers.get("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
+    } else if headers
+        .get("transfer-encoding")
+        .is_some_and(|v| v.eq_ignore_ascii_case("chunked"))
+    {
         body = dechunk(&body).ok_or_else(|| bad("bad chunked body"))?;
     }
-    Ok(Resp { status, headers, all_headers, body })
+    Ok(Resp {
+        status,
+        headers,
+        all_headers,
+        body,
+    })
 }
 
 fn dechunk(mut b: &[u8]) -> Option<Vec<u8>> {
     let mut out = Vec::new();
     loop {
         let nl = b.windows(2).position(|w| w == b"\r\n")?;
-        let size = usize::from_str_radix(std::str::from_utf8(&b[..nl]).ok()?.split(';').next()?.trim(), 16).ok()?;
+        let size = usize::from_str_radix(
+            std::str::from_utf8(&b[..nl])
+                .ok()?
+                .split(';')
+                .next()?
+                .trim(),
+            16,
+        )
+        .ok()?;
         b = &b[nl + 2..];
         if size == 0 {
             return Some(out);

@@ -9,14 +9,28 @@ use util::*;
 fn banner_is_printed_as_the_original() {
     let agent = Agent::start(&[]);
     let out = agent.proc.output();
-    let banner = agent.proc.wait_for(Duration::from_secs(5), |l| l == "======================");
+    let banner = agent
+        .proc
+        .wait_for(Duration::from_secs(5), |l| l == "======================");
     assert!(banner.is_some(), "{out}");
     let out = agent.proc.output();
     assert!(out.contains("=== CLIENT STARTED ==="), "{out}");
     assert!(out.contains("\nComputer: "), "{out}");
-    assert!(out.contains(&format!("\nToken: {}\n", agent.token)), "{out}");
-    assert!(out.contains("Add this computer to the dashboard using the above token"), "{out}");
-    assert!(out.contains(&format!("Dashboard should connect to: http://127.0.0.1:{}", agent.proc.addr.port())), "{out}");
+    assert!(
+        out.contains(&format!("\nToken: {}\n", agent.token)),
+        "{out}"
+    );
+    assert!(
+        out.contains("Add this computer to the dashboard using the above token"),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "Dashboard should connect to: http://127.0.0.1:{}",
+            agent.proc.addr.port()
+        )),
+        "{out}"
+    );
 }
 
 #[cfg(unix)]
@@ -26,7 +40,10 @@ fn token_is_kept_across_restart_with_mode_0600() {
     let mut agent = Agent::start(&[]);
     let first = agent.token.clone();
     let path = agent.dir.join("client_token.txt");
-    assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
     assert_eq!(agent.proc.signal_and_wait("TERM"), Some(0));
     let again = Agent::start_in(agent.dir, &[]);
     assert_eq!(again.token, first);
@@ -43,7 +60,10 @@ fn world_readable_token_file_is_refused() {
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
     let (code, _out, err) = run(bin(), &["--listen", "127.0.0.1:0"], dir.path(), &[]);
     assert_eq!(code, 1);
-    assert!(err.contains("readable by others") && err.contains("chmod 600"), "{err}");
+    assert!(
+        err.contains("readable by others") && err.contains("chmod 600"),
+        "{err}"
+    );
     assert_eq!(err.trim().lines().count(), 1, "{err}");
 }
 
@@ -65,12 +85,27 @@ fn token_file_flag_and_state_directory_are_honoured() {
     let dir = TempDir::new("agent-state");
     let state = dir.join("state");
     std::fs::create_dir(&state).unwrap();
-    let p = Proc::start(bin(), &["--listen", "127.0.0.1:0"], dir.path(), &[("STATE_DIRECTORY", state.to_str().unwrap())]);
+    let p = Proc::start(
+        bin(),
+        &["--listen", "127.0.0.1:0"],
+        dir.path(),
+        &[("STATE_DIRECTORY", state.to_str().unwrap())],
+    );
     drop(p);
     assert!(state.join("token").exists());
     assert!(!dir.join("client_token.txt").exists());
     let custom = dir.join("custom.tok");
-    let p = Proc::start(bin(), &["--listen", "127.0.0.1:0", "--token-file", custom.to_str().unwrap()], dir.path(), &[]);
+    let p = Proc::start(
+        bin(),
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--token-file",
+            custom.to_str().unwrap(),
+        ],
+        dir.path(),
+        &[],
+    );
     drop(p);
     assert!(custom.exists());
 }
@@ -79,9 +114,24 @@ fn token_file_flag_and_state_directory_are_honoured() {
 fn provisioned_token_is_used_and_no_file_is_written() {
     let dir = TempDir::new("agent-fixed");
     let token = made_up_secret("fixed-token");
-    let p = Proc::start(bin(), &["--listen", "127.0.0.1:0"], dir.path(), &[("LANSTAT_TOKEN", &token)]);
+    let p = Proc::start(
+        bin(),
+        &["--listen", "127.0.0.1:0"],
+        dir.path(),
+        &[("LANSTAT_TOKEN", &token)],
+    );
     let auth = format!("Bearer {token}");
-    assert_eq!(request(p.addr, "GET", "/systeminfo", &[("Authorization", &auth)], b"").status, 200);
+    assert_eq!(
+        request(
+            p.addr,
+            "GET",
+            "/systeminfo",
+            &[("Authorization", &auth)],
+            b""
+        )
+        .status,
+        200
+    );
     assert!(!dir.join("client_token.txt").exists());
 }
 
@@ -135,7 +185,10 @@ fn help_and_version() {
     assert!(out.contains("--sample-interval"));
     let (code, out, _) = run(bin(), &["--version"], dir.path(), &[]);
     assert_eq!(code, 0);
-    assert_eq!(out.trim(), format!("lanstat-agent {}", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        out.trim(),
+        format!("lanstat-agent {}", env!("CARGO_PKG_VERSION"))
+    );
 }
 
 #[test]
@@ -160,6 +213,11 @@ fn sigterm_and_sigint_stop_cleanly() {
 #[test]
 fn listen_env_is_honoured() {
     let dir = TempDir::new("agent-env");
-    let p = Proc::start(bin(), &[], dir.path(), &[("LANSTAT_AGENT_LISTEN", "127.0.0.1:0")]);
+    let p = Proc::start(
+        bin(),
+        &[],
+        dir.path(),
+        &[("LANSTAT_AGENT_LISTEN", "127.0.0.1:0")],
+    );
     assert!(p.addr.ip().is_loopback());
 }

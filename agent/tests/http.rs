@@ -23,7 +23,12 @@ fn systeminfo_has_the_original_fields_and_types() {
     assert!(v["network_usage"]["bytes_sent_per_sec"].is_number());
     assert!(v["network_usage"]["bytes_recv_per_sec"].is_number());
     assert!(!v["hostname"].as_str().unwrap().is_empty());
-    assert_eq!(v["system"], std::env::consts::OS.replace("linux", "Linux").replace("macos", "Darwin"));
+    assert_eq!(
+        v["system"],
+        std::env::consts::OS
+            .replace("linux", "Linux")
+            .replace("macos", "Darwin")
+    );
     let pct = v["memory"]["percent"].as_f64().unwrap();
     assert!((0.0..=100.0).contains(&pct));
 }
@@ -33,28 +38,64 @@ fn systeminfo_has_the_additive_fields() {
     let agent = Agent::start(&[]);
     let v = agent.get("/systeminfo").json();
     for key in [
-        "swap", "cpu_count", "per_cpu_percent", "load_average", "uptime_secs", "boot_time", "disks", "interfaces",
-        "disk_io", "temperatures", "os_version", "kernel_version", "arch", "agent_version", "timestamp",
+        "swap",
+        "cpu_count",
+        "per_cpu_percent",
+        "load_average",
+        "uptime_secs",
+        "boot_time",
+        "disks",
+        "interfaces",
+        "disk_io",
+        "temperatures",
+        "os_version",
+        "kernel_version",
+        "arch",
+        "agent_version",
+        "timestamp",
     ] {
         assert!(v.get(key).is_some(), "missing {key}");
     }
     assert!(v["memory"]["available"].is_u64());
-    assert_eq!(v["per_cpu_percent"].as_array().unwrap().len() as u64, v["cpu_count"].as_u64().unwrap());
+    assert_eq!(
+        v["per_cpu_percent"].as_array().unwrap().len() as u64,
+        v["cpu_count"].as_u64().unwrap()
+    );
     for key in ["total", "used", "percent"] {
         assert!(v["swap"].get(key).is_some(), "swap.{key}");
     }
     let disk = &v["disks"][0];
-    for key in ["mount_point", "device", "fs_type", "total", "used", "available", "percent"] {
+    for key in [
+        "mount_point",
+        "device",
+        "fs_type",
+        "total",
+        "used",
+        "available",
+        "percent",
+    ] {
         assert!(disk.get(key).is_some(), "disks[].{key}");
     }
     let iface = &v["interfaces"][0];
-    for key in ["name", "bytes_sent", "bytes_recv", "bytes_sent_per_sec", "bytes_recv_per_sec"] {
+    for key in [
+        "name",
+        "bytes_sent",
+        "bytes_recv",
+        "bytes_sent_per_sec",
+        "bytes_recv_per_sec",
+    ] {
         assert!(iface.get(key).is_some(), "interfaces[].{key}");
     }
     assert_eq!(v["agent_version"], env!("CARGO_PKG_VERSION"));
-    let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
     let ts = v["timestamp"].as_u64().unwrap();
-    assert!(ts <= now_ms && now_ms - ts < 60_000, "timestamp {ts} vs now {now_ms}");
+    assert!(
+        ts <= now_ms && now_ms - ts < 60_000,
+        "timestamp {ts} vs now {now_ms}"
+    );
 }
 
 #[test]
@@ -69,12 +110,29 @@ fn missing_token_gets_401_with_www_authenticate() {
 #[test]
 fn wrong_token_gets_401() {
     let agent = Agent::start(&[]);
-    for auth in ["Bearer 00000000-0000-4000-8000-000000000000", "Basic abc", "Bearer", &agent.token.clone()] {
-        let r = request(agent.proc.addr, "GET", "/systeminfo", &[("Authorization", auth)], b"");
+    for auth in [
+        "Bearer 00000000-0000-4000-8000-000000000000",
+        "Basic abc",
+        "Bearer",
+        &agent.token.clone(),
+    ] {
+        let r = request(
+            agent.proc.addr,
+            "GET",
+            "/systeminfo",
+            &[("Authorization", auth)],
+            b"",
+        );
         assert_eq!(r.status, 401, "{auth}");
     }
     let prefix = format!("Bearer {}", &agent.token[..20]);
-    let r = request(agent.proc.addr, "GET", "/metrics", &[("Authorization", &prefix)], b"");
+    let r = request(
+        agent.proc.addr,
+        "GET",
+        "/metrics",
+        &[("Authorization", &prefix)],
+        b"",
+    );
     assert_eq!(r.status, 401);
 }
 
@@ -82,7 +140,13 @@ fn wrong_token_gets_401() {
 fn token_scheme_is_case_insensitive() {
     let agent = Agent::start(&[]);
     let auth = format!("bearer {}", agent.token);
-    let r = request(agent.proc.addr, "GET", "/systeminfo", &[("Authorization", &auth)], b"");
+    let r = request(
+        agent.proc.addr,
+        "GET",
+        "/systeminfo",
+        &[("Authorization", &auth)],
+        b"",
+    );
     assert_eq!(r.status, 200);
 }
 
@@ -111,7 +175,13 @@ fn wrong_method_gets_405_with_allow() {
 fn head_answers_without_body() {
     let agent = Agent::start(&[]);
     let auth = format!("Bearer {}", agent.token);
-    let r = request(agent.proc.addr, "HEAD", "/systeminfo", &[("Authorization", &auth)], b"");
+    let r = request(
+        agent.proc.addr,
+        "HEAD",
+        "/systeminfo",
+        &[("Authorization", &auth)],
+        b"",
+    );
     assert_eq!(r.status, 200);
     assert!(r.body.is_empty());
 }
@@ -143,7 +213,12 @@ fn rates_appear_after_traffic() {
         }
         let v = agent.get("/systeminfo").json();
         if v["timestamp"].as_u64().unwrap() > before {
-            let lo = v["interfaces"].as_array().unwrap().iter().find(|i| i["name"] == "lo").cloned();
+            let lo = v["interfaces"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|i| i["name"] == "lo")
+                .cloned();
             if let Some(lo) = lo {
                 if lo["bytes_recv_per_sec"].as_f64().unwrap() > 0.0 {
                     break;
@@ -152,7 +227,10 @@ fn rates_appear_after_traffic() {
                 break; // no loopback interface to watch on this OS
             }
         }
-        assert!(std::time::Instant::now() < deadline, "no loopback rate seen: {v}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no loopback rate seen: {v}"
+        );
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
 }
@@ -164,7 +242,9 @@ fn concurrent_readers_see_the_same_sample() {
     let handles: Vec<_> = (0..8)
         .map(|_| {
             let (addr, auth) = (agent.proc.addr, format!("Bearer {}", agent.token));
-            std::thread::spawn(move || request(addr, "GET", "/systeminfo", &[("Authorization", &auth)], b"").json())
+            std::thread::spawn(move || {
+                request(addr, "GET", "/systeminfo", &[("Authorization", &auth)], b"").json()
+            })
         })
         .collect();
     for h in handles {

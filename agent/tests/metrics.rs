@@ -15,19 +15,39 @@ pub fn promtool_accepts(text: &str) -> Result<(), String> {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| format!("cannot run promtool ({e}); install Debian's `prometheus` package, as .ci/run does"))?;
-    child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+        .map_err(|e| {
+            format!(
+                "cannot run promtool ({e}); install Debian's `prometheus` package, as .ci/run does"
+            )
+        })?;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
-    let complaints = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let complaints = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     match out.status.code() {
         Some(0) => Ok(()),
         Some(3) => {
             let other: Vec<&str> = complaints
                 .lines()
                 .filter(|l| !l.trim().is_empty())
-                .filter(|l| !(l.starts_with("node_") && l.contains("should be written in 'snake_case' not 'camelCase'")))
+                .filter(|l| {
+                    !(l.starts_with("node_")
+                        && l.contains("should be written in 'snake_case' not 'camelCase'"))
+                })
                 .collect();
-            if other.is_empty() { Ok(()) } else { Err(other.join("\n")) }
+            if other.is_empty() {
+                Ok(())
+            } else {
+                Err(other.join("\n"))
+            }
         }
         code => Err(format!("promtool exit {code:?}: {complaints}")),
     }
@@ -38,9 +58,20 @@ fn metrics_pass_promtool() {
     let agent = Agent::start(&[]);
     let r = agent.get("/metrics");
     assert_eq!(r.status, 200);
-    assert!(r.header("content-type").unwrap().starts_with("text/plain; version=0.0.4"));
+    assert!(
+        r.header("content-type")
+            .unwrap()
+            .starts_with("text/plain; version=0.0.4")
+    );
     let text = r.text();
-    for name in ["node_memory_MemTotal_bytes", "node_memory_MemAvailable_bytes", "node_filesystem_size_bytes", "node_network_receive_bytes_total", "node_uname_info", "lanstat_cpu_usage_ratio"] {
+    for name in [
+        "node_memory_MemTotal_bytes",
+        "node_memory_MemAvailable_bytes",
+        "node_filesystem_size_bytes",
+        "node_network_receive_bytes_total",
+        "node_uname_info",
+        "lanstat_cpu_usage_ratio",
+    ] {
         assert!(text.contains(name), "{name} missing");
     }
     if let Err(e) = promtool_accepts(&text) {
@@ -58,7 +89,10 @@ fn promtool_check_can_fail() {
 #[test]
 fn metrics_need_a_token() {
     let agent = Agent::start(&[]);
-    assert_eq!(request(agent.proc.addr, "GET", "/metrics", &[], b"").status, 401);
+    assert_eq!(
+        request(agent.proc.addr, "GET", "/metrics", &[], b"").status,
+        401
+    );
 }
 
 #[test]
@@ -75,15 +109,24 @@ fn scrape_token_opens_metrics_only() {
     let agent = Agent::start_in(dir, &["--scrape-token-file", scrape.to_str().unwrap()]);
     let auth = format!("Bearer {secret}");
     let addr = agent.proc.addr;
-    assert_eq!(request(addr, "GET", "/metrics", &[("Authorization", &auth)], b"").status, 200);
-    assert_eq!(request(addr, "GET", "/systeminfo", &[("Authorization", &auth)], b"").status, 401);
+    assert_eq!(
+        request(addr, "GET", "/metrics", &[("Authorization", &auth)], b"").status,
+        200
+    );
+    assert_eq!(
+        request(addr, "GET", "/systeminfo", &[("Authorization", &auth)], b"").status,
+        401
+    );
     assert_eq!(agent.get("/metrics").status, 200);
 }
 
 #[cfg(target_os = "linux")]
 fn meminfo_kib(key: &str) -> u64 {
     let text = std::fs::read_to_string("/proc/meminfo").unwrap();
-    let line = text.lines().find(|l| l.starts_with(&format!("{key}:"))).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with(&format!("{key}:")))
+        .unwrap();
     line.split_whitespace().nth(1).unwrap().parse().unwrap()
 }
 
@@ -97,10 +140,16 @@ fn memory_matches_proc_meminfo() {
     let available = v["memory"]["available"].as_u64().unwrap();
     let now = meminfo_kib("MemAvailable") * 1024;
     let slack = total / 20; // other tests run beside this one
-    assert!(available.abs_diff(now) < slack, "available {available} vs /proc/meminfo {now}");
+    assert!(
+        available.abs_diff(now) < slack,
+        "available {available} vs /proc/meminfo {now}"
+    );
     assert_eq!(v["memory"]["used"].as_u64().unwrap(), total - available);
     let text = agent.get("/metrics").text();
-    assert!(text.contains(&format!("node_memory_MemTotal_bytes {total}\n")), "MemTotal in /metrics");
+    assert!(
+        text.contains(&format!("node_memory_MemTotal_bytes {total}\n")),
+        "MemTotal in /metrics"
+    );
 }
 
 #[cfg(target_os = "linux")]
@@ -108,9 +157,18 @@ fn memory_matches_proc_meminfo() {
 fn root_disk_matches_df() {
     let agent = Agent::start(&[]);
     let v = agent.get("/systeminfo").json();
-    let out = Command::new("df").args(["-B1", "--output=size,used,avail", "/"]).output().unwrap();
+    let out = Command::new("df")
+        .args(["-B1", "--output=size,used,avail", "/"])
+        .output()
+        .unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
-    let nums: Vec<u64> = text.lines().nth(1).unwrap().split_whitespace().map(|n| n.parse().unwrap()).collect();
+    let nums: Vec<u64> = text
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .map(|n| n.parse().unwrap())
+        .collect();
     let (size, used, avail) = (nums[0], nums[1], nums[2]);
     assert_eq!(v["disk"]["total"].as_u64().unwrap(), size);
     let ours = v["disk"]["used"].as_u64().unwrap();

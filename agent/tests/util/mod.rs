@@ -29,12 +29,20 @@ impl Agent {
         let mut args = vec!["--listen", "127.0.0.1:0", "--sample-interval", "1"];
         args.extend_from_slice(extra);
         let proc = Proc::start(bin(), &args, dir.path(), &[]);
-        let token = std::fs::read_to_string(dir.join("client_token.txt")).map(|t| t.trim().to_string()).unwrap_or_default();
+        let token = std::fs::read_to_string(dir.join("client_token.txt"))
+            .map(|t| t.trim().to_string())
+            .unwrap_or_default();
         Agent { proc, dir, token }
     }
 
     pub fn get(&self, path: &str) -> Resp {
         let auth = format!("Bearer {}", self.token);
-        request(self.proc.addr, "GET", path, &[("Authorization", &auth)], b"")
+        request(
+            self.proc.addr,
+            "GET",
+            path,
+            &[("Authorization", &auth)],
+            b"",
+        )
     }
 }
