@@ -312,6 +312,31 @@ fn filesystems(disks: &Disks) -> Vec<Filesystem> {
         }
         out.push(filesystem(mount_point, device, fs_type, space));
     }
+    drop_bind_mounts(out)
+}
+
+/// A bind mount (systemd's StateDirectory or PrivateTmp, a container volume) shows the same
+/// filesystem again under another path. Entries with the same device and the same sizes are
+/// one filesystem: the shortest path stands for it. Sorted by mount point.
+pub fn drop_bind_mounts(mut all: Vec<Filesystem>) -> Vec<Filesystem> {
+    all.sort_by(|a, b| {
+        a.mount_point
+            .len()
+            .cmp(&b.mount_point.len())
+            .then(a.mount_point.cmp(&b.mount_point))
+    });
+    let mut out: Vec<Filesystem> = Vec::with_capacity(all.len());
+    for f in all {
+        let same = |o: &Filesystem| {
+            o.device == f.device
+                && o.total == f.total
+                && o.used == f.used
+                && o.available == f.available
+        };
+        if !out.iter().any(same) {
+            out.push(f);
+        }
+    }
     out.sort_by(|a, b| a.mount_point.cmp(&b.mount_point));
     out
 }
@@ -433,6 +458,28 @@ mod tests {
         ));
         assert!(is_real_filesystem("ext4", "/dev/sdb1", "/run/media/usb"));
         assert!(is_real_filesystem("zfs", "tank/data", "/tank/data"));
+    }
+
+    #[test]
+    fn bind_mounts_of_one_filesystem_are_listed_once() {
+        let fs = |m: &str, dev: &str, total: u64| Filesystem {
+            mount_point: m.into(),
+            device: dev.into(),
+            fs_type: "ext4".into(),
+            total,
+            used: total / 2,
+            available: total / 3,
+            percent: 60.0,
+        };
+        let list = drop_bind_mounts(vec![
+            fs("/var/lib/private/lanstat-agent", "/dev/sda1", 100),
+            fs("/var/tmp", "/dev/sda1", 100),
+            fs("/", "/dev/sda1", 100),
+            fs("/boot", "/dev/sda2", 10),
+            fs("/srv", "/dev/sdb1", 100),
+        ]);
+        let mounts: Vec<&str> = list.iter().map(|f| f.mount_point.as_str()).collect();
+        assert_eq!(mounts, ["/", "/boot", "/srv"]);
     }
 
     #[test]
