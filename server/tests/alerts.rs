@@ -310,7 +310,8 @@ fn a_failing_or_hanging_receiver_is_retried_without_delaying_polls() {
     let agent = FakeAgent::start(Behaviour::Body(agent_json(50.0)));
     let failing = Receiver::start(Answer::Status(500));
     let hanging = Receiver::start(Answer::Hang);
-    let s = Server::start(&["--no-local", "--notify-retry", "0.2,0.2,0.2"], &[]);
+    let good = Receiver::start(Answer::Status(200));
+    let s = Server::start(&["--no-local", "--notify-retry", "0,0,0"], &[]);
     let mut c = s.admin(&made_up_secret("admin"));
     defaults_off(&mut c);
     let id = c.add_computer("busy", &agent.url(), "a79a6575-3178-44fa-8ed0-48581ae5caec");
@@ -322,11 +323,19 @@ fn a_failing_or_hanging_receiver_is_retried_without_delaying_polls() {
         &mut c,
         json!({"name": "fails", "kind": "webhook", "url": failing.url("/f")}),
     );
+    add_channel(
+        &mut c,
+        json!({"name": "zz-good", "kind": "webhook", "url": good.url("/g")}),
+    );
     c.wait_computer(id, "online", |v| v["status"] == "online");
     add_rule(
         &mut c,
         json!({"name": "Any CPU", "kind": "cpu", "computer_id": id, "threshold": 0, "duration_secs": 0}),
     );
+    // A channel that hangs does not hold up the others: the good one has its message
+    // before the hanging one's first attempt has timed out.
+    good.wait("its message", |g| g.len() == 1);
+    assert!(hanging.received().len() <= 1, "{:?}", hanging.received());
     // Each attempt at the hanging one waits for the delivery timeout; polls go on meanwhile.
     hanging.wait("a first attempt", |g| !g.is_empty());
     let polls = agent.requests();

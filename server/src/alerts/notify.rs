@@ -6,7 +6,7 @@
 //! full the oldest message is dropped and counted. Log lines name the channel by id and say
 //! the outcome, never its URL or token.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
@@ -22,6 +22,9 @@ use crate::store::{self, Durability, StoreError};
 const QUEUE_CAP: usize = 256;
 /// Messages waiting for a retry, at most.
 const RETRY_CAP: usize = 1024;
+/// Deliveries in flight at once, each to a different channel: a receiver that hangs holds
+/// up its own messages, not the other channels'.
+const PARALLEL: usize = 4;
 /// Connect and total timeout of one delivery.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 pub const TOTAL_TIMEOUT: Duration = Duration::from_secs(5);
@@ -340,6 +343,8 @@ struct Job {
 struct Queue {
     fresh: VecDeque<Job>,
     retries: Vec<(Instant, Job)>,
+    /// Channels with a delivery in flight.
+    busy: HashSet<i64>,
     stopped: bool,
 }
 
@@ -403,7 +408,9 @@ impl Notifier {
         }
     }
 
-    /// The next job due, waiting for one; `None` once stopped.
+    /// The next job due, waiting for one, and marks its channel busy; `None` once stopped.
+    /// A channel has one delivery in flight at most, and its new messages wait behind its
+    /// retries, so each receiver gets its messages in order.
     fn next(&self) -> Option<Job> {
         let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
         loop {
@@ -411,18 +418,29 @@ impl Notifier {
                 return None;
             }
             let now = Instant::now();
-            if let Some(i) = q
-                .retries
-                .iter()
-                .enumerate()
-                .filter(|(_, (due, _))| *due <= now)
-                .min_by_key(|(_, (due, _))| *due)
-                .map(|(i, _)| i)
-            {
-                return Some(q.retries.swap_remove(i).1);
-            }
-            if let Some(job) = q.fresh.pop_front() {
-                return Some(job);
+            if q.busy.len() < PARALLEL {
+                let due = q
+                    .retries
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, (due, j))| *due <= now && !q.busy.contains(&j.channel_id))
+                    .min_by_key(|(_, (due, _))| *due)
+                    .map(|(i, _)| i);
+                let job = match due {
+                    Some(i) => Some(q.retries.swap_remove(i).1),
+                    None => q
+                        .fresh
+                        .iter()
+                        .position(|j| {
+                            !q.busy.contains(&j.channel_id)
+                                && !q.retries.iter().any(|(_, r)| r.channel_id == j.channel_id)
+                        })
+                        .and_then(|i| q.fresh.remove(i)),
+                };
+                if let Some(job) = job {
+                    q.busy.insert(job.channel_id);
+                    return Some(job);
+                }
             }
             let wait = q
                 .retries
@@ -449,9 +467,33 @@ impl Notifier {
         Some(delay)
     }
 
-    fn stop(&self) {
-        self.queue.lock().unwrap_or_else(|e| e.into_inner()).stopped = true;
+    /// A channel's delivery is over (its retry, if any, is queued already).
+    fn finish(&self, channel_id: i64) {
+        self.queue
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .busy
+            .remove(&channel_id);
         self.wake.notify_all();
+    }
+
+    /// Stops handing out jobs and waits (a delivery's timeout at most) for those in flight.
+    fn stop(&self) {
+        let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        q.stopped = true;
+        self.wake.notify_all();
+        let deadline = Instant::now() + TOTAL_TIMEOUT + Duration::from_secs(1);
+        while !q.busy.is_empty() {
+            let now = Instant::now();
+            if now >= deadline {
+                break;
+            }
+            q = self
+                .wake
+                .wait_timeout(q, deadline - now)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
     }
 }
 
@@ -482,45 +524,75 @@ pub fn send_now(app: &App, channel: &Channel, message: &Message) -> Result<u16, 
     result
 }
 
+/// Marks the channel free again however its delivery ends, a panic included.
+struct Finish<'a>(&'a Notifier, i64);
+
+impl Drop for Finish<'_> {
+    fn drop(&mut self) {
+        self.0.finish(self.1);
+    }
+}
+
+/// Hands each job due to a `notify-send` thread of its own.
 fn run(app: Arc<App>) {
-    while let Some(mut job) = app.notifier.next() {
-        let channel = match app
-            .store
-            .read(|c| store::alerts::get_channel(c, job.channel_id))
-        {
-            Ok(c) if c.enabled => c,
-            Ok(_) | Err(StoreError::NotFound) => continue, // disabled or removed meanwhile
-            Err(e) => {
-                eprintln!(
-                    "event=notification_failed channel_id={} error={:?}",
-                    job.channel_id,
-                    e.to_string()
-                );
-                continue;
-            }
-        };
-        job.attempts += 1;
-        let n = &app.notifier;
-        match send_now(&app, &channel, &job.message) {
-            Ok(status) => {
-                n.delivered.fetch_add(1, Ordering::Relaxed);
-                println!(
-                    "event=notification_sent channel_id={} event_kind={} attempt={} status={status}",
-                    channel.id, job.message.event, job.attempts
-                );
-            }
-            Err(why) => {
-                n.failed.fetch_add(1, Ordering::Relaxed);
-                let (id, attempt) = (channel.id, job.attempts);
-                match n.retry_later(job) {
-                    Some(delay) => eprintln!(
-                        "event=notification_failed channel_id={id} attempt={attempt} error={why:?} action=retry_in_ms_{}",
-                        delay.as_millis()
-                    ),
-                    None => eprintln!(
-                        "event=notification_failed channel_id={id} attempt={attempt} error={why:?} action=give_up"
-                    ),
-                }
+    while let Some(job) = app.notifier.next() {
+        let id = job.channel_id;
+        let worker = app.clone();
+        let spawned = std::thread::Builder::new()
+            .name("notify-send".into())
+            .spawn(move || {
+                let _finish = Finish(&worker.notifier, id);
+                attempt(&worker, job);
+            });
+        if let Err(e) = spawned {
+            app.notifier.dropped.fetch_add(1, Ordering::Relaxed);
+            app.notifier.finish(id);
+            eprintln!(
+                "event=notification_dropped channel_id={id} reason={:?}",
+                e.to_string()
+            );
+        }
+    }
+}
+
+/// One attempt to deliver a job; a failure queues its retry.
+fn attempt(app: &App, mut job: Job) {
+    let channel = match app
+        .store
+        .read(|c| store::alerts::get_channel(c, job.channel_id))
+    {
+        Ok(c) if c.enabled => c,
+        Ok(_) | Err(StoreError::NotFound) => return, // disabled or removed meanwhile
+        Err(e) => {
+            eprintln!(
+                "event=notification_failed channel_id={} error={:?}",
+                job.channel_id,
+                e.to_string()
+            );
+            return;
+        }
+    };
+    job.attempts += 1;
+    let n = &app.notifier;
+    match send_now(app, &channel, &job.message) {
+        Ok(status) => {
+            n.delivered.fetch_add(1, Ordering::Relaxed);
+            println!(
+                "event=notification_sent channel_id={} event_kind={} attempt={} status={status}",
+                channel.id, job.message.event, job.attempts
+            );
+        }
+        Err(why) => {
+            n.failed.fetch_add(1, Ordering::Relaxed);
+            let (id, attempt) = (channel.id, job.attempts);
+            match n.retry_later(job) {
+                Some(delay) => eprintln!(
+                    "event=notification_failed channel_id={id} attempt={attempt} error={why:?} action=retry_in_ms_{}",
+                    delay.as_millis()
+                ),
+                None => eprintln!(
+                    "event=notification_failed channel_id={id} attempt={attempt} error={why:?} action=give_up"
+                ),
             }
         }
     }
@@ -697,6 +769,44 @@ mod tests {
         );
         assert_eq!(mask_token("AbCdEfGhIjKl"), "…IjKl");
         assert_eq!(mask_token("short"), "…");
+    }
+
+    #[test]
+    fn a_busy_channel_waits_and_the_others_go_on() {
+        let n = Notifier::new(vec![Duration::from_secs(60)]);
+        let m = Arc::new(fired());
+        n.push(1, m.clone());
+        n.push(1, m.clone());
+        n.push(2, m.clone());
+        let first = n.next().unwrap();
+        assert_eq!(first.channel_id, 1);
+        assert_eq!(
+            n.next().unwrap().channel_id,
+            2,
+            "channel 1 is busy: 2 goes first"
+        );
+        // The first fails: its retry is queued, and channel 1's next message waits behind it.
+        let mut failed = first;
+        failed.attempts = 1;
+        assert_eq!(n.retry_later(failed), Some(Duration::from_secs(60)));
+        n.finish(1);
+        n.finish(2);
+        {
+            let q = n.queue.lock().unwrap();
+            assert_eq!((q.fresh.len(), q.retries.len(), q.busy.len()), (1, 1, 0));
+        }
+        n.stop();
+        assert!(n.next().is_none(), "a stopped queue hands out nothing");
+    }
+
+    #[test]
+    fn a_full_queue_drops_its_oldest() {
+        let n = Notifier::new(vec![]);
+        for i in 0..QUEUE_CAP as i64 + 3 {
+            n.push(i, Arc::new(fired()));
+        }
+        assert_eq!(n.dropped.load(Ordering::Relaxed), 3);
+        assert_eq!(n.next().unwrap().channel_id, 3);
     }
 
     #[test]
