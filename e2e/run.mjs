@@ -572,3 +572,111 @@ flow("a server that stops answering shows a banner, and the page recovers by its
   await page.keyboard.press("Escape");
   clean();
 });
+
+/** A webhook receiver on loopback: records every POST's path and JSON body. */
+function startReceiver() {
+  const got = [];
+  const s = http.createServer((req, res) => {
+    let body = "";
+    req.on("data", (d) => (body += d));
+    req.on("end", () => {
+      let json = null;
+      try {
+        json = JSON.parse(body);
+      } catch {
+        // recorded as null: the test fails on it
+      }
+      got.push({ method: req.method, path: req.url, json });
+      res.writeHead(200, { "Content-Type": "application/json" });
+      res.end("{}");
+    });
+  });
+  return new Promise((resolve) => s.listen(0, "127.0.0.1", () => resolve({ server: s, got })));
+}
+
+async function until(what, pred, timeoutMs = 20000) {
+  const end = Date.now() + timeoutMs;
+  while (!pred()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+flow("alerts: a channel and a rule made on the Alerts page, a test arrives, the card is marked", async () => {
+  const rx = await startReceiver();
+  try {
+    await page.goto(server.url);
+    await page.getByRole("link", { name: "Alerts" }).click();
+    await page.waitForURL(/\/alerts$/);
+    // The defaults of a fresh install are listed.
+    for (const name of ["Offline", "Disk almost full", "Memory high", "Hot"]) {
+      await page.locator("#rules tbody tr", { hasText: name }).waitFor();
+    }
+
+    const channels = page.locator("#channel-form");
+    await channels.getByLabel("Name").fill("Lab hook");
+    await channels.getByLabel("Kind").selectOption("webhook");
+    await channels.getByLabel("Address").fill(`http://127.0.0.1:${rx.server.address().port}/hook/s3cretpath`);
+    await channels.getByRole("button", { name: "Add channel" }).click();
+    const row = page.locator("#channels tbody tr", { hasText: "Lab hook" });
+    await row.waitFor();
+    assert.ok(!(await row.innerText()).includes("s3cret"), "the address is shown shortened");
+    await row.getByRole("button", { name: "Send a test to Lab hook" }).click();
+    await page.locator("#channel-message", { hasText: "Delivered" }).waitFor();
+    await until("the test message", () => rx.got.some((r) => r.json?.event === "test"));
+    const test = rx.got.find((r) => r.json?.event === "test");
+    assert.equal(test.method, "POST");
+    assert.equal(test.path, "/hook/s3cretpath");
+    assert.match(test.json.message, /Lab hook/);
+    await row.locator(".ok-text", { hasText: "Delivered" }).waitFor();
+
+    // A threshold out of range is explained beside its field.
+    const rules = page.locator("#rule-form");
+    await rules.getByLabel("Name").fill("Workshop busy");
+    await rules.getByLabel("Watch").selectOption("cpu");
+    await rules.getByLabel("Computer").selectOption({ label: "Workshop" });
+    await rules.getByLabel(/At or above/).fill("150");
+    await rules.getByLabel(/For at least/).fill("0");
+    allowed.push(/status of 422/);
+    await rules.getByRole("button", { name: "Add rule" }).click();
+    await page.locator("#rule-threshold-error", { hasText: "percentage" }).waitFor();
+    // CPU at or above 0 % holds at once: it fires at the next poll.
+    await rules.getByLabel(/At or above/).fill("0");
+    await rules.getByRole("button", { name: "Add rule" }).click();
+    await page.locator("#rules tbody tr", { hasText: "Workshop busy" }).waitFor();
+    await until("the fired message", () => rx.got.some((r) => r.json?.event === "fired" && r.json.rule === "Workshop busy"));
+    const fired = rx.got.find((r) => r.json?.event === "fired" && r.json.rule === "Workshop busy");
+    assert.equal(fired.json.computer, "Workshop");
+    assert.equal(fired.json.kind, "cpu");
+    await page.locator("#events tbody tr", { hasText: "Workshop busy" }).waitFor({ timeout: 15000 });
+    await page.locator("#rules tbody tr", { hasText: "Workshop busy" }).locator(".alert-text", { hasText: "Workshop" }).waitFor({ timeout: 15000 });
+    // A full-page shot of a scrolled page draws the sticky header mid-page.
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await shot("alerts-desktop-light", { full: true });
+    await page.setViewportSize(PHONE);
+    await page.emulateMedia({ colorScheme: "dark" });
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await shot("alerts-phone-dark", { full: true });
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(width <= PHONE.width, `no sideways scrolling at 360 px (page is ${width} px wide)`);
+    await page.emulateMedia({ colorScheme: "light" });
+    await page.setViewportSize(DESKTOP);
+
+    await page.getByRole("link", { name: "Dashboard" }).click();
+    const mark = card("Workshop").locator(".card-alert");
+    await mark.waitFor();
+    assert.match(await mark.innerText(), /Alert: Workshop busy/);
+    await shot("dashboard-alert-desktop-light");
+
+    // Turning the rule off clears the mark without a message.
+    await page.goto(`${server.url}/alerts`);
+    await page.getByRole("checkbox", { name: "Rule Workshop busy is on" }).uncheck();
+    await page.locator("#rule-message", { hasText: "Workshop busy is off" }).waitFor();
+    await page.goto(server.url);
+    await card("Workshop").locator(".status-online").waitFor();
+    await mark.waitFor({ state: "detached", timeout: 10000 });
+    clean();
+  } finally {
+    rx.server.close();
+  }
+});

@@ -57,6 +57,22 @@ function seenText(c) {
   return c.status_reason ? "Never answered yet" : "Waiting for the first poll";
 }
 
+/** The card's alert mark: a red bell and the firing rules' names, as text. */
+function alertMark(firing) {
+  const p = el("p", "card-alert");
+  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("aria-hidden", "true");
+  for (const d of ["M18 8a6 6 0 0 0-12 0c0 7-3 9-3 9h18s-3-2-3-9", "M13.73 21a2 2 0 0 1-3.46 0"]) {
+    const path = document.createElementNS("http://www.w3.org/2000/svg", "path");
+    path.setAttribute("d", d);
+    svg.append(path);
+  }
+  const names = [...new Set(firing.map((a) => (a.target ? `${a.rule} (${a.target})` : a.rule)))];
+  p.append(svg, el("span", null, `Alert: ${names.join(", ")}`));
+  return p;
+}
+
 function fillCard(node, c) {
   const head = el("div", "card-head");
   const titles = el("div", "card-titles");
@@ -78,6 +94,8 @@ function fillCard(node, c) {
   if (c.status !== "online" && c.status_reason) {
     parts.push(el("p", `card-reason reason-${c.status}`, c.status_reason));
   }
+  const firing = c.alerts || [];
+  if (firing.length) parts.push(alertMark(firing));
   if (c.sampled_at !== undefined) {
     const meters = el("div", "meters");
     const cpuText = c.cpu_count ? `${percent(c.cpu_percent)} of ${c.cpu_count} cores` : percent(c.cpu_percent);
@@ -107,7 +125,7 @@ function fillCard(node, c) {
     parts.push(facts);
   }
   node.replaceChildren(...parts);
-  node.className = `card computer status-${shownStatus(c)}`;
+  node.className = `card computer status-${shownStatus(c)}${firing.length ? " has-alert" : ""}`;
 }
 
 function cardFor(c) {

@@ -35,6 +35,9 @@ Options:
   --no-local               do not monitor this server's own host
   --trust-proxy            take the client address from X-Forwarded-For (behind a reverse proxy)
   --workers N              HTTP worker threads [default 16]
+  --public-url URL         the dashboard's address in alert messages [env LANSTAT_PUBLIC_URL;
+                           default: the address the admin used when saving the channel]
+  --notify-retry SECS,...  waits before retrying a failed alert delivery [default 2,10,60]
   -h, --help               show this help
   -V, --version            show the version
 
@@ -56,6 +59,10 @@ pub struct Config {
     pub admin_username: String,
     pub admin_password: Option<String>,
     pub retention: Retention,
+    /// The dashboard's address for links in alert messages.
+    pub public_url: Option<String>,
+    /// Waits before the 2nd, 3rd, … attempt of a failed alert delivery.
+    pub notify_retry: Vec<Duration>,
 }
 
 #[derive(Debug)]
@@ -99,7 +106,12 @@ pub fn from_args(
         admin_username: env("ADMIN_USERNAME").unwrap_or_else(|| "admin".into()),
         admin_password: env("ADMIN_PASSWORD"),
         retention: Retention::default(),
+        public_url: None,
+        notify_retry: [2, 10, 60].map(Duration::from_secs).to_vec(),
     };
+    if let Some(v) = env("LANSTAT_PUBLIC_URL") {
+        c.public_url = Some(parse_public_url("public-url (LANSTAT_PUBLIC_URL)", &v)?);
+    }
     for (var, flag) in [
         ("LANSTAT_KEEP_RAW", "keep-raw"),
         ("LANSTAT_KEEP_5M", "keep-5m"),
@@ -130,6 +142,8 @@ pub fn from_args(
                     set_retention(&mut c.retention, &f, &f, &v)?;
                 }
                 "no-local" => c.local = false,
+                "public-url" => c.public_url = Some(parse_public_url(&f, &args.value(&f)?)?),
+                "notify-retry" => c.notify_retry = parse_retry(&args.value(&f)?)?,
                 "trust-proxy" => c.trust_proxy = true,
                 "workers" => {
                     let v = args.value(&f)?;
@@ -233,6 +247,44 @@ fn set_retention(r: &mut Retention, flag: &str, shown: &str, value: &str) -> Res
         _ => r.hour = secs,
     }
     Ok(())
+}
+
+/// An http(s) address without a trailing slash.
+fn parse_public_url(flag: &str, v: &str) -> Result<String, Error> {
+    let v = v.trim().trim_end_matches('/');
+    let rest = v
+        .strip_prefix("http://")
+        .or_else(|| v.strip_prefix("https://"))
+        .filter(|r| !r.is_empty() && !r.contains(char::is_whitespace));
+    match rest {
+        Some(_) => Ok(v.to_string()),
+        None => Err(Error::Usage(format!(
+            "--{flag} must be an http:// or https:// address such as http://dashboard.lan:8001, not {v:?}"
+        ))),
+    }
+}
+
+/// "2,10,60" (seconds, fractions allowed, at most 10 of them) into waits; "0" means no retry.
+fn parse_retry(v: &str) -> Result<Vec<Duration>, Error> {
+    if v.trim() == "0" {
+        return Ok(Vec::new());
+    }
+    let waits: Option<Vec<Duration>> = v
+        .split(',')
+        .map(|p| {
+            p.trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|s| s.is_finite() && (0.0..=3600.0).contains(s))
+                .map(Duration::from_secs_f64)
+        })
+        .collect();
+    match waits {
+        Some(w) if !w.is_empty() && w.len() <= 10 => Ok(w),
+        _ => Err(Error::Usage(format!(
+            "--notify-retry must be up to 10 waits in seconds such as 2,10,60, or 0, not {v:?}"
+        ))),
+    }
 }
 
 /// "90m", "48h", "30d", "2w", "1y" in seconds.
@@ -405,5 +457,29 @@ mod tests {
         }
         assert!(parse("", &[("ADMIN_PASSWORD", "short")]).is_err());
         assert!(parse("", &[("LANSTAT_POLL_INTERVAL", "soon")]).is_err());
+        for args in [
+            "--public-url ftp://x",
+            "--notify-retry x",
+            "--notify-retry 1,,2",
+        ] {
+            assert!(parse(args, &[]).is_err(), "{args}");
+        }
+    }
+
+    #[test]
+    fn alert_options() {
+        let c = serve("", &[]);
+        assert_eq!(c.public_url, None);
+        assert_eq!(c.notify_retry.len(), 3);
+        let c = serve(
+            "--notify-retry 0.2,0.5",
+            &[("LANSTAT_PUBLIC_URL", "https://dash.lan/")],
+        );
+        assert_eq!(c.public_url.as_deref(), Some("https://dash.lan"));
+        assert_eq!(
+            c.notify_retry,
+            vec![Duration::from_millis(200), Duration::from_millis(500)]
+        );
+        assert!(serve("--notify-retry 0", &[]).notify_retry.is_empty());
     }
 }

@@ -11,6 +11,7 @@
 //! ```
 
 pub mod agents;
+pub mod alerts;
 pub mod auth;
 pub mod clock;
 pub mod config;
@@ -100,6 +101,13 @@ pub struct App {
     pub poll_client: ureq::Agent,
     pub in_flight: Arc<InFlight>,
     pub metrics: Metrics,
+    /// What alert evaluation keeps between rounds.
+    pub alerts: alerts::Alerts,
+    /// The queue to the `notify` thread.
+    pub notifier: alerts::notify::Notifier,
+    /// The dashboard's address in messages when neither `--public-url` nor the channel
+    /// gives one; `main` sets it from the host name and port.
+    pub fallback_url: String,
 }
 
 /// What the first start printed or did about the first admin.
@@ -133,6 +141,7 @@ impl App {
             e => Error::Store(e),
         })?;
         let poll_client = agents::client(poller::timeouts(config.poll_interval));
+        let notifier = alerts::notify::Notifier::new(config.notify_retry.clone());
         Ok(App {
             throttle: Throttle::new(clock.clone()),
             config,
@@ -144,6 +153,9 @@ impl App {
             poll_client,
             in_flight: Arc::new(InFlight::default()),
             metrics: Metrics::default(),
+            alerts: alerts::Alerts::default(),
+            notifier,
+            fallback_url: "http://localhost:8001".into(),
         })
     }
 

@@ -6,7 +6,7 @@ use std::sync::{Arc, mpsc};
 use lanstat_agent::serve::{self, Event};
 use lanstat_server::clock::Clock;
 use lanstat_server::config::{self, Command, Config, TokenAction};
-use lanstat_server::{App, Error, FirstAdmin, maintenance, poller, web};
+use lanstat_server::{App, Error, FirstAdmin, alerts, maintenance, poller, web};
 
 fn main() -> ExitCode {
     lanstat_agent::sys::block_stop_signals();
@@ -106,6 +106,15 @@ fn serve(c: Config) -> Result<ExitCode, Error> {
         .map(|s| s.latest().get().info.hostname.clone())
         .unwrap_or_default();
     app.ensure_local_computer(&hostname)?;
+    app.fallback_url = format!(
+        "http://{}:{}",
+        if hostname.is_empty() {
+            "localhost"
+        } else {
+            &hostname
+        },
+        addr.port()
+    );
     let first = app.ensure_first_admin()?;
     let app = Arc::new(app);
 
@@ -117,6 +126,8 @@ fn serve(c: Config) -> Result<ExitCode, Error> {
         .map_err(|e| Error::Other(format!("cannot start the poller: {e}")))?;
     let upkeep = maintenance::Maintenance::start(app.clone())
         .map_err(|e| Error::Other(format!("cannot start the maintenance thread: {e}")))?;
+    let notify = alerts::notify::NotifyThread::start(app.clone())
+        .map_err(|e| Error::Other(format!("cannot start the notify thread: {e}")))?;
 
     println!("listening on {addr}");
     println!(
@@ -177,6 +188,7 @@ fn serve(c: Config) -> Result<ExitCode, Error> {
     workers.stop();
     poller.stop();
     upkeep.stop();
+    notify.stop();
     drop(sampler);
     app.store.close();
     Ok(code)

@@ -185,6 +185,7 @@ pub fn round(app: &App) -> RoundReport {
     }
     store_batch(app, &mut report, pending);
     report.first_stored.get_or_insert(started.elapsed());
+    crate::alerts::after_round(app);
     report.duration = started.elapsed();
     app.metrics
         .last_round_ms

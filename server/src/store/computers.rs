@@ -159,6 +159,7 @@ pub fn delete(conn: &Connection, id: i64) -> Result<()> {
     get(conn, id)?;
     stats::delete_for(conn, id)?;
     super::tiers::delete_for(conn, id)?;
+    super::alerts::delete_for_computer(conn, id)?;
     conn.execute("DELETE FROM computers WHERE id = ?1", [id])?;
     Ok(())
 }

@@ -6,6 +6,7 @@
 //! (a power cut may lose the last round or two, never corrupt the file) and switches to
 //! `synchronous=FULL` for account, session and computer changes, which must survive one.
 
+pub mod alerts;
 pub mod computers;
 pub mod schema;
 pub mod stats;

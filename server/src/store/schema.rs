@@ -123,6 +123,63 @@ const MIGRATIONS: &[&str] = &[
         created_by INTEGER REFERENCES users (id) ON DELETE SET NULL,
         last_used_at INTEGER
     );",
+    // 5: alerts. Rules (a NULL computer means every computer, a NULL target any disk, sensor
+    // or interface), delivery channels with their secret URL and token, the state of each
+    // rule per computer and target, and the history of what fired and resolved. Events keep
+    // the rule's and computer's names so history reads well after either is gone. A fresh
+    // install starts with four rules an admin can change or turn off.
+    "CREATE TABLE alert_rules (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        name TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL CHECK (kind IN ('offline', 'cpu', 'memory', 'disk', 'temperature', 'network', 'reboot')),
+        computer_id INTEGER,
+        target TEXT,
+        threshold REAL,
+        duration_secs INTEGER NOT NULL DEFAULT 0,
+        enabled INTEGER NOT NULL DEFAULT 1,
+        created_at INTEGER
+    );
+    CREATE TABLE alert_channels (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        name TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL CHECK (kind IN ('webhook', 'ntfy', 'discord', 'slack', 'gotify')),
+        url TEXT NOT NULL,
+        token TEXT,
+        enabled INTEGER NOT NULL DEFAULT 1,
+        link_base TEXT,
+        created_at INTEGER,
+        last_ok_at INTEGER,
+        last_error TEXT,
+        last_error_at INTEGER
+    );
+    CREATE TABLE alert_state (
+        rule_id INTEGER NOT NULL,
+        computer_id INTEGER NOT NULL,
+        target_key TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('pending', 'firing', 'resolved')),
+        since INTEGER NOT NULL,
+        value REAL,
+        last_notified_at INTEGER,
+        PRIMARY KEY (rule_id, computer_id, target_key)
+    ) WITHOUT ROWID;
+    CREATE TABLE alert_events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        rule_id INTEGER,
+        rule_name TEXT NOT NULL,
+        computer_id INTEGER,
+        computer_name TEXT NOT NULL,
+        target TEXT,
+        kind TEXT NOT NULL CHECK (kind IN ('fired', 'resolved')),
+        value REAL,
+        at INTEGER NOT NULL,
+        message TEXT NOT NULL
+    );
+    CREATE INDEX alert_events_by_computer ON alert_events (computer_id, at);
+    INSERT INTO alert_rules (name, kind, threshold, duration_secs, created_at) VALUES
+        ('Offline', 'offline', NULL, 300, CAST(strftime('%s', 'now') AS INTEGER)),
+        ('Disk almost full', 'disk', 90, 0, CAST(strftime('%s', 'now') AS INTEGER)),
+        ('Memory high', 'memory', 95, 600, CAST(strftime('%s', 'now') AS INTEGER)),
+        ('Hot', 'temperature', 80, 300, CAST(strftime('%s', 'now') AS INTEGER));",
 ];
 
 /// The version this build writes.

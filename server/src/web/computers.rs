@@ -65,13 +65,28 @@ pub fn list(app: &App, _call: &mut Call) -> Result<Reply, ApiError> {
         .store
         .read(|c| store::computers::list(c, app.config.local))?;
     let live = app.live.snapshot();
-    let out: Vec<Value> = computers.iter().map(|c| view(c, live.get(&c.id))).collect();
+    let firing = app.store.read(store::alerts::firing)?;
+    let out: Vec<Value> = computers
+        .iter()
+        .map(|c| with_alerts(view(c, live.get(&c.id)), c.id, &firing))
+        .collect();
     Ok(serve::json(200, &out))
 }
 
 pub fn get(app: &App, call: &mut Call) -> Result<Reply, ApiError> {
     let c = find(app, call.id())?;
-    Ok(serve::json(200, &view(&c, app.live.get(c.id).as_ref())))
+    let firing = app.store.read(store::alerts::firing)?;
+    Ok(serve::json(
+        200,
+        &with_alerts(view(&c, app.live.get(c.id).as_ref()), c.id, &firing),
+    ))
+}
+
+/// Adds `alerts`: the computer's firing alerts (rule, kind, target, since, value).
+fn with_alerts(mut v: Value, id: i64, firing: &[store::alerts::Firing]) -> Value {
+    let mine: Vec<&store::alerts::Firing> = firing.iter().filter(|f| f.computer_id == id).collect();
+    v["alerts"] = json!(mine);
+    v
 }
 
 fn find(app: &App, id: i64) -> Result<Computer, ApiError> {

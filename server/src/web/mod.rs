@@ -1,6 +1,7 @@
 //! HTTP: one route table, a [`Call`] per request, errors mapped to statuses in one place,
 //! and the security headers added to every response.
 
+mod alerts;
 mod computers;
 mod forms;
 mod history;
@@ -142,6 +143,64 @@ const ROUTES: &[Route] = &[
     route("GET", "/api/tokens", Access::Admin, tokens::list),
     route("POST", "/api/tokens", Access::Admin, tokens::create),
     route("DELETE", "/api/tokens/:id", Access::Admin, tokens::revoke),
+    route("GET", "/alerts", Access::Admin, pages::alerts),
+    route("GET", "/api/alerts/rules", Access::Reader, alerts::rules),
+    route("POST", "/api/alerts/rules", Access::Admin, alerts::add_rule),
+    route(
+        "PUT",
+        "/api/alerts/rules/:id",
+        Access::Admin,
+        alerts::update_rule,
+    ),
+    route(
+        "PATCH",
+        "/api/alerts/rules/:id",
+        Access::Admin,
+        alerts::update_rule,
+    ),
+    route(
+        "DELETE",
+        "/api/alerts/rules/:id",
+        Access::Admin,
+        alerts::delete_rule,
+    ),
+    route(
+        "GET",
+        "/api/alerts/channels",
+        Access::Admin,
+        alerts::channels,
+    ),
+    route(
+        "POST",
+        "/api/alerts/channels",
+        Access::Admin,
+        alerts::add_channel,
+    ),
+    route(
+        "PUT",
+        "/api/alerts/channels/:id",
+        Access::Admin,
+        alerts::update_channel,
+    ),
+    route(
+        "PATCH",
+        "/api/alerts/channels/:id",
+        Access::Admin,
+        alerts::update_channel,
+    ),
+    route(
+        "DELETE",
+        "/api/alerts/channels/:id",
+        Access::Admin,
+        alerts::delete_channel,
+    ),
+    route(
+        "POST",
+        "/api/alerts/channels/:id/test",
+        Access::Admin,
+        alerts::test_channel,
+    ),
+    route("GET", "/api/alerts/events", Access::Reader, alerts::events),
 ];
 
 /// An error as the client sees it. [`ApiError::status`] is the one place statuses are chosen.

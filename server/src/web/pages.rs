@@ -40,6 +40,7 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
     asset!("users.js", JS),
     asset!("favicon.svg", "image/svg+xml"),
     asset!("tokens.js", JS),
+    asset!("alerts.js", JS),
     asset!("uPlot.iife.min.js", "vendor/uplot/uPlot.iife.min.js", JS),
     asset!("uPlot.min.css", "vendor/uplot/uPlot.min.css", CSS),
 ];
@@ -121,6 +122,10 @@ pub fn users(_app: &App, _call: &mut Call) -> Result<Reply, ApiError> {
     Ok(page(200, html_file!("users.html")))
 }
 
+pub fn alerts(_app: &App, _call: &mut Call) -> Result<Reply, ApiError> {
+    Ok(page(200, html_file!("alerts.html")))
+}
+
 pub fn asset(_app: &App, call: &mut Call) -> Result<Reply, ApiError> {
     let name = call.file.as_deref().unwrap_or("");
     let (_, ctype, body) = ASSETS
@@ -158,6 +163,7 @@ mod tests {
             html_file!("change_password.html"),
             html_file!("manage.html"),
             html_file!("users.html"),
+            html_file!("alerts.html"),
             html_file!("forbidden.html"),
         ];
         for page in pages {

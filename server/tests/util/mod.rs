@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod fake_agent;
+pub mod receiver;
 
 pub use lanstat_agent::testkit::*;
 

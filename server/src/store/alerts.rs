@@ -1,0 +1,751 @@
+//! Alerts: rules, delivery channels, the state of each rule per computer and target, and
+//! the history of what fired and resolved.
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use serde::Serialize;
+
+use super::{Result, StoreError};
+
+/// What a rule watches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RuleKind {
+    Offline,
+    Cpu,
+    Memory,
+    Disk,
+    Temperature,
+    Network,
+    Reboot,
+}
+
+impl RuleKind {
+    pub const ALL: [RuleKind; 7] = [
+        RuleKind::Offline,
+        RuleKind::Cpu,
+        RuleKind::Memory,
+        RuleKind::Disk,
+        RuleKind::Temperature,
+        RuleKind::Network,
+        RuleKind::Reboot,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RuleKind::Offline => "offline",
+            RuleKind::Cpu => "cpu",
+            RuleKind::Memory => "memory",
+            RuleKind::Disk => "disk",
+            RuleKind::Temperature => "temperature",
+            RuleKind::Network => "network",
+            RuleKind::Reboot => "reboot",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<RuleKind> {
+        RuleKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// Whether the rule compares a figure with a threshold.
+    pub fn has_threshold(self) -> bool {
+        !matches!(self, RuleKind::Offline | RuleKind::Reboot)
+    }
+
+    /// Whether the rule may name one disk, sensor or interface.
+    pub fn has_target(self) -> bool {
+        matches!(
+            self,
+            RuleKind::Disk | RuleKind::Temperature | RuleKind::Network
+        )
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Rule {
+    pub id: i64,
+    pub name: String,
+    pub kind: RuleKind,
+    /// `None`: every computer.
+    pub computer_id: Option<i64>,
+    /// `None`: any mount point, sensor or interface.
+    pub target: Option<String>,
+    /// Percent, °C or MB/s by kind; `None` for offline and reboot.
+    pub threshold: Option<f64>,
+    pub duration_secs: i64,
+    pub enabled: bool,
+    pub created_at: Option<i64>,
+}
+
+/// Fields a user sets on a rule.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleInput {
+    pub name: String,
+    pub kind: RuleKind,
+    pub computer_id: Option<i64>,
+    pub target: Option<String>,
+    pub threshold: Option<f64>,
+    pub duration_secs: i64,
+    pub enabled: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChannelKind {
+    Webhook,
+    Ntfy,
+    Discord,
+    Slack,
+    Gotify,
+}
+
+impl ChannelKind {
+    pub const ALL: [ChannelKind; 5] = [
+        ChannelKind::Webhook,
+        ChannelKind::Ntfy,
+        ChannelKind::Discord,
+        ChannelKind::Slack,
+        ChannelKind::Gotify,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChannelKind::Webhook => "webhook",
+            ChannelKind::Ntfy => "ntfy",
+            ChannelKind::Discord => "discord",
+            ChannelKind::Slack => "slack",
+            ChannelKind::Gotify => "gotify",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ChannelKind> {
+        ChannelKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// A delivery channel. `url` and `token` are secrets: the API shows them masked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Channel {
+    pub id: i64,
+    pub name: String,
+    pub kind: ChannelKind,
+    pub url: String,
+    pub token: Option<String>,
+    pub enabled: bool,
+    /// The dashboard address as the admin who saved the channel reached it.
+    pub link_base: Option<String>,
+    pub created_at: Option<i64>,
+    pub last_ok_at: Option<i64>,
+    pub last_error: Option<String>,
+    pub last_error_at: Option<i64>,
+}
+
+/// Fields a user sets on a channel. `url: None` and `token: None` keep the stored ones.
+#[derive(Debug, Clone)]
+pub struct ChannelInput {
+    pub name: String,
+    pub kind: ChannelKind,
+    pub url: Option<String>,
+    /// `Some(None)` clears the token.
+    pub token: Option<Option<String>>,
+    pub enabled: bool,
+    pub link_base: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum State {
+    /// At or over the threshold, not yet for the rule's duration.
+    Pending,
+    Firing,
+    /// Fired and then resolved; kept so a new firing waits out the quiet period.
+    Resolved,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Pending => "pending",
+            State::Firing => "firing",
+            State::Resolved => "resolved",
+        }
+    }
+
+    fn parse(s: &str) -> State {
+        match s {
+            "pending" => State::Pending,
+            "firing" => State::Firing,
+            _ => State::Resolved,
+        }
+    }
+}
+
+/// The state of one rule for one computer and target (`""` when the rule has none).
+/// A missing row means "ok".
+#[derive(Debug, Clone, PartialEq)]
+pub struct StateRow {
+    pub rule_id: i64,
+    pub computer_id: i64,
+    pub target_key: String,
+    pub state: State,
+    pub since: i64,
+    pub value: Option<f64>,
+    /// When a message for it was last sent (fired or resolved).
+    pub last_notified_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EventKind {
+    Fired,
+    Resolved,
+}
+
+impl EventKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Fired => "fired",
+            EventKind::Resolved => "resolved",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Event {
+    pub id: i64,
+    pub rule_id: Option<i64>,
+    pub rule_name: String,
+    pub computer_id: Option<i64>,
+    pub computer_name: String,
+    pub target: Option<String>,
+    pub kind: EventKind,
+    pub value: Option<f64>,
+    pub at: i64,
+    pub message: String,
+}
+
+/// A firing alert, as a dashboard card shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Firing {
+    pub rule_id: i64,
+    pub rule: String,
+    pub kind: RuleKind,
+    pub computer_id: i64,
+    pub target: Option<String>,
+    pub since: i64,
+    pub value: Option<f64>,
+}
+
+// ---- rules --------------------------------------------------------------------------------
+
+const RULE_COLUMNS: &str =
+    "id, name, kind, computer_id, target, threshold, duration_secs, enabled, created_at";
+
+fn rule_from_row(r: &Row) -> rusqlite::Result<Rule> {
+    let kind: String = r.get(2)?;
+    Ok(Rule {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        kind: RuleKind::parse(&kind).unwrap_or(RuleKind::Offline),
+        computer_id: r.get(3)?,
+        target: r.get(4)?,
+        threshold: r.get(5)?,
+        duration_secs: r.get(6)?,
+        enabled: r.get::<_, i64>(7)? != 0,
+        created_at: r.get(8)?,
+    })
+}
+
+pub fn list_rules(conn: &Connection) -> Result<Vec<Rule>> {
+    let mut st = conn.prepare_cached(&format!(
+        "SELECT {RULE_COLUMNS} FROM alert_rules ORDER BY name COLLATE NOCASE, id"
+    ))?;
+    let rows = st.query_map([], rule_from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+pub fn get_rule(conn: &Connection, id: i64) -> Result<Rule> {
+    Ok(conn.query_row(
+        &format!("SELECT {RULE_COLUMNS} FROM alert_rules WHERE id = ?1"),
+        [id],
+        rule_from_row,
+    )?)
+}
+
+fn rule_name_taken(e: rusqlite::Error, name: &str) -> StoreError {
+    match StoreError::from(e) {
+        StoreError::Conflict(_) => {
+            StoreError::Conflict(format!("a rule named {name:?} exists already"))
+        }
+        e => e,
+    }
+}
+
+pub fn add_rule(conn: &Connection, input: &RuleInput, now: i64) -> Result<Rule> {
+    conn.execute(
+        "INSERT INTO alert_rules (name, kind, computer_id, target, threshold, duration_secs, enabled, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![
+            input.name,
+            input.kind.as_str(),
+            input.computer_id,
+            input.target,
+            input.threshold,
+            input.duration_secs,
+            input.enabled as i64,
+            now
+        ],
+    )
+    .map_err(|e| rule_name_taken(e, &input.name))?;
+    get_rule(conn, conn.last_insert_rowid())
+}
+
+/// Changes a rule. Its states start afresh: a firing alert of the old rule ends without a
+/// message, and the new one is judged from the next round on.
+pub fn update_rule(conn: &Connection, id: i64, input: &RuleInput) -> Result<Rule> {
+    get_rule(conn, id)?;
+    conn.execute(
+        "UPDATE alert_rules SET name = ?2, kind = ?3, computer_id = ?4, target = ?5, threshold = ?6,
+             duration_secs = ?7, enabled = ?8 WHERE id = ?1",
+        params![
+            id,
+            input.name,
+            input.kind.as_str(),
+            input.computer_id,
+            input.target,
+            input.threshold,
+            input.duration_secs,
+            input.enabled as i64
+        ],
+    )
+    .map_err(|e| rule_name_taken(e, &input.name))?;
+    conn.execute("DELETE FROM alert_state WHERE rule_id = ?1", [id])?;
+    get_rule(conn, id)
+}
+
+/// Deletes a rule and its states; its history stays, under its name.
+pub fn delete_rule(conn: &Connection, id: i64) -> Result<Rule> {
+    let rule = get_rule(conn, id)?;
+    conn.execute("DELETE FROM alert_state WHERE rule_id = ?1", [id])?;
+    conn.execute("DELETE FROM alert_rules WHERE id = ?1", [id])?;
+    Ok(rule)
+}
+
+// ---- channels -----------------------------------------------------------------------------
+
+const CHANNEL_COLUMNS: &str = "id, name, kind, url, token, enabled, link_base, created_at, last_ok_at, last_error, last_error_at";
+
+fn channel_from_row(r: &Row) -> rusqlite::Result<Channel> {
+    let kind: String = r.get(2)?;
+    Ok(Channel {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        kind: ChannelKind::parse(&kind).unwrap_or(ChannelKind::Webhook),
+        url: r.get(3)?,
+        token: r.get(4)?,
+        enabled: r.get::<_, i64>(5)? != 0,
+        link_base: r.get(6)?,
+        created_at: r.get(7)?,
+        last_ok_at: r.get(8)?,
+        last_error: r.get(9)?,
+        last_error_at: r.get(10)?,
+    })
+}
+
+pub fn list_channels(conn: &Connection) -> Result<Vec<Channel>> {
+    let mut st = conn.prepare_cached(&format!(
+        "SELECT {CHANNEL_COLUMNS} FROM alert_channels ORDER BY name COLLATE NOCASE, id"
+    ))?;
+    let rows = st.query_map([], channel_from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+pub fn get_channel(conn: &Connection, id: i64) -> Result<Channel> {
+    Ok(conn.query_row(
+        &format!("SELECT {CHANNEL_COLUMNS} FROM alert_channels WHERE id = ?1"),
+        [id],
+        channel_from_row,
+    )?)
+}
+
+fn channel_name_taken(e: rusqlite::Error, name: &str) -> StoreError {
+    match StoreError::from(e) {
+        StoreError::Conflict(_) => {
+            StoreError::Conflict(format!("a channel named {name:?} exists already"))
+        }
+        e => e,
+    }
+}
+
+pub fn add_channel(conn: &Connection, input: &ChannelInput, now: i64) -> Result<Channel> {
+    conn.execute(
+        "INSERT INTO alert_channels (name, kind, url, token, enabled, link_base, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            input.name,
+            input.kind.as_str(),
+            input.url.as_deref().unwrap_or(""),
+            input.token.clone().flatten(),
+            input.enabled as i64,
+            input.link_base,
+            now
+        ],
+    )
+    .map_err(|e| channel_name_taken(e, &input.name))?;
+    get_channel(conn, conn.last_insert_rowid())
+}
+
+pub fn update_channel(conn: &Connection, id: i64, input: &ChannelInput) -> Result<Channel> {
+    let current = get_channel(conn, id)?;
+    let url = input.url.clone().unwrap_or(current.url);
+    let token = input.token.clone().unwrap_or(current.token);
+    let link_base = input.link_base.clone().or(current.link_base);
+    conn.execute(
+        "UPDATE alert_channels SET name = ?2, kind = ?3, url = ?4, token = ?5, enabled = ?6, link_base = ?7
+         WHERE id = ?1",
+        params![
+            id,
+            input.name,
+            input.kind.as_str(),
+            url,
+            token,
+            input.enabled as i64,
+            link_base
+        ],
+    )
+    .map_err(|e| channel_name_taken(e, &input.name))?;
+    get_channel(conn, id)
+}
+
+pub fn delete_channel(conn: &Connection, id: i64) -> Result<Channel> {
+    let c = get_channel(conn, id)?;
+    conn.execute("DELETE FROM alert_channels WHERE id = ?1", [id])?;
+    Ok(c)
+}
+
+/// Records a delivery's outcome: `Ok(())` or the error as shown to admins (never the URL).
+pub fn record_delivery(
+    conn: &Connection,
+    id: i64,
+    outcome: std::result::Result<(), &str>,
+    now: i64,
+) -> Result<()> {
+    match outcome {
+        Ok(()) => conn.execute(
+            "UPDATE alert_channels SET last_ok_at = ?2 WHERE id = ?1",
+            params![id, now],
+        )?,
+        Err(why) => conn.execute(
+            "UPDATE alert_channels SET last_error = ?2, last_error_at = ?3 WHERE id = ?1",
+            params![id, why, now],
+        )?,
+    };
+    Ok(())
+}
+
+// ---- state and events ---------------------------------------------------------------------
+
+pub fn list_states(conn: &Connection) -> Result<Vec<StateRow>> {
+    let mut st = conn.prepare_cached(
+        "SELECT rule_id, computer_id, target_key, state, since, value, last_notified_at FROM alert_state",
+    )?;
+    let rows = st.query_map([], |r| {
+        let state: String = r.get(3)?;
+        Ok(StateRow {
+            rule_id: r.get(0)?,
+            computer_id: r.get(1)?,
+            target_key: r.get(2)?,
+            state: State::parse(&state),
+            since: r.get(4)?,
+            value: r.get(5)?,
+            last_notified_at: r.get(6)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Writes a state row (`Some`) or removes it (`None`: the rule is ok there).
+pub fn put_state(conn: &Connection, key: (i64, i64, &str), row: Option<&StateRow>) -> Result<()> {
+    match row {
+        Some(s) => {
+            conn.prepare_cached(
+                "INSERT OR REPLACE INTO alert_state (rule_id, computer_id, target_key, state, since, value, last_notified_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?
+            .execute(params![
+                s.rule_id,
+                s.computer_id,
+                s.target_key,
+                s.state.as_str(),
+                s.since,
+                s.value,
+                s.last_notified_at
+            ])?;
+        }
+        None => {
+            conn.prepare_cached(
+                "DELETE FROM alert_state WHERE rule_id = ?1 AND computer_id = ?2 AND target_key = ?3",
+            )?
+            .execute(params![key.0, key.1, key.2])?;
+        }
+    }
+    Ok(())
+}
+
+/// Appends an event and returns its id.
+pub fn add_event(conn: &Connection, e: &Event) -> Result<i64> {
+    conn.prepare_cached(
+        "INSERT INTO alert_events (rule_id, rule_name, computer_id, computer_name, target, kind, value, at, message)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?
+    .execute(params![
+        e.rule_id,
+        e.rule_name,
+        e.computer_id,
+        e.computer_name,
+        e.target,
+        e.kind.as_str(),
+        e.value,
+        e.at,
+        e.message
+    ])?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// The newest events first, at most `limit`.
+pub fn list_events(conn: &Connection, limit: i64) -> Result<Vec<Event>> {
+    let mut st = conn.prepare_cached(
+        "SELECT id, rule_id, rule_name, computer_id, computer_name, target, kind, value, at, message
+         FROM alert_events ORDER BY at DESC, id DESC LIMIT ?1",
+    )?;
+    let rows = st.query_map([limit], |r| {
+        let kind: String = r.get(6)?;
+        Ok(Event {
+            id: r.get(0)?,
+            rule_id: r.get(1)?,
+            rule_name: r.get(2)?,
+            computer_id: r.get(3)?,
+            computer_name: r.get(4)?,
+            target: r.get(5)?,
+            kind: if kind == "resolved" {
+                EventKind::Resolved
+            } else {
+                EventKind::Fired
+            },
+            value: r.get(7)?,
+            at: r.get(8)?,
+            message: r.get(9)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Every firing alert, for the dashboard's cards.
+pub fn firing(conn: &Connection) -> Result<Vec<Firing>> {
+    let mut st = conn.prepare_cached(
+        "SELECT s.rule_id, r.name, r.kind, s.computer_id, s.target_key, s.since, s.value
+         FROM alert_state s JOIN alert_rules r ON r.id = s.rule_id
+         WHERE s.state = 'firing' AND r.enabled
+         ORDER BY s.since, r.name",
+    )?;
+    let rows = st.query_map([], |r| {
+        let kind: String = r.get(2)?;
+        let target: String = r.get(4)?;
+        Ok(Firing {
+            rule_id: r.get(0)?,
+            rule: r.get(1)?,
+            kind: RuleKind::parse(&kind).unwrap_or(RuleKind::Offline),
+            computer_id: r.get(3)?,
+            target: (!target.is_empty()).then_some(target),
+            since: r.get(5)?,
+            value: r.get(6)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Removes what belongs to a computer being deleted: its rules, states and history.
+pub fn delete_for_computer(conn: &Connection, computer_id: i64) -> Result<()> {
+    conn.execute(
+        "DELETE FROM alert_state WHERE computer_id = ?1 OR rule_id IN (SELECT id FROM alert_rules WHERE computer_id = ?1)",
+        [computer_id],
+    )?;
+    conn.execute(
+        "DELETE FROM alert_rules WHERE computer_id = ?1",
+        [computer_id],
+    )?;
+    conn.execute(
+        "DELETE FROM alert_events WHERE computer_id = ?1",
+        [computer_id],
+    )?;
+    Ok(())
+}
+
+/// Whether a computer with this id exists.
+pub fn computer_exists(conn: &Connection, id: i64) -> Result<bool> {
+    Ok(conn
+        .query_row("SELECT 1 FROM computers WHERE id = ?1", [id], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::computers::{self, ComputerInput};
+    use crate::store::schema::migrate;
+
+    fn db() -> Connection {
+        let mut c = Connection::open_in_memory().unwrap();
+        c.pragma_update(None, "foreign_keys", "ON").unwrap();
+        migrate(&mut c).unwrap();
+        c
+    }
+
+    fn rule(name: &str, computer_id: Option<i64>) -> RuleInput {
+        RuleInput {
+            name: name.into(),
+            kind: RuleKind::Cpu,
+            computer_id,
+            target: None,
+            threshold: Some(90.0),
+            duration_secs: 60,
+            enabled: true,
+        }
+    }
+
+    #[test]
+    fn a_fresh_database_has_the_default_rules() {
+        let c = db();
+        let rules = list_rules(&c).unwrap();
+        let summary: Vec<_> = rules
+            .iter()
+            .map(|r| {
+                (
+                    r.kind,
+                    r.threshold,
+                    r.duration_secs,
+                    r.computer_id,
+                    r.enabled,
+                )
+            })
+            .collect();
+        assert!(summary.contains(&(RuleKind::Offline, None, 300, None, true)));
+        assert!(summary.contains(&(RuleKind::Disk, Some(90.0), 0, None, true)));
+        assert!(summary.contains(&(RuleKind::Memory, Some(95.0), 600, None, true)));
+        assert!(summary.contains(&(RuleKind::Temperature, Some(80.0), 300, None, true)));
+    }
+
+    #[test]
+    fn rule_names_are_unique_and_edits_reset_state() {
+        let c = db();
+        let r = add_rule(&c, &rule("busy", None), 1).unwrap();
+        assert!(matches!(
+            add_rule(&c, &rule("busy", None), 1),
+            Err(StoreError::Conflict(m)) if m.contains("exists already")
+        ));
+        let s = StateRow {
+            rule_id: r.id,
+            computer_id: 7,
+            target_key: String::new(),
+            state: State::Firing,
+            since: 5,
+            value: Some(99.0),
+            last_notified_at: Some(5),
+        };
+        put_state(&c, (r.id, 7, ""), Some(&s)).unwrap();
+        assert_eq!(list_states(&c).unwrap(), vec![s]);
+        update_rule(&c, r.id, &rule("busier", None)).unwrap();
+        assert!(list_states(&c).unwrap().is_empty());
+        assert!(matches!(delete_rule(&c, 999), Err(StoreError::NotFound)));
+    }
+
+    #[test]
+    fn deleting_a_computer_takes_its_rules_states_and_history() {
+        let c = db();
+        let pi = computers::add(
+            &c,
+            &ComputerInput {
+                name: "pi".into(),
+                url: "http://pi:8000".into(),
+                token: Some("t".repeat(20)),
+                enabled: true,
+            },
+            1,
+        )
+        .unwrap();
+        let mine = add_rule(&c, &rule("pi busy", Some(pi.id)), 1).unwrap();
+        let all = add_rule(&c, &rule("busy", None), 1).unwrap();
+        for rid in [mine.id, all.id] {
+            let s = StateRow {
+                rule_id: rid,
+                computer_id: pi.id,
+                target_key: String::new(),
+                state: State::Firing,
+                since: 5,
+                value: None,
+                last_notified_at: None,
+            };
+            put_state(&c, (rid, pi.id, ""), Some(&s)).unwrap();
+        }
+        add_event(
+            &c,
+            &Event {
+                id: 0,
+                rule_id: Some(all.id),
+                rule_name: "busy".into(),
+                computer_id: Some(pi.id),
+                computer_name: "pi".into(),
+                target: None,
+                kind: EventKind::Fired,
+                value: Some(99.0),
+                at: 5,
+                message: "m".into(),
+            },
+        )
+        .unwrap();
+        assert_eq!(firing(&c).unwrap().len(), 2);
+        computers::delete(&c, pi.id).unwrap();
+        assert!(list_states(&c).unwrap().is_empty());
+        assert!(list_events(&c, 10).unwrap().is_empty());
+        assert!(get_rule(&c, all.id).is_ok(), "rules for all computers stay");
+        assert!(matches!(get_rule(&c, mine.id), Err(StoreError::NotFound)));
+    }
+
+    #[test]
+    fn an_edited_channel_keeps_its_secret_unless_given_one() {
+        let c = db();
+        let input = ChannelInput {
+            name: "hook".into(),
+            kind: ChannelKind::Webhook,
+            url: Some("https://example.test/hook/secret".into()),
+            token: Some(Some("tok-secret".into())),
+            enabled: true,
+            link_base: None,
+        };
+        let ch = add_channel(&c, &input, 1).unwrap();
+        let edit = ChannelInput {
+            name: "hook 2".into(),
+            url: None,
+            token: None,
+            ..input.clone()
+        };
+        let after = update_channel(&c, ch.id, &edit).unwrap();
+        assert_eq!(after.url, "https://example.test/hook/secret");
+        assert_eq!(after.token.as_deref(), Some("tok-secret"));
+        record_delivery(&c, ch.id, Err("HTTP 500"), 9).unwrap();
+        record_delivery(&c, ch.id, Ok(()), 10).unwrap();
+        let after = get_channel(&c, ch.id).unwrap();
+        assert_eq!(
+            (
+                after.last_error.as_deref(),
+                after.last_error_at,
+                after.last_ok_at
+            ),
+            (Some("HTTP 500"), Some(9), Some(10))
+        );
+        assert!(matches!(
+            add_channel(&c, &edit, 1),
+            Err(StoreError::Conflict(m)) if m.contains("channel")
+        ));
+    }
+}
