@@ -39,6 +39,7 @@ pub fn client(t: Timeouts) -> ureq::Agent {
         .max_redirects(0)
         .max_idle_connections(0)
         .user_agent(format!("lanstat-server/{}", crate::VERSION))
+        .tls_config(crate::tls::config())
         .build()
         .new_agent()
 }
@@ -107,6 +108,14 @@ fn classify(e: ureq::Error) -> (Status, String) {
         E::Timeout(_) => (Status::Offline, "timed out".into()),
         E::HostNotFound => (Status::Offline, "host not found (DNS)".into()),
         E::ConnectionFailed => (Status::Offline, "connection failed".into()),
+        E::Io(io)
+            if io
+                .get_ref()
+                .is_some_and(|inner| inner.is::<rustls::Error>()) =>
+        {
+            let inner = io.get_ref().map(|e| e.to_string()).unwrap_or_default();
+            (Status::Error, format!("TLS: {inner}"))
+        }
         E::Io(io) => match io.kind() {
             ErrorKind::ConnectionRefused => (Status::Offline, "connection refused".into()),
             ErrorKind::TimedOut | ErrorKind::WouldBlock => (Status::Offline, "timed out".into()),
@@ -123,11 +132,6 @@ fn classify(e: ureq::Error) -> (Status, String) {
             _ => (Status::Offline, format!("network error: {io}")),
         },
         E::BodyExceedsLimit(_) => (Status::Error, "the answer is larger than 1 MiB".into()),
-        E::TlsRequired => (
-            Status::Error,
-            "https agents need a TLS proxy in front of the server; use an http:// URL on the LAN"
-                .into(),
-        ),
         E::BadUri(_) | E::Http(_) => (Status::Error, "the URL is not valid".into()),
         E::Protocol(p) => (Status::Error, format!("not an HTTP answer: {p}")),
         E::LargeResponseHeader(_, _) => {

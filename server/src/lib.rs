@@ -20,6 +20,7 @@ pub mod maintenance;
 pub mod poller;
 pub mod sim;
 pub mod store;
+pub mod tls;
 pub mod tokens;
 pub mod web;
 

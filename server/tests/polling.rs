@@ -243,3 +243,147 @@ fn test_connection_reports_before_saving() {
         "nothing saved"
     );
 }
+
+/// A TLS endpoint from Debian's `openssl s_server`, with a certificate made for the test.
+struct TlsEndpoint {
+    child: std::process::Child,
+    port: u16,
+    /// The CA that signed the endpoint's certificate.
+    ca: std::path::PathBuf,
+    _dir: TempDir,
+}
+
+impl TlsEndpoint {
+    fn start() -> TlsEndpoint {
+        let dir = TempDir::new("tls");
+        let path = |name: &str| dir.join(name).to_str().unwrap().to_string();
+        let openssl = |args: &[&str]| {
+            let out = std::process::Command::new("openssl")
+                .args(args)
+                .output()
+                .expect("openssl (Debian's openssl package) is needed for the TLS test");
+            assert!(
+                out.status.success(),
+                "openssl {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        let ec = [
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+        ];
+        // A private CA, and a certificate for 127.0.0.1 that it signs.
+        openssl(
+            &[
+                &["req", "-x509", "-days", "1", "-subj", "/CN=lanstat test CA"][..],
+                &ec,
+                &["-keyout", &path("ca.key"), "-out", &path("ca.pem")],
+            ]
+            .concat(),
+        );
+        openssl(
+            &[
+                &["req", "-subj", "/CN=localhost"][..],
+                &ec,
+                &["-keyout", &path("key.pem"), "-out", &path("leaf.csr")],
+            ]
+            .concat(),
+        );
+        std::fs::write(
+            dir.join("ext.cnf"),
+            "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n",
+        )
+        .unwrap();
+        openssl(&[
+            "x509",
+            "-req",
+            "-days",
+            "1",
+            "-in",
+            &path("leaf.csr"),
+            "-CA",
+            &path("ca.pem"),
+            "-CAkey",
+            &path("ca.key"),
+            "-CAcreateserial",
+            "-extfile",
+            &path("ext.cnf"),
+            "-out",
+            &path("cert.pem"),
+        ]);
+        let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = std::process::Command::new("openssl")
+            .args([
+                "s_server",
+                "-quiet",
+                "-www",
+                "-accept",
+                &format!("127.0.0.1:{port}"),
+            ])
+            .arg("-cert")
+            .arg(&cert)
+            .arg("-key")
+            .arg(&key)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "openssl s_server did not start"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        TlsEndpoint {
+            child,
+            port,
+            ca: dir.join("ca.pem"),
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for TlsEndpoint {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn https_agents_are_reached_through_the_system_trust_store() {
+    let tls = TlsEndpoint::start();
+    let url = format!("https://127.0.0.1:{}", tls.port);
+    // Trusted through SSL_CERT_FILE: the handshake succeeds and the HTML answer is refused.
+    let s = Server::start(
+        &["--no-local"],
+        &[("SSL_CERT_FILE", tls.ca.to_str().unwrap())],
+    );
+    let mut c = s.admin(&made_up_secret("admin"));
+    let id = c.add_computer("tls", &url, "0123456789abcdef");
+    let v = c.wait_computer(id, "answered", |v| v["status"] == "error");
+    assert!(
+        v["status_reason"].as_str().unwrap().contains("bad JSON"),
+        "{v}"
+    );
+    // Not trusted by the system's bundle: refused at the handshake, with a reason.
+    let s = Server::start(&["--no-local"], &[]);
+    let mut c = s.admin(&made_up_secret("admin"));
+    let id = c.add_computer("tls", &url, "0123456789abcdef");
+    let v = c.wait_computer(id, "refused", |v| v["status"] == "error");
+    let reason = v["status_reason"].as_str().unwrap().to_lowercase();
+    assert!(
+        reason.contains("certificate") || reason.contains("issuer"),
+        "{reason}"
+    );
+}

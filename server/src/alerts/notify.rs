@@ -270,6 +270,7 @@ pub fn client() -> ureq::Agent {
         .http_status_as_error(false)
         .max_redirects(0)
         .user_agent(format!("lanstat-server/{}", crate::VERSION))
+        .tls_config(crate::tls::config())
         .build()
         .new_agent()
 }
