@@ -52,7 +52,7 @@ bench-server:
 	$(CARGO) run --release -p lanstat-server --example bench
 
 # ---------------------------------------------------------------------------------------
-# Release, install and systemd units (docs/install.md)
+# Release, install and systemd units (README: Install on a Raspberry Pi)
 
 # The binaries that are released and installed; each has systemd/<name>.service.
 RELEASE_BINS ?= lanstat-agent lanstat-server
@@ -97,7 +97,7 @@ install:
 	  echo "  sudo $(BINDIR)/lanstat-agent token --token-file /var/lib/lanstat-agent/token   # the token for the dashboard";; esac
 	@case " $(RELEASE_BINS) " in *" lanstat-server "*) \
 	  echo "  sudo journalctl -u lanstat-server   # the first admin password; the dashboard is on port 8001";; esac
-	@echo "See docs/install.md for updates, backups and security."
+	@echo "See the README (Install on a Raspberry Pi, Security) for updates, backups and security."
 
 ## uninstall: remove what `make install` installed (the state in /var/lib stays)
 uninstall:

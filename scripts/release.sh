@@ -121,7 +121,6 @@ for t in "${built[@]}"; do
     sizes+=("$t $b $(stat -c %s "$stage/$b")")
   done
   install -m 0644 README.md LICENSE "$stage/"
-  [[ -f docs/install.md ]] && install -m 0644 docs/install.md "$stage/INSTALL.md"
   # Same inputs, same archive: fixed order, owners and times, and no gzip timestamp.
   tar --sort=name --owner=0 --group=0 --numeric-owner --mtime="@$epoch" \
     -C dist -cf - "$name" | gzip -9n >"dist/$name.tar.gz"
