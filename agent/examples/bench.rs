@@ -305,11 +305,14 @@ fn status_number(pid: u32, key: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("no {key} in {path}"))
 }
 
-/// Resident memory and threads at one moment; the thread count explains much of the RSS,
-/// since each thread brings a stack and, with glibc, may bring a malloc arena.
+/// Resident memory and threads at one moment.
 #[derive(Clone, Copy)]
 struct Usage {
     rss: u64,
+    /// The anonymous part of `rss`: heap and stacks, the memory that is the process's own.
+    /// The rest is file pages (the binary and, with glibc, libc.so) shared with others.
+    anon: u64,
+    /// Each thread brings a stack and, with glibc, may bring a malloc arena.
     threads: u64,
 }
 
@@ -317,6 +320,7 @@ impl Usage {
     fn read(pid: u32) -> Result<Usage, String> {
         Ok(Usage {
             rss: status_number(pid, "VmRSS")? * 1024,
+            anon: status_number(pid, "RssAnon")? * 1024,
             threads: status_number(pid, "Threads")?,
         })
     }
@@ -559,7 +563,7 @@ struct Compared {
 /// samples whether or not anyone asks, node_exporter reads the system on each scrape.
 const SCRAPE_INTERVAL_SECS: f64 = 15.0;
 
-const COMPARED: [Compared; 11] = [
+const COMPARED: [Compared; 12] = [
     Compared {
         label: "GET /metrics p50",
         key: "metrics_p50",
@@ -588,6 +592,12 @@ const COMPARED: [Compared; 11] = [
         label: "RSS after the requests",
         key: "rss_end",
         get: |f| Some(f.end.rss as f64),
+        show: show_mib,
+    },
+    Compared {
+        label: "anonymous RSS after",
+        key: "rss_anon_end",
+        get: |f| Some(f.end.anon as f64),
         show: show_mib,
     },
     Compared {
@@ -644,7 +654,12 @@ fn show_mib(bytes: f64) -> String {
 }
 
 fn show_percent(p: f64) -> String {
-    format!("{p:.3} %")
+    // A process that barely ran still shows a figure, not a 0.000 that hides its ratio.
+    if p > 0.0 && p < 0.001 {
+        format!("{p:.1e} %")
+    } else {
+        format!("{p:.3} %")
+    }
 }
 
 /// ours / theirs, or nothing when theirs is zero (node_exporter uses no CPU at all while
@@ -708,6 +723,14 @@ fn our_rows(ours: &Figures) -> Vec<(String, String)> {
         show_mib(ours.end.rss as f64),
     ));
     rows.push(("peak RSS (VmHWM)".into(), show_mib(ours.rss_peak as f64)));
+    rows.push((
+        "anonymous RSS start / after".into(),
+        format!(
+            "{} / {}",
+            show_mib(ours.start.anon as f64),
+            show_mib(ours.end.anon as f64)
+        ),
+    ));
     rows.push((
         "threads at start / after".into(),
         format!("{} / {}", ours.start.threads, ours.end.threads),
@@ -791,6 +814,8 @@ fn figures_json(f: &Figures) -> Value {
         "rss_start_bytes": f.start.rss,
         "rss_end_bytes": f.end.rss,
         "rss_peak_bytes": f.rss_peak,
+        "rss_anon_start_bytes": f.start.anon,
+        "rss_anon_end_bytes": f.end.anon,
         "threads_start": f.start.threads,
         "threads_end": f.end.threads,
         "idle_cpu_percent_of_one_core": f.idle.percent,
