@@ -38,6 +38,7 @@ pub fn bind(addr: &str) -> Result<(tiny_http::Server, SocketAddr), Error> {
         };
         Error::Listen(format!("cannot listen on {addr}: {e}{hint}"))
     })?;
+    crate::sys::raise_backlog(&listener, 1024);
     let local = listener
         .local_addr()
         .map_err(|e| Error::Listen(format!("cannot listen on {addr}: {e}")))?;

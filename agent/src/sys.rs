@@ -35,6 +35,22 @@ pub fn raise_nofile_limit() -> Option<u64> {
     None
 }
 
+/// Raises a listening socket's accept backlog (std listens with 128), so a burst of new
+/// connections waits in the kernel's queue instead of having its SYNs dropped and retried
+/// seconds later. The kernel caps it at net.core.somaxconn.
+#[cfg(unix)]
+pub fn raise_backlog(listener: &std::net::TcpListener, backlog: i32) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: the descriptor belongs to a live, bound, listening socket; listen() on it
+    // again only changes the queue length.
+    unsafe {
+        libc::listen(listener.as_raw_fd(), backlog);
+    }
+}
+
+#[cfg(not(unix))]
+pub fn raise_backlog(_listener: &std::net::TcpListener, _backlog: i32) {}
+
 /// Sizes of the filesystem holding `path`, as `df` computes them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FsSpace {

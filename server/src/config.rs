@@ -30,6 +30,7 @@ Options:
   --keep-raw DURATION      keep every sample this long [env LANSTAT_KEEP_RAW; default 48h]
   --keep-5m DURATION       keep 5-minute averages, minima and maxima this long [default 30d]
   --keep-1h DURATION       keep hourly averages, minima and maxima this long [default 365d]
+  --keep-1d DURATION       keep daily averages, minima and maxima this long [default 5y]
                            (durations: a number and m, h, d, w or y; each tier keeps at
                            least as long as the finer one before it)
   --no-local               do not monitor this server's own host
@@ -116,6 +117,7 @@ pub fn from_args(
         ("LANSTAT_KEEP_RAW", "keep-raw"),
         ("LANSTAT_KEEP_5M", "keep-5m"),
         ("LANSTAT_KEEP_1H", "keep-1h"),
+        ("LANSTAT_KEEP_1D", "keep-1d"),
     ] {
         if let Some(v) = env(var) {
             set_retention(&mut c.retention, flag, &format!("{flag} ({var})"), &v)?;
@@ -137,7 +139,7 @@ pub fn from_args(
                 "poll-interval" => {
                     c.poll_interval = Duration::from_secs(parse_seconds(&f, &args.value(&f)?)?)
                 }
-                "keep-raw" | "keep-5m" | "keep-1h" => {
+                "keep-raw" | "keep-5m" | "keep-1h" | "keep-1d" => {
                     let v = args.value(&f)?;
                     set_retention(&mut c.retention, &f, &f, &v)?;
                 }
@@ -162,9 +164,9 @@ pub fn from_args(
     }
     c.listen = parse_listen("listen (LANSTAT_LISTEN)", &c.listen)?;
     let r = c.retention;
-    if r.five_minutes < r.raw || r.hour < r.five_minutes {
+    if r.five_minutes < r.raw || r.hour < r.five_minutes || r.day < r.hour {
         return Err(Error::Usage(
-            "retention must not shrink from tier to tier: --keep-raw <= --keep-5m <= --keep-1h"
+            "retention must not shrink from tier to tier: --keep-raw <= --keep-5m <= --keep-1h <= --keep-1d"
                 .into(),
         ));
     }
@@ -244,7 +246,8 @@ fn set_retention(r: &mut Retention, flag: &str, shown: &str, value: &str) -> Res
     match flag {
         "keep-raw" => r.raw = secs,
         "keep-5m" => r.five_minutes = secs,
-        _ => r.hour = secs,
+        "keep-1h" => r.hour = secs,
+        _ => r.day = secs,
     }
     Ok(())
 }
@@ -409,7 +412,11 @@ mod tests {
 
     #[test]
     fn retention_flags() {
-        let c = serve("--keep-raw 24h --keep-5m 2w --keep-1h 2y", &[]);
+        let c = serve(
+            "--keep-raw 24h --keep-5m 2w --keep-1h 2y --keep-1d 10y",
+            &[],
+        );
+        assert_eq!(c.retention.day, 10 * 365 * 86_400);
         assert_eq!(
             (c.retention.raw, c.retention.five_minutes, c.retention.hour),
             (86_400, 14 * 86_400, 2 * 365 * 86_400)

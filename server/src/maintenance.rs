@@ -29,7 +29,7 @@ pub fn pass(app: &App, stop: &dyn Fn() -> bool) -> Result<Pass, store::StoreErro
     let mut done = Pass::default();
     let now = app.clock.now();
     let grace = app.config.poll_interval.as_secs() as i64 + 10;
-    for tier in [Tier::FiveMinutes, Tier::Hour] {
+    for tier in Tier::ROLLUPS {
         loop {
             let n = app.store.write(Durability::Relaxed, move |tx| {
                 tiers::rollup_step(tx, tier, now, grace, tiers::BUCKETS_PER_STEP)
@@ -42,7 +42,7 @@ pub fn pass(app: &App, stop: &dyn Fn() -> bool) -> Result<Pass, store::StoreErro
         }
     }
     let retention = app.config.retention;
-    for tier in [Tier::Raw, Tier::FiveMinutes, Tier::Hour] {
+    for tier in Tier::ALL {
         loop {
             let n = app.store.write(Durability::Relaxed, move |tx| {
                 tiers::trim_step(tx, tier, now, &retention)

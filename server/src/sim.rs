@@ -267,7 +267,7 @@ pub fn backfill(
             done.raw_rows += rows;
         }
         let t1 = std::time::Instant::now();
-        for tier in [Tier::FiveMinutes, Tier::Hour] {
+        for tier in Tier::ROLLUPS {
             loop {
                 let n = store.write(Durability::Relaxed, move |tx| {
                     tiers::rollup_step(tx, tier, day_end, 0, 288)
@@ -279,7 +279,7 @@ pub fn backfill(
             }
         }
         let t2 = std::time::Instant::now();
-        for tier in [Tier::Raw, Tier::FiveMinutes, Tier::Hour] {
+        for tier in Tier::ALL {
             loop {
                 let n = store.write(Durability::Relaxed, move |tx| {
                     tiers::trim_step(tx, tier, day_end, &retention)

@@ -180,6 +180,21 @@ const MIGRATIONS: &[&str] = &[
         ('Disk almost full', 'disk', 90, 0, CAST(strftime('%s', 'now') AS INTEGER)),
         ('Memory high', 'memory', 95, 600, CAST(strftime('%s', 'now') AS INTEGER)),
         ('Hot', 'temperature', 80, 300, CAST(strftime('%s', 'now') AS INTEGER));",
+    // 6: daily buckets, so charts of a year or more read a few hundred rows, not thousands.
+    "CREATE TABLE stats_1d (
+        computer_id INTEGER NOT NULL,
+        bucket INTEGER NOT NULL,
+        samples INTEGER NOT NULL,
+        cpu_avg INTEGER, cpu_min INTEGER, cpu_max INTEGER,
+        mem_avg INTEGER, mem_min INTEGER, mem_max INTEGER,
+        disk_avg INTEGER, disk_min INTEGER, disk_max INTEGER,
+        mem_used INTEGER, mem_total INTEGER, disk_used INTEGER, disk_total INTEGER,
+        sent_avg INTEGER, sent_max INTEGER, recv_avg INTEGER, recv_max INTEGER,
+        temp_avg INTEGER, temp_min INTEGER, temp_max INTEGER,
+        load_avg INTEGER, swap_avg INTEGER, read_avg INTEGER, write_avg INTEGER,
+        PRIMARY KEY (computer_id, bucket)
+    ) WITHOUT ROWID;
+    INSERT INTO rollup_state (tier, done_until) VALUES ('1d', NULL);",
 ];
 
 /// The version this build writes.

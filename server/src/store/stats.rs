@@ -209,6 +209,60 @@ pub fn history_raw(
     Ok(points)
 }
 
+/// Merges neighbouring points with the same timestamp (one bucket read from two tiers):
+/// averages weighted by sample counts, the lower minimum, the higher maximum.
+pub fn merge_split_buckets(points: Vec<HistoryPoint>) -> Vec<HistoryPoint> {
+    let mut out: Vec<HistoryPoint> = Vec::with_capacity(points.len());
+    for p in points {
+        match out.last_mut() {
+            Some(last) if last.timestamp == p.timestamp => merge_into(last, &p),
+            _ => out.push(p),
+        }
+    }
+    out
+}
+
+fn merge_into(a: &mut HistoryPoint, b: &HistoryPoint) {
+    let (na, nb) = (a.samples as f64, b.samples as f64);
+    let avg = |x: Option<f64>, y: Option<f64>| match (x, y) {
+        (Some(x), Some(y)) if na + nb > 0.0 => Some((x * na + y * nb) / (na + nb)),
+        (x, y) => x.or(y),
+    };
+    let lo = |x: Option<f64>, y: Option<f64>| match (x, y) {
+        (Some(x), Some(y)) => Some(x.min(y)),
+        (x, y) => x.or(y),
+    };
+    let hi = |x: Option<f64>, y: Option<f64>| match (x, y) {
+        (Some(x), Some(y)) => Some(x.max(y)),
+        (x, y) => x.or(y),
+    };
+    a.cpu_percent = avg(a.cpu_percent, b.cpu_percent);
+    a.cpu_percent_min = lo(a.cpu_percent_min, b.cpu_percent_min);
+    a.cpu_percent_max = hi(a.cpu_percent_max, b.cpu_percent_max);
+    a.memory_percent = avg(a.memory_percent, b.memory_percent);
+    a.memory_percent_min = lo(a.memory_percent_min, b.memory_percent_min);
+    a.memory_percent_max = hi(a.memory_percent_max, b.memory_percent_max);
+    a.memory_used = avg(a.memory_used, b.memory_used);
+    a.memory_total = hi(a.memory_total, b.memory_total);
+    a.disk_percent = avg(a.disk_percent, b.disk_percent);
+    a.disk_percent_min = lo(a.disk_percent_min, b.disk_percent_min);
+    a.disk_percent_max = hi(a.disk_percent_max, b.disk_percent_max);
+    a.disk_used = avg(a.disk_used, b.disk_used);
+    a.disk_total = hi(a.disk_total, b.disk_total);
+    a.network_sent_per_sec = avg(a.network_sent_per_sec, b.network_sent_per_sec);
+    a.network_sent_per_sec_max = hi(a.network_sent_per_sec_max, b.network_sent_per_sec_max);
+    a.network_recv_per_sec = avg(a.network_recv_per_sec, b.network_recv_per_sec);
+    a.network_recv_per_sec_max = hi(a.network_recv_per_sec_max, b.network_recv_per_sec_max);
+    a.temperature = avg(a.temperature, b.temperature);
+    a.temperature_min = lo(a.temperature_min, b.temperature_min);
+    a.temperature_max = hi(a.temperature_max, b.temperature_max);
+    a.load_1 = avg(a.load_1, b.load_1);
+    a.swap_percent = avg(a.swap_percent, b.swap_percent);
+    a.disk_read_per_sec = avg(a.disk_read_per_sec, b.disk_read_per_sec);
+    a.disk_write_per_sec = avg(a.disk_write_per_sec, b.disk_write_per_sec);
+    a.samples += b.samples;
+}
+
 /// Inserts a gap point after every point whose successor is more than `max_gap` seconds
 /// later, so a chart breaks its line there.
 pub fn mark_gaps(points: Vec<HistoryPoint>, step: i64, max_gap: i64) -> Vec<HistoryPoint> {
@@ -294,6 +348,37 @@ mod tests {
             .map(|p| p.samples)
             .sum();
         assert_eq!(n, 2);
+    }
+
+    #[test]
+    fn a_bucket_split_between_tiers_is_merged_by_weight() {
+        let p = |t, n, cpu: f64| HistoryPoint {
+            timestamp: t,
+            samples: n,
+            cpu_percent: Some(cpu),
+            cpu_percent_min: Some(cpu),
+            cpu_percent_max: Some(cpu),
+            temperature: (n > 1).then_some(40.0),
+            ..HistoryPoint::default()
+        };
+        let out = merge_split_buckets(vec![
+            p(0, 1, 1.0),
+            p(60, 3, 10.0),
+            p(60, 1, 50.0),
+            p(120, 1, 5.0),
+        ]);
+        assert_eq!(out.len(), 3);
+        assert_eq!(out[1].samples, 4);
+        assert_eq!(out[1].cpu_percent, Some(20.0));
+        assert_eq!(
+            (out[1].cpu_percent_min, out[1].cpu_percent_max),
+            (Some(10.0), Some(50.0))
+        );
+        assert_eq!(
+            out[1].temperature,
+            Some(40.0),
+            "a value one side lacks is not diluted"
+        );
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! History tiers: raw samples are rolled up into 5-minute and 1-hour buckets that keep the
-//! average, minimum and maximum, and each tier is trimmed to its retention.
+//! History tiers: raw samples are rolled up into 5-minute, hourly and daily buckets that keep
+//! the average, minimum and maximum, and each tier is trimmed to its retention.
 //!
 //! Every step is small (a bounded number of buckets or rows) so it can run on the writer
 //! thread between poll rounds without holding them up. A rollup writes its buckets and moves
@@ -17,14 +17,21 @@ pub enum Tier {
     Raw,
     FiveMinutes,
     Hour,
+    Day,
 }
 
 impl Tier {
+    /// Every tier, finest first.
+    pub const ALL: [Tier; 4] = [Tier::Raw, Tier::FiveMinutes, Tier::Hour, Tier::Day];
+    /// The tiers made by rolling up a finer one, in the order they are rolled up.
+    pub const ROLLUPS: [Tier; 3] = [Tier::FiveMinutes, Tier::Hour, Tier::Day];
+
     pub fn name(self) -> &'static str {
         match self {
             Tier::Raw => "raw",
             Tier::FiveMinutes => "5m",
             Tier::Hour => "1h",
+            Tier::Day => "1d",
         }
     }
 
@@ -34,6 +41,7 @@ impl Tier {
             Tier::Raw => 0,
             Tier::FiveMinutes => 300,
             Tier::Hour => 3600,
+            Tier::Day => 86_400,
         }
     }
 
@@ -42,6 +50,26 @@ impl Tier {
             Tier::Raw => "stats",
             Tier::FiveMinutes => "stats_5m",
             Tier::Hour => "stats_1h",
+            Tier::Day => "stats_1d",
+        }
+    }
+
+    /// The finer tier this one is rolled up from.
+    fn source(self) -> Tier {
+        match self {
+            Tier::Raw | Tier::FiveMinutes => Tier::Raw,
+            Tier::Hour => Tier::FiveMinutes,
+            Tier::Day => Tier::Hour,
+        }
+    }
+
+    /// The coarser tier rolled up from this one.
+    fn next(self) -> Option<Tier> {
+        match self {
+            Tier::Raw => Some(Tier::FiveMinutes),
+            Tier::FiveMinutes => Some(Tier::Hour),
+            Tier::Hour => Some(Tier::Day),
+            Tier::Day => None,
         }
     }
 }
@@ -52,16 +80,18 @@ pub struct Retention {
     pub raw: i64,
     pub five_minutes: i64,
     pub hour: i64,
+    pub day: i64,
 }
 
 impl Default for Retention {
     /// Raw for 48 hours (full detail for "what happened last night"), 5-minute buckets for
-    /// 30 days, hourly buckets for a year.
+    /// 30 days, hourly buckets for a year, daily ones for five years.
     fn default() -> Retention {
         Retention {
             raw: 48 * 3600,
             five_minutes: 30 * 86_400,
             hour: 365 * 86_400,
+            day: 5 * 365 * 86_400,
         }
     }
 }
@@ -72,6 +102,7 @@ impl Retention {
             Tier::Raw => self.raw,
             Tier::FiveMinutes => self.five_minutes,
             Tier::Hour => self.hour,
+            Tier::Day => self.day,
         }
     }
 }
@@ -134,14 +165,6 @@ fn set_watermark(conn: &Connection, tier: Tier, t: i64) -> Result<()> {
     Ok(())
 }
 
-/// The finer tier a tier is rolled up from.
-fn source(tier: Tier) -> Tier {
-    match tier {
-        Tier::Hour => Tier::FiveMinutes,
-        _ => Tier::Raw,
-    }
-}
-
 /// Rolls up at most `max_buckets` buckets of `tier` that are complete by `now` (after `grace`
 /// seconds for late samples). Returns how many buckets it covered; 0 when caught up.
 pub fn rollup_step(
@@ -153,7 +176,7 @@ pub fn rollup_step(
 ) -> Result<i64> {
     let w = tier.width();
     assert!(w > 0, "raw samples are not rolled up");
-    let src = source(tier);
+    let src = tier.source();
     // Only what the source tier holds as final may be rolled up.
     let limit = match src {
         Tier::Raw => now - grace,
@@ -207,11 +230,7 @@ pub fn rollup_step(
 /// rolled up into the next tier. Returns the rows deleted.
 pub fn trim_step(conn: &Connection, tier: Tier, now: i64, retention: &Retention) -> Result<usize> {
     let mut cutoff = now - retention.of(tier);
-    let next = match tier {
-        Tier::Raw => Some(Tier::FiveMinutes),
-        Tier::FiveMinutes => Some(Tier::Hour),
-        Tier::Hour => None,
-    };
+    let next = tier.next();
     if let Some(next) = next {
         cutoff = cutoff.min(watermark(conn, next)?.unwrap_or(i64::MIN));
     }
@@ -256,8 +275,12 @@ pub fn vacuum_step(conn: &Connection) -> Result<i64> {
 
 /// Deletes a computer's rolled-up history.
 pub fn delete_for(conn: &Connection, computer_id: i64) -> Result<()> {
-    conn.execute("DELETE FROM stats_5m WHERE computer_id = ?1", [computer_id])?;
-    conn.execute("DELETE FROM stats_1h WHERE computer_id = ?1", [computer_id])?;
+    for t in Tier::ROLLUPS {
+        conn.execute(
+            &format!("DELETE FROM {} WHERE computer_id = ?1", t.table()),
+            [computer_id],
+        )?;
+    }
     Ok(())
 }
 
@@ -313,8 +336,43 @@ pub fn history(
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
+/// Points of `[from, to)` read from `tier` as far as it has rolled up, then from each finer
+/// tier in turn for what it has not, and raw samples for the last minutes. Each stretch is
+/// short, so a chart reads few rows whatever the tier; a bucket split between two tiers is
+/// merged back into one point.
+pub fn history_across(
+    conn: &Connection,
+    tier: Tier,
+    computer_id: i64,
+    from: i64,
+    to: i64,
+    step: i64,
+) -> Result<Vec<HistoryPoint>> {
+    let chain: Vec<Tier> = Tier::ALL
+        .into_iter()
+        .rev()
+        .skip_while(|t| *t != tier)
+        .collect();
+    let mut points = Vec::new();
+    let mut start = from;
+    for t in chain {
+        let end = match t {
+            Tier::Raw => to,
+            _ => watermark(conn, t)?.unwrap_or(start).clamp(start, to),
+        };
+        if end > start {
+            points.extend(match t {
+                Tier::Raw => super::stats::history_raw(conn, computer_id, start, end, step)?,
+                _ => history(conn, t, computer_id, start, end, step)?,
+            });
+        }
+        start = start.max(end);
+    }
+    Ok(super::stats::merge_split_buckets(points))
+}
+
 /// Rows per tier, for the server's own metrics.
-pub fn row_counts(conn: &Connection) -> Result<[(Tier, i64); 3]> {
+pub fn row_counts(conn: &Connection) -> Result<Vec<(Tier, i64)>> {
     let count = |t: Tier| -> Result<i64> {
         Ok(
             conn.query_row(&format!("SELECT count(*) FROM {}", t.table()), [], |r| {
@@ -322,11 +380,7 @@ pub fn row_counts(conn: &Connection) -> Result<[(Tier, i64); 3]> {
             })?,
         )
     };
-    Ok([
-        (Tier::Raw, count(Tier::Raw)?),
-        (Tier::FiveMinutes, count(Tier::FiveMinutes)?),
-        (Tier::Hour, count(Tier::Hour)?),
-    ])
+    Tier::ALL.iter().map(|t| Ok((*t, count(*t)?))).collect()
 }
 
 #[cfg(test)]
@@ -435,6 +489,23 @@ mod tests {
     }
 
     #[test]
+    fn days_roll_up_from_hours_weighted_by_samples() {
+        let c = db();
+        // 10 % for the first hour (one sample), 50 % through the next 23 hours (23 samples).
+        stats::insert(&c, &sample(1, 0, 10.0)).unwrap();
+        for h in 1..24 {
+            stats::insert(&c, &sample(1, h * 3600, 50.0)).unwrap();
+        }
+        for tier in Tier::ROLLUPS {
+            catch_up(&c, tier, 2 * 86_400);
+        }
+        let rows = tier_rows(&c, "stats_1d");
+        assert_eq!(rows, vec![(1, 0, 24, 483, 100, 500)]);
+        let h = history(&c, Tier::Day, 1, 0, 86_400, 86_400).unwrap();
+        assert_eq!(h[0].cpu_percent, Some(48.3));
+    }
+
+    #[test]
     fn hours_wait_for_their_five_minute_buckets() {
         let c = db();
         stats::insert(&c, &sample(1, 100, 10.0)).unwrap();
@@ -481,20 +552,24 @@ mod tests {
         for t in (0..now).step_by(600) {
             stats::insert(&c, &sample(1, t, 1.0)).unwrap();
         }
-        catch_up(&c, Tier::FiveMinutes, now);
-        catch_up(&c, Tier::Hour, now);
+        for tier in Tier::ROLLUPS {
+            catch_up(&c, tier, now);
+        }
         let r = Retention {
             raw: 2 * day,
             five_minutes: 5 * day,
             hour: 8 * day,
+            day: 9 * day,
         };
-        for tier in [Tier::Raw, Tier::FiveMinutes, Tier::Hour] {
+        for tier in Tier::ALL {
             while trim_step(&c, tier, now, &r).unwrap() > 0 {}
         }
         let min = |sql: &str| -> i64 { c.query_row(sql, [], |r| r.get(0)).unwrap() };
         assert_eq!(min("SELECT min(timestamp) FROM stats"), now - 2 * day);
         assert_eq!(min("SELECT min(bucket) FROM stats_5m"), now - 5 * day);
         assert_eq!(min("SELECT min(bucket) FROM stats_1h"), now - 8 * day);
+        assert_eq!(min("SELECT min(bucket) FROM stats_1d"), now - 9 * day);
+        assert_eq!(min("SELECT count(*) FROM stats_1d"), 9);
         assert_eq!(min("SELECT max(timestamp) FROM stats"), now - 600);
     }
 
@@ -508,6 +583,7 @@ mod tests {
             raw: 1000,
             five_minutes: 1_000_000,
             hour: 1_000_000,
+            day: 1_000_000,
         };
         while trim_step(&c, Tier::Raw, 10_000, &r).unwrap() > 0 {}
         let n: i64 = c

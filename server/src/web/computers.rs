@@ -1,7 +1,8 @@
 //! Computers: the cards' data, and adding, editing, removing and testing agents.
 
 use lanstat_agent::serve::{self, Reply};
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::json;
 
 use super::{ApiError, Call, Fields};
 use crate::App;
@@ -9,50 +10,93 @@ use crate::agents;
 use crate::live::LiveEntry;
 use crate::store::{self, Computer, ComputerInput, Durability, Kind};
 
-/// A computer as the API shows it: never the token, only its last four characters.
-pub fn view(c: &Computer, live: Option<&LiveEntry>) -> Value {
-    let mut v = json!({
-        "id": c.id,
-        "name": c.name,
-        "url": if c.kind == Kind::Local { Value::Null } else { Value::String(c.url.clone()) },
-        "kind": c.kind,
-        "enabled": c.enabled,
-        "status": c.status.as_str(),
-        "status_reason": c.status_reason,
-        "status_changed_at": c.status_changed_at,
-        "last_seen": c.last_seen,
-        "token_hint": token_hint(&c.token),
-    });
-    if let Some(l) = live {
-        let i = &l.info;
-        let s = &l.sample;
-        let extra = json!({
-            "sampled_at": l.at_ms,
-            "hostname": i.hostname,
-            "system": i.system,
-            "os_version": i.os_version,
-            "kernel_version": i.kernel_version,
-            "arch": i.arch,
-            "agent_version": i.agent_version,
-            "cpu_percent": i.cpu_percent,
-            "cpu_count": i.cpu_count,
-            "memory": i.memory,
-            "swap": i.swap,
-            "disk": i.disk,
-            "network": i.network,
-            "network_usage": {
-                "bytes_sent_per_sec": s.network_sent_per_sec,
-                "bytes_recv_per_sec": s.network_recv_per_sec,
-            },
-            "temperature": s.temperature,
-            "uptime_secs": i.uptime_secs,
-            "load_average": i.load_average,
-        });
-        if let (Value::Object(base), Value::Object(more)) = (&mut v, extra) {
-            base.extend(more);
-        }
+/// A computer as the API shows it: never the token, only its last four characters. Written
+/// straight to JSON (no intermediate `Value`): a dashboard of a thousand hosts asks for a
+/// thousand of these every poll interval.
+#[derive(Serialize)]
+pub struct View<'a> {
+    id: i64,
+    name: &'a str,
+    url: Option<&'a str>,
+    kind: Kind,
+    enabled: bool,
+    status: &'static str,
+    status_reason: Option<&'a str>,
+    status_changed_at: Option<i64>,
+    last_seen: Option<i64>,
+    token_hint: Option<String>,
+    /// The latest answer's figures, absent until the first one.
+    #[serde(flatten)]
+    live: Option<LiveView<'a>>,
+    /// Firing alerts (rule, kind, target, since, value).
+    alerts: Vec<&'a store::alerts::Firing>,
+}
+
+#[derive(Serialize)]
+struct LiveView<'a> {
+    sampled_at: i64,
+    hostname: &'a str,
+    system: &'a str,
+    os_version: Option<&'a str>,
+    kernel_version: Option<&'a str>,
+    arch: Option<&'a str>,
+    agent_version: Option<&'a str>,
+    cpu_percent: f64,
+    cpu_count: Option<u32>,
+    memory: &'a lanstat_agent::snapshot::Memory,
+    swap: Option<&'a lanstat_agent::snapshot::Swap>,
+    disk: &'a lanstat_agent::snapshot::Disk,
+    network: &'a lanstat_agent::snapshot::NetworkTotals,
+    /// The server's own rates, from counters between its polls.
+    network_usage: lanstat_agent::snapshot::NetworkRates,
+    temperature: Option<f64>,
+    uptime_secs: Option<u64>,
+    load_average: Option<&'a lanstat_agent::snapshot::LoadAverage>,
+}
+
+pub fn view<'a>(
+    c: &'a Computer,
+    live: Option<&'a LiveEntry>,
+    firing: &'a [store::alerts::Firing],
+) -> View<'a> {
+    View {
+        id: c.id,
+        name: &c.name,
+        url: (c.kind != Kind::Local).then_some(c.url.as_str()),
+        kind: c.kind,
+        enabled: c.enabled,
+        status: c.status.as_str(),
+        status_reason: c.status_reason.as_deref(),
+        status_changed_at: c.status_changed_at,
+        last_seen: c.last_seen,
+        token_hint: token_hint(&c.token),
+        live: live.map(|l| {
+            let (i, s) = (&l.info, &l.sample);
+            LiveView {
+                sampled_at: l.at_ms,
+                hostname: &i.hostname,
+                system: &i.system,
+                os_version: i.os_version.as_deref(),
+                kernel_version: i.kernel_version.as_deref(),
+                arch: i.arch.as_deref(),
+                agent_version: i.agent_version.as_deref(),
+                cpu_percent: i.cpu_percent,
+                cpu_count: i.cpu_count,
+                memory: &i.memory,
+                swap: i.swap.as_ref(),
+                disk: &i.disk,
+                network: &i.network,
+                network_usage: lanstat_agent::snapshot::NetworkRates {
+                    bytes_sent_per_sec: s.network_sent_per_sec,
+                    bytes_recv_per_sec: s.network_recv_per_sec,
+                },
+                temperature: s.temperature,
+                uptime_secs: i.uptime_secs,
+                load_average: i.load_average.as_ref(),
+            }
+        }),
+        alerts: firing.iter().filter(|f| f.computer_id == c.id).collect(),
     }
-    v
 }
 
 fn token_hint(token: &str) -> Option<String> {
@@ -66,9 +110,9 @@ pub fn list(app: &App, _call: &mut Call) -> Result<Reply, ApiError> {
         .read(|c| store::computers::list(c, app.config.local))?;
     let live = app.live.snapshot();
     let firing = app.store.read(store::alerts::firing)?;
-    let out: Vec<Value> = computers
+    let out: Vec<View> = computers
         .iter()
-        .map(|c| with_alerts(view(c, live.get(&c.id)), c.id, &firing))
+        .map(|c| view(c, live.get(&c.id), &firing))
         .collect();
     Ok(serve::json(200, &out))
 }
@@ -76,17 +120,8 @@ pub fn list(app: &App, _call: &mut Call) -> Result<Reply, ApiError> {
 pub fn get(app: &App, call: &mut Call) -> Result<Reply, ApiError> {
     let c = find(app, call.id())?;
     let firing = app.store.read(store::alerts::firing)?;
-    Ok(serve::json(
-        200,
-        &with_alerts(view(&c, app.live.get(c.id).as_ref()), c.id, &firing),
-    ))
-}
-
-/// Adds `alerts`: the computer's firing alerts (rule, kind, target, since, value).
-fn with_alerts(mut v: Value, id: i64, firing: &[store::alerts::Firing]) -> Value {
-    let mine: Vec<&store::alerts::Firing> = firing.iter().filter(|f| f.computer_id == id).collect();
-    v["alerts"] = json!(mine);
-    v
+    let live = app.live.get(c.id);
+    Ok(serve::json(200, &view(&c, live.as_ref(), &firing)))
 }
 
 fn find(app: &App, id: i64) -> Result<Computer, ApiError> {
@@ -235,7 +270,7 @@ pub fn add(app: &App, call: &mut Call) -> Result<Reply, ApiError> {
         "event=computer_added computer_id={} name={:?}",
         c.id, c.name
     );
-    Ok(serve::json(201, &view(&c, None)))
+    Ok(serve::json(201, &view(&c, None, &[])))
 }
 
 /// `PUT`/`PATCH /api/computers/<id>`: any of `name`, `url`, `token` (empty keeps it), `enabled`.
@@ -250,7 +285,8 @@ pub fn update(app: &App, call: &mut Call) -> Result<Reply, ApiError> {
     if c.url != current.url || c.token != current.token {
         app.live.remove(id); // the next rate must not mix two agents' counters
     }
-    Ok(serve::json(200, &view(&c, app.live.get(id).as_ref())))
+    let live = app.live.get(id);
+    Ok(serve::json(200, &view(&c, live.as_ref(), &[])))
 }
 
 /// `DELETE /api/computers/<id>`: the computer and its history.

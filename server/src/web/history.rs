@@ -103,21 +103,26 @@ pub fn window(call: &Call, now: i64, default: &str) -> Result<Window, ApiError> 
     })
 }
 
-/// Rows a chart query may scan in the tier it reads, at most.
-const MAX_SCAN: i64 = 20_000;
+/// Rows a chart query may scan per host in the tier it reads, at most: each costs a few
+/// microseconds of aggregation, and a chart must come back in a few milliseconds.
+const MAX_SCAN: i64 = 3_000;
 
 /// The finest tier that still holds the whole window and needs no more than [`MAX_SCAN`]
-/// rows per host for it: raw samples for recent short windows, 5-minute buckets up to a
-/// few weeks back, hourly buckets beyond.
+/// rows for it: raw samples for the last hours, 5-minute buckets for days, hourly ones for
+/// weeks, daily ones for years.
 pub fn tier_for(w: &Window, now: i64, poll_interval: i64, r: &Retention) -> Tier {
     let span = w.to - w.from;
-    if w.from >= now - r.raw && span / poll_interval.max(1) <= MAX_SCAN {
-        Tier::Raw
-    } else if w.from >= now - r.five_minutes && span / Tier::FiveMinutes.width() <= MAX_SCAN {
-        Tier::FiveMinutes
-    } else {
-        Tier::Hour
-    }
+    Tier::ALL
+        .into_iter()
+        .find(|t| {
+            let resolution = if *t == Tier::Raw {
+                poll_interval.max(1)
+            } else {
+                t.width()
+            };
+            w.from >= now - r.of(*t) && span / resolution <= MAX_SCAN
+        })
+        .unwrap_or(Tier::Day)
 }
 
 /// Bucket width for a window: at most [`MAX_POINTS`] buckets, never finer than the tier.
@@ -139,17 +144,9 @@ pub fn points(app: &App, id: i64, w: &Window) -> Result<(Tier, i64, Vec<HistoryP
     };
     let step = step_for(w, resolution);
     let (from, to) = (w.from - w.from.rem_euclid(step), w.to);
-    let pts = app.store.read(|c| match tier {
-        Tier::Raw => store::stats::history_raw(c, id, from, to, step),
-        _ => {
-            // A tier holds only finished buckets; the newest stretch comes from raw samples.
-            let done = store::tiers::watermark(c, tier)?.unwrap_or(from);
-            let cut = (done - done.rem_euclid(step)).clamp(from, to);
-            let mut pts = store::tiers::history(c, tier, id, from, cut, step)?;
-            pts.extend(store::stats::history_raw(c, id, cut, to, step)?);
-            Ok(pts)
-        }
-    })?;
+    let pts = app
+        .store
+        .read(|c| store::tiers::history_across(c, tier, id, from, to, step))?;
     // A missed poll or two is noise; longer silences are outages and show as gaps.
     Ok((
         tier,
