@@ -105,7 +105,7 @@ pub fn window(call: &Call, now: i64, default: &str) -> Result<Window, ApiError> 
 
 /// Rows a chart query may scan per host in the tier it reads, at most: each costs a few
 /// microseconds of aggregation, and a chart must come back in a few milliseconds.
-const MAX_SCAN: i64 = 3_000;
+const MAX_SCAN: i64 = 4_000;
 
 /// The finest tier that still holds the whole window and needs no more than [`MAX_SCAN`]
 /// rows for it: raw samples for the last hours, 5-minute buckets for days, hourly ones for
@@ -262,6 +262,32 @@ mod tests {
         assert_eq!(iso8601(0), "1970-01-01T00:00:00Z");
         assert_eq!(iso8601(951_782_400), "2000-02-29T00:00:00Z");
         assert_eq!(iso8601(1_795_739_962), "2026-11-27T00:39:22Z");
+    }
+
+    #[test]
+    fn each_range_reads_the_right_tier() {
+        let now = 2_000_000_000;
+        let r = Retention::default();
+        let tier = |secs: i64, poll| {
+            let w = Window {
+                name: "x".into(),
+                from: now - secs,
+                to: now + 1,
+            };
+            tier_for(&w, now, poll, &r)
+        };
+        assert_eq!(
+            tier(3600, 1),
+            Tier::Raw,
+            "an hour of 1 s polls is 3 600 rows"
+        );
+        assert_eq!(tier(3600, 30), Tier::Raw);
+        assert_eq!(tier(86_400, 30), Tier::Raw);
+        assert_eq!(tier(86_400, 10), Tier::FiveMinutes);
+        assert_eq!(tier(7 * 86_400, 30), Tier::FiveMinutes, "raw is kept 48 h");
+        assert_eq!(tier(30 * 86_400, 30), Tier::Hour);
+        assert_eq!(tier(365 * 86_400, 30), Tier::Day);
+        assert_eq!(tier(40 * 365 * 86_400, 30), Tier::Day, "beyond every tier");
     }
 
     #[test]
