@@ -255,13 +255,38 @@ fn text(s: &str) -> String {
 /// Previous counters of a computer, to compute the server's own rates.
 #[derive(Debug, Clone, Copy)]
 pub struct Counters {
+    /// When the server got them (unix milliseconds).
     pub at_ms: i64,
+    /// When the agent read them, by its own clock; the original agent does not say.
+    pub sampled_ms: Option<u64>,
     pub sent: u64,
     pub recv: u64,
 }
 
+/// Milliseconds between two readings of an agent's counters, or `None` when the poll saw the
+/// same reading again. The agent's own sample times are exact: an agent samples on its own
+/// interval, so a poll may get a snapshot taken seconds before it, and dividing by the time
+/// between polls would alias (a run of zeros, then double rates). The poll times stand in for
+/// an agent that sends no timestamp, or whose clock jumped (a Pi without a real-time clock
+/// setting its time after boot).
+fn counter_window(prev: &Counters, at_ms: i64, sampled_ms: Option<u64>) -> Option<i64> {
+    let polled = at_ms - prev.at_ms;
+    if polled <= 0 {
+        return None;
+    }
+    let (Some(before), Some(now)) = (prev.sampled_ms, sampled_ms) else {
+        return Some(polled);
+    };
+    match now.checked_sub(before).map(i64::try_from) {
+        Some(Ok(0)) => None,
+        Some(Ok(sampled)) if sampled.abs_diff(polled) <= polled.max(60_000) as u64 => Some(sampled),
+        _ => Some(polled),
+    }
+}
+
 /// The row to store for a successful poll. Rates come from the counters since the previous
-/// poll; without one (first poll, after a restart) the agent's own rates stand in.
+/// poll; without one (first poll, after a restart, or the same agent sample seen twice) the
+/// agent's own rates stand in.
 pub fn to_sample(
     computer_id: i64,
     at_ms: i64,
@@ -272,15 +297,16 @@ pub fn to_sample(
         info.network_usage.bytes_sent_per_sec,
         info.network_usage.bytes_recv_per_sec,
     );
-    let (sent_rate, recv_rate) = match prev {
-        Some(p) if at_ms > p.at_ms => {
-            let secs = (at_ms - p.at_ms) as f64 / 1000.0;
+    let window = prev.and_then(|p| Some((p, counter_window(&p, at_ms, info.timestamp)?)));
+    let (sent_rate, recv_rate) = match window {
+        Some((p, ms)) => {
+            let secs = ms as f64 / 1000.0;
             (
                 lanstat_agent::sampler::rate(p.sent, info.network.bytes_sent, secs),
                 lanstat_agent::sampler::rate(p.recv, info.network.bytes_recv, secs),
             )
         }
-        _ => agent_rates,
+        None => agent_rates,
     };
     let clamp_i64 = |v: u64| v.min(i64::MAX as u64) as i64;
     // Whole bytes per second: SQLite stores a whole REAL in 1-4 bytes instead of 8.
@@ -393,6 +419,7 @@ mod tests {
         );
         let prev = Counters {
             at_ms: 0,
+            sampled_ms: None,
             sent: 900_000,
             recv: 1_000_000,
         };
@@ -402,12 +429,41 @@ mod tests {
         assert_eq!(s.agent_sent_per_sec, Some(1024.0));
         let reset = Counters {
             at_ms: 0,
+            sampled_ms: None,
             sent: 5_000_000,
             recv: 5_000_000,
         };
         let s = to_sample(1, 10_000, &info, Some(reset));
         assert_eq!((s.network_sent_per_sec, s.network_recv_per_sec), (0.0, 0.0));
         assert_eq!(s.timestamp, 10);
+    }
+
+    #[test]
+    fn rates_divide_by_the_agents_own_sample_times() {
+        let mut info = parse(ORIGINAL.as_bytes()).unwrap();
+        let prev = |sampled_ms| Counters {
+            at_ms: 100_000,
+            sampled_ms,
+            sent: 900_000,
+            recv: 1_000_000,
+        };
+        // Polled 1 s apart, but the agent's samples are 5 s apart: 100 000 B in 5 s.
+        info.timestamp = Some(1_700_000_005_000);
+        let s = to_sample(1, 101_000, &info, Some(prev(Some(1_700_000_000_000))));
+        assert_eq!(s.network_sent_per_sec, 20_000.0);
+        // The same agent sample seen by two polls: no new window, the agent's rate stands in.
+        let s = to_sample(1, 101_000, &info, Some(prev(Some(1_700_000_005_000))));
+        assert_eq!(s.network_sent_per_sec, 1024.0);
+        // The agent's clock jumped a day (a Pi setting its time after boot): poll times.
+        let s = to_sample(1, 110_000, &info, Some(prev(Some(1_699_913_600_000))));
+        assert_eq!(s.network_sent_per_sec, 10_000.0);
+        // Or went backwards.
+        let s = to_sample(1, 110_000, &info, Some(prev(Some(1_700_000_009_000))));
+        assert_eq!(s.network_sent_per_sec, 10_000.0);
+        // The original agent sends no timestamp: poll times.
+        info.timestamp = None;
+        let s = to_sample(1, 110_000, &info, Some(prev(None)));
+        assert_eq!(s.network_sent_per_sec, 10_000.0);
     }
 
     #[test]

@@ -50,6 +50,7 @@ impl Live {
     pub fn counters(&self, id: i64) -> Option<Counters> {
         self.get(id).map(|e| Counters {
             at_ms: e.at_ms,
+            sampled_ms: e.info.timestamp,
             sent: e.info.network.bytes_sent,
             recv: e.info.network.bytes_recv,
         })

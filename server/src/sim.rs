@@ -256,6 +256,7 @@ pub fn backfill(
                     store::stats::insert(tx, &Profile::sample(id, t, &info, prev))?;
                     prev = Some(agents::Counters {
                         at_ms: t * 1000,
+                        sampled_ms: info.timestamp,
                         sent: info.network.bytes_sent,
                         recv: info.network.bytes_recv,
                     });
