@@ -245,7 +245,7 @@ async function toggleRule(r, box) {
 }
 
 async function removeRule(r, opener) {
-  const yes = await confirmAction(`Remove the rule ${r.name}?`, "Its alerts end without a message; its history stays.", "Remove");
+  const yes = await confirmAction(`Remove the rule ${r.name}?`, "A firing alert of it ends with a resolved message; its history stays.", "Remove");
   if (!yes) {
     opener.focus();
     return;

@@ -127,6 +127,133 @@ fn a_value_over_the_threshold_and_back_sends_one_fired_and_one_resolved() {
 }
 
 #[test]
+fn an_alert_ended_by_an_admin_sends_one_resolved_message_saying_why() {
+    let agent = FakeAgent::start(Behaviour::Body(agent_json(95.0)));
+    let hook = Receiver::start(Answer::Status(200));
+    let s = Server::start(&["--no-local"], &[]);
+    let mut c = s.admin(&made_up_secret("admin"));
+    defaults_off(&mut c);
+    let id = c.add_computer(
+        "lab-pi",
+        &agent.url(),
+        "a79a6575-3178-44fa-8ed0-48581ae5caec",
+    );
+    add_channel(
+        &mut c,
+        json!({"name": "hook", "kind": "webhook", "url": hook.url("/hook")}),
+    );
+    let cpu_rule = |c: &mut Client, name: &str| {
+        add_rule(
+            c,
+            json!({"name": name, "kind": "cpu", "computer_id": id, "threshold": 80, "duration_secs": 0}),
+        )
+    };
+    let rule = cpu_rule(&mut c, "CPU busy");
+    hook.wait("a fired message", |g| events_of(g, "fired") == 1);
+    let rounds = |n| {
+        let polls = agent.requests();
+        while agent.requests() < polls + n {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    };
+    let path = format!("/api/alerts/rules/{rule}");
+
+    // A new name only: the alert carries on, nothing is sent.
+    let r = send(&mut c, "PATCH", &path, json!({"name": "CPU flat out"}));
+    assert_eq!(r.status, 200, "{}", r.text());
+    rounds(3);
+    let got = hook.received();
+    assert_eq!(
+        (events_of(&got, "fired"), events_of(&got, "resolved")),
+        (1, 0)
+    );
+    let v = c.get(&format!("/api/computers/{id}")).json();
+    assert_eq!(v["alerts"][0]["rule"], "CPU flat out");
+
+    // A higher threshold: the alert ends with one message that says why, and 95 % stays
+    // below the new threshold.
+    let r = send(&mut c, "PATCH", &path, json!({"threshold": 99}));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let got = hook.wait("a resolved message", |g| events_of(g, "resolved") == 1);
+    let m = got.last().unwrap().json();
+    assert_eq!(m["event"], "resolved");
+    assert_eq!(m["value"], 95.0);
+    assert!(
+        m["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("ended: the rule was changed"),
+        "{m}"
+    );
+    assert_eq!(
+        c.get(&format!("/api/computers/{id}")).json()["alerts"],
+        json!([])
+    );
+    rounds(3);
+    assert_eq!(events_of(&hook.received(), "fired"), 1);
+
+    // Removing a firing rule ends its alert the same way.
+    let r = send(&mut c, "PATCH", &path, json!({"threshold": 80}));
+    assert_eq!(r.status, 200, "{}", r.text());
+    hook.wait("a second fired message", |g| events_of(g, "fired") == 2);
+    let r = send(&mut c, "DELETE", &path, json!({}));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let got = hook.wait("a second resolved message", |g| {
+        events_of(g, "resolved") == 2
+    });
+    let m = got.last().unwrap().json();
+    assert!(
+        m["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("ended: the rule was removed"),
+        "{m}"
+    );
+
+    // So does pausing the computer.
+    cpu_rule(&mut c, "CPU again");
+    hook.wait("a third fired message", |g| events_of(g, "fired") == 3);
+    let r = send(
+        &mut c,
+        "PATCH",
+        &format!("/api/computers/{id}"),
+        json!({"enabled": false}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let got = hook.wait("a third resolved message", |g| {
+        events_of(g, "resolved") == 3
+    });
+    let m = got.last().unwrap().json();
+    assert!(
+        m["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("ended: monitoring of the computer was paused"),
+        "{m}"
+    );
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let got = hook.received();
+    assert_eq!(
+        (events_of(&got, "fired"), events_of(&got, "resolved")),
+        (3, 3),
+        "{got:#?}"
+    );
+    let history = c.get("/api/alerts/events").json();
+    let kinds: Vec<&str> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "resolved", "fired", "resolved", "fired", "resolved", "fired"
+        ]
+    );
+}
+
+#[test]
 fn offline_fires_after_the_set_time() {
     let hook = Receiver::start(Answer::Status(204));
     let s = Server::start(&["--no-local"], &[]);

@@ -16,6 +16,8 @@
 //! - offline counts from when the computer stopped answering (its status change), so a
 //!   server restart does not restart the count; reboot fires once per reboot and has no
 //!   resolved message.
+//! - an admin's change (a rule turned off, changed or removed; its computer paused or
+//!   removed) ends a firing alert with a resolved message that says so ([`end_firing`]).
 
 pub mod notify;
 
@@ -371,8 +373,9 @@ pub fn evaluate(
             }
         }
     }
-    // States of rules that no longer cover a computer (a disabled rule, a computer paused
-    // or removed) end without a message.
+    // States of rules that no longer cover a computer end here without a message: the edit
+    // that caused it (a rule turned off, a computer paused) has already ended any firing
+    // one with a message (`end_firing`).
     for s in states {
         if !judged.contains(&(s.rule_id, s.computer_id)) {
             out.states
@@ -401,6 +404,60 @@ fn event(
         value,
         at: now,
         message: message(rule, c, key, kind, value),
+    }
+}
+
+/// Ends the firing alerts of `rules` (on one computer, or on every one) because an admin
+/// changed something rather than because the value cleared: each gets a resolved event that
+/// says why, so a channel that was told of the alert is told it is over. Runs in the
+/// caller's transaction; hand the events to [`notify_ended`] once it has committed.
+pub fn end_firing(
+    tx: &rusqlite::Connection,
+    rules: &[Rule],
+    computer_id: Option<i64>,
+    why: &str,
+    now: i64,
+) -> store::Result<Vec<Event>> {
+    let mut ended = Vec::new();
+    for rule in rules {
+        for (s, computer) in store::alerts::firing_states(tx, Some(rule.id), computer_id)? {
+            let on = if s.target_key.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", what(rule, &s.target_key))
+            };
+            let mut e = Event {
+                id: 0,
+                rule_id: Some(rule.id),
+                rule_name: rule.name.clone(),
+                computer_id: Some(s.computer_id),
+                computer_name: computer.clone(),
+                target: (!s.target_key.is_empty()).then(|| s.target_key.clone()),
+                kind: EventKind::Resolved,
+                value: s.value,
+                at: now,
+                message: format!("{computer}: alert \"{}\"{on} ended: {why}", rule.name),
+            };
+            e.id = store::alerts::add_event(tx, &e)?;
+            store::alerts::put_state(tx, (s.rule_id, s.computer_id, &s.target_key), None)?;
+            ended.push(e);
+        }
+    }
+    Ok(ended)
+}
+
+/// Sends the messages of alerts that [`end_firing`] ended.
+pub fn notify_ended(app: &App, rules: &[Rule], ended: &[Event]) {
+    for e in ended {
+        println!(
+            "event=alert_ended alert_event_id={} rule_id={} computer_id={}",
+            e.id,
+            e.rule_id.unwrap_or(0),
+            e.computer_id.unwrap_or(0)
+        );
+        if let Some(rule) = rules.iter().find(|r| Some(r.id) == e.rule_id) {
+            app.notifier.send_event(app, rule, e);
+        }
     }
 }
 

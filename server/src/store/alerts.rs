@@ -299,10 +299,20 @@ pub fn add_rule(conn: &Connection, input: &RuleInput, now: i64) -> Result<Rule> 
     get_rule(conn, conn.last_insert_rowid())
 }
 
-/// Changes a rule. Its states start afresh: a firing alert of the old rule ends without a
-/// message, and the new one is judged from the next round on.
+/// Whether an edit keeps what the rule means (a new name only): its alerts then carry on.
+pub fn same_meaning(rule: &Rule, input: &RuleInput) -> bool {
+    rule.kind == input.kind
+        && rule.computer_id == input.computer_id
+        && rule.target == input.target
+        && rule.threshold == input.threshold
+        && rule.duration_secs == input.duration_secs
+        && rule.enabled == input.enabled
+}
+
+/// Changes a rule. Unless only its name changed, its states start afresh and the new rule is
+/// judged from the next round on (end its firing alerts first: `alerts::end_firing`).
 pub fn update_rule(conn: &Connection, id: i64, input: &RuleInput) -> Result<Rule> {
-    get_rule(conn, id)?;
+    let current = get_rule(conn, id)?;
     conn.execute(
         "UPDATE alert_rules SET name = ?2, kind = ?3, computer_id = ?4, target = ?5, threshold = ?6,
              duration_secs = ?7, enabled = ?8 WHERE id = ?1",
@@ -318,7 +328,9 @@ pub fn update_rule(conn: &Connection, id: i64, input: &RuleInput) -> Result<Rule
         ],
     )
     .map_err(|e| rule_name_taken(e, &input.name))?;
-    conn.execute("DELETE FROM alert_state WHERE rule_id = ?1", [id])?;
+    if !same_meaning(&current, input) {
+        conn.execute("DELETE FROM alert_state WHERE rule_id = ?1", [id])?;
+    }
     get_rule(conn, id)
 }
 
@@ -491,6 +503,36 @@ pub fn put_state(conn: &Connection, key: (i64, i64, &str), row: Option<&StateRow
     Ok(())
 }
 
+/// Firing states of one rule, or of every rule on one computer, with the computer's name.
+pub fn firing_states(
+    conn: &Connection,
+    rule_id: Option<i64>,
+    computer_id: Option<i64>,
+) -> Result<Vec<(StateRow, String)>> {
+    let mut st = conn.prepare_cached(
+        "SELECT s.rule_id, s.computer_id, s.target_key, s.since, s.value, s.last_notified_at, c.name
+         FROM alert_state s JOIN computers c ON c.id = s.computer_id
+         WHERE s.state = 'firing' AND (?1 IS NULL OR s.rule_id = ?1)
+           AND (?2 IS NULL OR s.computer_id = ?2)
+         ORDER BY s.rule_id, s.computer_id, s.target_key",
+    )?;
+    let rows = st.query_map(params![rule_id, computer_id], |r| {
+        Ok((
+            StateRow {
+                rule_id: r.get(0)?,
+                computer_id: r.get(1)?,
+                target_key: r.get(2)?,
+                state: State::Firing,
+                since: r.get(3)?,
+                value: r.get(4)?,
+                last_notified_at: r.get(5)?,
+            },
+            r.get(6)?,
+        ))
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
 /// Appends an event and returns its id.
 pub fn add_event(conn: &Connection, e: &Event) -> Result<i64> {
     conn.prepare_cached(
@@ -636,7 +678,7 @@ mod tests {
     }
 
     #[test]
-    fn rule_names_are_unique_and_edits_reset_state() {
+    fn rule_names_are_unique_and_edits_that_change_meaning_reset_state() {
         let c = db();
         let r = add_rule(&c, &rule("busy", None), 1).unwrap();
         assert!(matches!(
@@ -653,8 +695,15 @@ mod tests {
             last_notified_at: Some(5),
         };
         put_state(&c, (r.id, 7, ""), Some(&s)).unwrap();
-        assert_eq!(list_states(&c).unwrap(), vec![s]);
+        assert_eq!(list_states(&c).unwrap(), vec![s.clone()]);
+        // A new name keeps the states; a new threshold starts afresh.
         update_rule(&c, r.id, &rule("busier", None)).unwrap();
+        assert_eq!(list_states(&c).unwrap(), vec![s]);
+        let stricter = RuleInput {
+            threshold: Some(95.0),
+            ..rule("busier", None)
+        };
+        update_rule(&c, r.id, &stricter).unwrap();
         assert!(list_states(&c).unwrap().is_empty());
         assert!(matches!(delete_rule(&c, 999), Err(StoreError::NotFound)));
     }

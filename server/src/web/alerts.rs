@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use super::{ApiError, Call, Fields};
 use crate::App;
 use crate::alerts::notify::{self, Message};
-use crate::alerts::{margin, unit};
+use crate::alerts::{self, margin, unit};
 use crate::store::alerts::{Channel, ChannelInput, ChannelKind, Rule, RuleInput, RuleKind};
 use crate::store::{self, Durability, StoreError};
 
@@ -232,24 +232,50 @@ pub fn update_rule(app: &App, call: &mut Call) -> Result<Reply, ApiError> {
         .read(|c| store::alerts::get_rule(c, id))
         .map_err(not_found("rule", id))?;
     let input = rule_input(app, &fields, Some(&current))?;
-    let r = app
+    let now = app.clock.now();
+    let why = if current.enabled && !input.enabled {
+        "the rule was turned off"
+    } else {
+        "the rule was changed"
+    };
+    let old = current.clone();
+    let (r, ended) = app
         .store
         .write(Durability::Durable, move |tx| {
-            store::alerts::update_rule(tx, id, &input)
+            let ended = if store::alerts::same_meaning(&old, &input) {
+                Vec::new()
+            } else {
+                alerts::end_firing(tx, std::slice::from_ref(&old), None, why, now)?
+            };
+            Ok((store::alerts::update_rule(tx, id, &input)?, ended))
         })
         .map_err(not_found("rule", id))?;
     println!("event=alert_rule_changed rule_id={id}");
+    alerts::notify_ended(app, &[current], &ended);
     Ok(serve::json(200, &rule_view(&r)))
 }
 
+/// `DELETE /api/alerts/rules/<id>`: its firing alerts end with a message saying so.
 pub fn delete_rule(app: &App, call: &mut Call) -> Result<Reply, ApiError> {
     let id = call.id();
-    app.store
+    let now = app.clock.now();
+    let (rule, ended) = app
+        .store
         .write(Durability::Durable, move |tx| {
-            store::alerts::delete_rule(tx, id)
+            let rule = store::alerts::get_rule(tx, id)?;
+            let ended = alerts::end_firing(
+                tx,
+                std::slice::from_ref(&rule),
+                None,
+                "the rule was removed",
+                now,
+            )?;
+            store::alerts::delete_rule(tx, id)?;
+            Ok((rule, ended))
         })
         .map_err(not_found("rule", id))?;
     println!("event=alert_rule_removed rule_id={id}");
+    alerts::notify_ended(app, &[rule], &ended);
     Ok(serve::json(200, &json!({ "ok": true, "id": id })))
 }
 

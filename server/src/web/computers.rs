@@ -6,9 +6,9 @@ use serde_json::json;
 
 use super::{ApiError, Call, Fields};
 use crate::App;
-use crate::agents;
 use crate::live::LiveEntry;
 use crate::store::{self, Computer, ComputerInput, Durability, Kind};
+use crate::{agents, alerts};
 
 /// A computer as the API shows it: never the token, only its last four characters. Written
 /// straight to JSON (no intermediate `Value`): a dashboard of a thousand hosts asks for a
@@ -279,9 +279,20 @@ pub fn update(app: &App, call: &mut Call) -> Result<Reply, ApiError> {
     let current = find(app, call.id())?;
     let input = input_from(&fields, Some(&current))?;
     let id = current.id;
-    let c = app.store.write(Durability::Durable, move |tx| {
-        store::computers::update(tx, id, &input)
+    let now = app.clock.now();
+    let pausing = current.enabled && !input.enabled;
+    let (c, rules, ended) = app.store.write(Durability::Durable, move |tx| {
+        let (rules, ended) = if pausing {
+            let rules = store::alerts::list_rules(tx)?;
+            let why = "monitoring of the computer was paused";
+            let ended = alerts::end_firing(tx, &rules, Some(id), why, now)?;
+            (rules, ended)
+        } else {
+            Default::default()
+        };
+        Ok((store::computers::update(tx, id, &input)?, rules, ended))
     })?;
+    alerts::notify_ended(app, &rules, &ended);
     if c.url != current.url || c.token != current.token {
         app.live.remove(id); // the next rate must not mix two agents' counters
     }
@@ -293,9 +304,16 @@ pub fn update(app: &App, call: &mut Call) -> Result<Reply, ApiError> {
 pub fn delete(app: &App, call: &mut Call) -> Result<Reply, ApiError> {
     let c = find(app, call.id())?;
     let id = c.id;
-    app.store.write(Durability::Durable, move |tx| {
-        store::computers::delete(tx, id)
+    let now = app.clock.now();
+    // Its firing alerts end with a message; their events go with its history.
+    let (rules, ended) = app.store.write(Durability::Durable, move |tx| {
+        let rules = store::alerts::list_rules(tx)?;
+        let why = "the computer was removed";
+        let ended = alerts::end_firing(tx, &rules, Some(id), why, now)?;
+        store::computers::delete(tx, id)?;
+        Ok((rules, ended))
     })?;
+    alerts::notify_ended(app, &rules, &ended);
     app.live.remove(id);
     println!("event=computer_removed computer_id={id}");
     Ok(serve::json(200, &json!({ "ok": true, "id": id })))
