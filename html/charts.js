@@ -31,8 +31,11 @@ const FORMAT = {
   celsius: (v) => (v === null || v === undefined ? "–" : `${v.toFixed(1)} °C`),
 };
 
+/** Tick steps for byte rates in powers of two (256 KB, 512 KB, 1 MB), as rates are shown. */
+const BYTE_STEPS = Array.from({ length: 50 }, (_, i) => 2 ** i);
+
 const AXIS_FORMAT = {
-  rate: (v) => rate(v).replace(".00 ", " "),
+  rate: (v) => rate(v).replace(/(\.\d*[1-9])0+ /, "$1 ").replace(/\.0+ /, " "),
   pct: (v) => `${v} %`,
   celsius: (v) => `${v} °C`,
 };
@@ -114,6 +117,7 @@ function options(spec, width, xRange, onZoom) {
         stroke: axis,
         font,
         size: spec.unit === "rate" ? 72 : 52,
+        incrs: spec.unit === "rate" ? BYTE_STEPS : undefined,
         grid: { stroke: grid, width: 1 },
         ticks: { show: false },
         values: (u, splits) => splits.map(AXIS_FORMAT[spec.unit]),

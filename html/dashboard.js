@@ -98,7 +98,7 @@ function fillCard(node, c) {
   if (firing.length) parts.push(alertMark(firing));
   if (c.sampled_at !== undefined) {
     const meters = el("div", "meters");
-    const cpuText = c.cpu_count ? `${percent(c.cpu_percent)} of ${c.cpu_count} cores` : percent(c.cpu_percent);
+    const cpuText = c.cpu_count ? `${percent(c.cpu_percent)} of ${c.cpu_count} ${c.cpu_count === 1 ? "core" : "cores"}` : percent(c.cpu_percent);
     meters.append(meter("CPU", cpuText, c.cpu_percent));
     if (c.memory) {
       meters.append(meter("Memory", `${bytes(c.memory.used)} / ${bytes(c.memory.total)} · ${percent(c.memory.percent)}`, c.memory.percent));

@@ -91,13 +91,36 @@ impl Profile {
         (daily * 0.6 + fast + noise).clamp(-1.0, 1.0)
     }
 
-    /// Seconds since the counters last restarted.
+    /// Seconds since the counters last restarted: a reset every `reset_every` seconds, or
+    /// else a reboot every few weeks (when a home-lab machine gets its updates), at a time
+    /// of its own.
     fn since_reset(&self, t: i64) -> i64 {
         if self.reset_every > 0 {
             t.rem_euclid(self.reset_every)
         } else {
-            t - 1_600_000_000
+            let weeks = 86_400 * (10 + (unit(self.index, 6) * 50.0) as i64);
+            (t + (unit(self.index, 7) * weeks as f64) as i64).rem_euclid(weeks)
         }
+    }
+
+    /// A traffic rate around `base` bytes per second at `t` (a daily rhythm and a faster
+    /// swing), and the bytes it added up to since `start`: the exact integral, so rates the
+    /// server computes from the counters follow the same curve as the ones the agent reports.
+    fn traffic(&self, base: f64, t: i64, start: i64, salt: u64) -> (f64, f64) {
+        use std::f64::consts::TAU;
+        let phase = unit(self.index, salt) * TAU;
+        let daily = TAU / 86_400.0;
+        let fast = 1.0 / 600.0;
+        let rate = |t: f64| {
+            base * (1.0 + 0.5 * (daily * t + phase).sin() + 0.3 * (fast * t + 3.0 * phase).sin())
+        };
+        let total = |t: f64| {
+            base * (t
+                - 0.5 / daily * (daily * t + phase).cos()
+                - 0.3 / fast * (fast * t + 3.0 * phase).cos())
+        };
+        let (t, start) = (t as f64, start as f64);
+        (rate(t), (total(t) - total(start)).max(0.0))
     }
 
     /// The machine's figures at unix second `t`.
@@ -110,10 +133,10 @@ impl Profile {
             .clamp(1.0, 99.5);
         let disk_used = (self.disk_total as f64 * disk_pct / 100.0) as u64;
         let up = self.since_reset(t).max(0) as f64;
-        let out_rate = self.net_out * (1.0 + 0.8 * self.wave(t, 22));
-        let in_rate = self.net_in * (1.0 + 0.8 * self.wave(t, 23));
-        let sent = (self.net_out * up) as u64;
-        let recv = (self.net_in * up) as u64;
+        let start = t - up as i64;
+        let (out_rate, sent) = self.traffic(self.net_out, t, start, 22);
+        let (in_rate, recv) = self.traffic(self.net_in, t, start, 23);
+        let (sent, recv) = (sent as u64, recv as u64);
         let temperature = self
             .has_sensor
             .then(|| 38.0 + cpu * 0.35 + 3.0 * self.wave(t, 24));
@@ -315,6 +338,27 @@ mod tests {
             "{cpus:?}"
         );
         assert!((0..30).any(|i| Profile::new(i).reset_every > 0));
+    }
+
+    #[test]
+    fn counters_add_up_to_the_reported_rates() {
+        for i in 0..30 {
+            let p = Profile::new(i);
+            for t in [1_800_000_000, 1_800_040_000, 1_800_070_000] {
+                let (a, b) = (p.at(t), p.at(t + 10));
+                if b.network.bytes_recv < a.network.bytes_recv {
+                    continue; // a reset between the two
+                }
+                let from_counters = (b.network.bytes_recv - a.network.bytes_recv) as f64 / 10.0;
+                let reported = p.at(t + 5).network_usage.bytes_recv_per_sec;
+                assert!(
+                    (from_counters - reported).abs() <= 0.02 * reported + 1.0,
+                    "host {i} at {t}: {from_counters} from counters, {reported} reported"
+                );
+            }
+            let up = p.at(1_800_000_000).uptime_secs.unwrap();
+            assert!(up < 61 * 86_400, "host {i} up {up} s");
+        }
     }
 
     #[test]
