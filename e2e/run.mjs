@@ -668,10 +668,13 @@ flow("alerts: a channel and a rule made on the Alerts page, a test arrives, the 
     assert.match(await mark.innerText(), /Alert: Workshop busy/);
     await shot("dashboard-alert-desktop-light");
 
-    // Turning the rule off clears the mark without a message.
+    // Turning the rule off clears the mark, and the channel hears that the alert ended.
     await page.goto(`${server.url}/alerts`);
     await page.getByRole("checkbox", { name: "Rule Workshop busy is on" }).uncheck();
     await page.locator("#rule-message", { hasText: "Workshop busy is off" }).waitFor();
+    const ended = (r) => r.json?.event === "resolved" && r.json.rule === "Workshop busy";
+    await until("the resolved message", () => rx.got.some(ended));
+    assert.match(rx.got.find(ended).json.message, /ended: the rule was turned off$/);
     await page.goto(server.url);
     await card("Workshop").locator(".status-online").waitFor();
     await mark.waitFor({ state: "detached", timeout: 10000 });
