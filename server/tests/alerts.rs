@@ -64,25 +64,80 @@ fn events_of(got: &[util::receiver::Received], event: &str) -> usize {
     got.iter().filter(|r| r.json()["event"] == event).count()
 }
 
+/// How many fired and resolved messages the receiver has had.
+fn fired_resolved(hook: &Receiver) -> (usize, usize) {
+    let got = hook.received();
+    (events_of(&got, "fired"), events_of(&got, "resolved"))
+}
+
+/// Waits until the agent has been polled `n` more times.
+fn rounds(agent: &FakeAgent, n: u64) {
+    let polls = agent.requests();
+    while agent.requests() < polls + n {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// The alert history, newest first, and the kind of each event.
+fn history(c: &mut Client) -> (Value, Vec<String>) {
+    let history = c.get("/api/alerts/events").json();
+    let kinds = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap().to_string())
+        .collect();
+    (history, kinds)
+}
+
+/// A server with its default rules off, a fake agent added as "lab-pi" reporting `cpu` %,
+/// and a webhook channel to a loopback receiver.
+struct Lab {
+    agent: FakeAgent,
+    hook: Receiver,
+    c: Client,
+    id: i64,
+    _server: Server,
+}
+
+impl Lab {
+    fn start(cpu: f64) -> Lab {
+        let agent = FakeAgent::start(Behaviour::Body(agent_json(cpu)));
+        let hook = Receiver::start(Answer::Status(200));
+        let server = Server::start(&["--no-local"], &[]);
+        let mut c = server.admin(&made_up_secret("admin"));
+        defaults_off(&mut c);
+        let id = c.add_computer(
+            "lab-pi",
+            &agent.url(),
+            "a79a6575-3178-44fa-8ed0-48581ae5caec",
+        );
+        add_channel(
+            &mut c,
+            json!({"name": "hook", "kind": "webhook", "url": hook.url("/hook")}),
+        );
+        Lab {
+            agent,
+            hook,
+            c,
+            id,
+            _server: server,
+        }
+    }
+}
+
 #[test]
 fn a_value_over_the_threshold_and_back_sends_one_fired_and_one_resolved() {
-    let agent = FakeAgent::start(Behaviour::Body(agent_json(10.0)));
-    let hook = Receiver::start(Answer::Status(200));
-    let s = Server::start(&["--no-local"], &[]);
-    let mut c = s.admin(&made_up_secret("admin"));
-    defaults_off(&mut c);
-    let id = c.add_computer(
-        "lab-pi",
-        &agent.url(),
-        "a79a6575-3178-44fa-8ed0-48581ae5caec",
-    );
+    let Lab {
+        agent,
+        hook,
+        mut c,
+        id,
+        _server,
+    } = Lab::start(10.0);
     let rule = add_rule(
         &mut c,
         json!({"name": "CPU busy", "kind": "cpu", "computer_id": id, "threshold": 80, "duration_secs": 2}),
-    );
-    add_channel(
-        &mut c,
-        json!({"name": "hook", "kind": "webhook", "url": hook.url("/hook")}),
     );
     c.wait_computer(id, "online", |v| v["status"] == "online");
 
@@ -105,43 +160,22 @@ fn a_value_over_the_threshold_and_back_sends_one_fired_and_one_resolved() {
     hook.wait("a resolved message", |g| events_of(g, "resolved") == 1);
     c.wait_computer(id, "unmarked", |v| v["alerts"] == json!([]));
     // Several more rounds change nothing.
-    let polls = agent.requests();
-    while agent.requests() < polls + 4 {
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    let got = hook.received();
-    assert_eq!(
-        (events_of(&got, "fired"), events_of(&got, "resolved")),
-        (1, 1),
-        "{got:#?}"
-    );
-    let history = c.get("/api/alerts/events").json();
-    let kinds: Vec<&str> = history
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["kind"].as_str().unwrap())
-        .collect();
+    rounds(&agent, 4);
+    assert_eq!(fired_resolved(&hook), (1, 1), "{:#?}", hook.received());
+    let (history, kinds) = history(&mut c);
     assert_eq!(kinds, ["resolved", "fired"], "newest first: {history}");
     assert_eq!(history[1]["value"], 95.0);
 }
 
 #[test]
 fn an_alert_ended_by_an_admin_sends_one_resolved_message_saying_why() {
-    let agent = FakeAgent::start(Behaviour::Body(agent_json(95.0)));
-    let hook = Receiver::start(Answer::Status(200));
-    let s = Server::start(&["--no-local"], &[]);
-    let mut c = s.admin(&made_up_secret("admin"));
-    defaults_off(&mut c);
-    let id = c.add_computer(
-        "lab-pi",
-        &agent.url(),
-        "a79a6575-3178-44fa-8ed0-48581ae5caec",
-    );
-    add_channel(
-        &mut c,
-        json!({"name": "hook", "kind": "webhook", "url": hook.url("/hook")}),
-    );
+    let Lab {
+        agent,
+        hook,
+        mut c,
+        id,
+        _server,
+    } = Lab::start(95.0);
     let cpu_rule = |c: &mut Client, name: &str| {
         add_rule(
             c,
@@ -150,23 +184,22 @@ fn an_alert_ended_by_an_admin_sends_one_resolved_message_saying_why() {
     };
     let rule = cpu_rule(&mut c, "CPU busy");
     hook.wait("a fired message", |g| events_of(g, "fired") == 1);
-    let rounds = |n| {
-        let polls = agent.requests();
-        while agent.requests() < polls + n {
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
-    };
     let path = format!("/api/alerts/rules/{rule}");
+    // Waits for the n-th resolved message and checks that it says why.
+    let resolved = |n: usize, why: &str| {
+        let got = hook.wait("a resolved message", |g| events_of(g, "resolved") == n);
+        let m = got.last().unwrap().json();
+        assert_eq!(m["event"], "resolved");
+        let text = m["message"].as_str().unwrap();
+        assert!(text.ends_with(&format!("ended: {why}")), "{m}");
+        m
+    };
 
     // A new name only: the alert carries on, nothing is sent.
     let r = send(&mut c, "PATCH", &path, json!({"name": "CPU flat out"}));
     assert_eq!(r.status, 200, "{}", r.text());
-    rounds(3);
-    let got = hook.received();
-    assert_eq!(
-        (events_of(&got, "fired"), events_of(&got, "resolved")),
-        (1, 0)
-    );
+    rounds(&agent, 3);
+    assert_eq!(fired_resolved(&hook), (1, 0));
     let v = c.get(&format!("/api/computers/{id}")).json();
     assert_eq!(v["alerts"][0]["rule"], "CPU flat out");
 
@@ -174,23 +207,12 @@ fn an_alert_ended_by_an_admin_sends_one_resolved_message_saying_why() {
     // below the new threshold.
     let r = send(&mut c, "PATCH", &path, json!({"threshold": 99}));
     assert_eq!(r.status, 200, "{}", r.text());
-    let got = hook.wait("a resolved message", |g| events_of(g, "resolved") == 1);
-    let m = got.last().unwrap().json();
-    assert_eq!(m["event"], "resolved");
+    let m = resolved(1, "the rule was changed");
     assert_eq!(m["value"], 95.0);
-    assert!(
-        m["message"]
-            .as_str()
-            .unwrap()
-            .ends_with("ended: the rule was changed"),
-        "{m}"
-    );
-    assert_eq!(
-        c.get(&format!("/api/computers/{id}")).json()["alerts"],
-        json!([])
-    );
-    rounds(3);
-    assert_eq!(events_of(&hook.received(), "fired"), 1);
+    let v = c.get(&format!("/api/computers/{id}")).json();
+    assert_eq!(v["alerts"], json!([]));
+    rounds(&agent, 3);
+    assert_eq!(fired_resolved(&hook), (1, 1));
 
     // Removing a firing rule ends its alert the same way.
     let r = send(&mut c, "PATCH", &path, json!({"threshold": 80}));
@@ -198,53 +220,18 @@ fn an_alert_ended_by_an_admin_sends_one_resolved_message_saying_why() {
     hook.wait("a second fired message", |g| events_of(g, "fired") == 2);
     let r = send(&mut c, "DELETE", &path, json!({}));
     assert_eq!(r.status, 200, "{}", r.text());
-    let got = hook.wait("a second resolved message", |g| {
-        events_of(g, "resolved") == 2
-    });
-    let m = got.last().unwrap().json();
-    assert!(
-        m["message"]
-            .as_str()
-            .unwrap()
-            .ends_with("ended: the rule was removed"),
-        "{m}"
-    );
+    resolved(2, "the rule was removed");
 
     // So does pausing the computer.
     cpu_rule(&mut c, "CPU again");
     hook.wait("a third fired message", |g| events_of(g, "fired") == 3);
-    let r = send(
-        &mut c,
-        "PATCH",
-        &format!("/api/computers/{id}"),
-        json!({"enabled": false}),
-    );
+    let computer = format!("/api/computers/{id}");
+    let r = send(&mut c, "PATCH", &computer, json!({"enabled": false}));
     assert_eq!(r.status, 200, "{}", r.text());
-    let got = hook.wait("a third resolved message", |g| {
-        events_of(g, "resolved") == 3
-    });
-    let m = got.last().unwrap().json();
-    assert!(
-        m["message"]
-            .as_str()
-            .unwrap()
-            .ends_with("ended: monitoring of the computer was paused"),
-        "{m}"
-    );
+    resolved(3, "monitoring of the computer was paused");
     std::thread::sleep(std::time::Duration::from_secs(2));
-    let got = hook.received();
-    assert_eq!(
-        (events_of(&got, "fired"), events_of(&got, "resolved")),
-        (3, 3),
-        "{got:#?}"
-    );
-    let history = c.get("/api/alerts/events").json();
-    let kinds: Vec<&str> = history
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["kind"].as_str().unwrap())
-        .collect();
+    assert_eq!(fired_resolved(&hook), (3, 3), "{:#?}", hook.received());
+    let (_, kinds) = history(&mut c);
     assert_eq!(
         kinds,
         [
