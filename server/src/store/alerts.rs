@@ -4,7 +4,7 @@
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
 
-use super::{Result, StoreError};
+use super::{Result, name_taken};
 
 /// What a rule watches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -271,15 +271,6 @@ pub fn get_rule(conn: &Connection, id: i64) -> Result<Rule> {
     )?)
 }
 
-fn rule_name_taken(e: rusqlite::Error, name: &str) -> StoreError {
-    match StoreError::from(e) {
-        StoreError::Conflict(_) => {
-            StoreError::Conflict(format!("a rule named {name:?} exists already"))
-        }
-        e => e,
-    }
-}
-
 pub fn add_rule(conn: &Connection, input: &RuleInput, now: i64) -> Result<Rule> {
     conn.execute(
         "INSERT INTO alert_rules (name, kind, computer_id, target, threshold, duration_secs, enabled, created_at)
@@ -295,7 +286,7 @@ pub fn add_rule(conn: &Connection, input: &RuleInput, now: i64) -> Result<Rule> 
             now
         ],
     )
-    .map_err(|e| rule_name_taken(e, &input.name))?;
+    .map_err(name_taken("rule", &input.name))?;
     get_rule(conn, conn.last_insert_rowid())
 }
 
@@ -327,7 +318,7 @@ pub fn update_rule(conn: &Connection, id: i64, input: &RuleInput) -> Result<Rule
             input.enabled as i64
         ],
     )
-    .map_err(|e| rule_name_taken(e, &input.name))?;
+    .map_err(name_taken("rule", &input.name))?;
     if !same_meaning(&current, input) {
         conn.execute("DELETE FROM alert_state WHERE rule_id = ?1", [id])?;
     }
@@ -379,15 +370,6 @@ pub fn get_channel(conn: &Connection, id: i64) -> Result<Channel> {
     )?)
 }
 
-fn channel_name_taken(e: rusqlite::Error, name: &str) -> StoreError {
-    match StoreError::from(e) {
-        StoreError::Conflict(_) => {
-            StoreError::Conflict(format!("a channel named {name:?} exists already"))
-        }
-        e => e,
-    }
-}
-
 pub fn add_channel(conn: &Connection, input: &ChannelInput, now: i64) -> Result<Channel> {
     conn.execute(
         "INSERT INTO alert_channels (name, kind, url, token, enabled, link_base, created_at)
@@ -402,7 +384,7 @@ pub fn add_channel(conn: &Connection, input: &ChannelInput, now: i64) -> Result<
             now
         ],
     )
-    .map_err(|e| channel_name_taken(e, &input.name))?;
+    .map_err(name_taken("channel", &input.name))?;
     get_channel(conn, conn.last_insert_rowid())
 }
 
@@ -424,7 +406,7 @@ pub fn update_channel(conn: &Connection, id: i64, input: &ChannelInput) -> Resul
             link_base
         ],
     )
-    .map_err(|e| channel_name_taken(e, &input.name))?;
+    .map_err(name_taken("channel", &input.name))?;
     get_channel(conn, id)
 }
 
@@ -633,6 +615,7 @@ pub fn computer_exists(conn: &Connection, id: i64) -> Result<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::StoreError;
     use crate::store::computers::{self, ComputerInput};
     use crate::store::schema::migrate;
 

@@ -5,7 +5,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
 
 use super::stats::{self, Sample};
-use super::{Result, StoreError};
+use super::{Result, StoreError, name_taken};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -118,20 +118,13 @@ pub fn get(conn: &Connection, id: i64) -> Result<Computer> {
     )?)
 }
 
-fn name_taken(name: &str) -> StoreError {
-    StoreError::Conflict(format!("a computer named {name:?} exists already"))
-}
-
 pub fn add(conn: &Connection, input: &ComputerInput, now: i64) -> Result<Computer> {
     let token = input.token.as_deref().unwrap_or("");
     conn.execute(
         "INSERT INTO computers (name, url, token, status, enabled, kind, created_at) VALUES (?1, ?2, ?3, 'offline', ?4, 'agent', ?5)",
         params![input.name, input.url, token, input.enabled as i64, now],
     )
-    .map_err(|e| match StoreError::from(e) {
-        StoreError::Conflict(_) => name_taken(&input.name),
-        e => e,
-    })?;
+    .map_err(name_taken("computer", &input.name))?;
     get(conn, conn.last_insert_rowid())
 }
 
@@ -147,10 +140,7 @@ pub fn update(conn: &Connection, id: i64, input: &ComputerInput) -> Result<Compu
         "UPDATE computers SET name = ?2, url = ?3, token = ?4, enabled = ?5 WHERE id = ?1",
         params![id, input.name, input.url, token, input.enabled as i64],
     )
-    .map_err(|e| match StoreError::from(e) {
-        StoreError::Conflict(_) => name_taken(&input.name),
-        e => e,
-    })?;
+    .map_err(name_taken("computer", &input.name))?;
     get(conn, id)
 }
 

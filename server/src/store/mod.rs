@@ -67,6 +67,20 @@ impl std::fmt::Display for StoreError {
 
 impl std::error::Error for StoreError {}
 
+/// For `map_err` on an insert or update of a named row: a unique-constraint failure becomes
+/// "a {what} named "{name}" exists already"; any other error stays as it is.
+pub(crate) fn name_taken<'a>(
+    what: &'a str,
+    name: &'a str,
+) -> impl FnOnce(rusqlite::Error) -> StoreError + 'a {
+    move |e| match StoreError::from(e) {
+        StoreError::Conflict(_) => {
+            StoreError::Conflict(format!("a {what} named {name:?} exists already"))
+        }
+        e => e,
+    }
+}
+
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> StoreError {
         if let rusqlite::Error::SqliteFailure(code, _) = &e {

@@ -3,7 +3,7 @@
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
 
-use super::{Result, StoreError};
+use super::{Result, name_taken};
 
 /// A token as lists show it; the token itself is never stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -44,19 +44,11 @@ pub fn create(
     created_by: Option<i64>,
     now: i64,
 ) -> Result<ApiToken> {
-    let res = conn.execute(
+    conn.execute(
         "INSERT INTO api_tokens (name, hash, prefix, created_at, created_by) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![name, hash, prefix, now, created_by],
-    );
-    match res.map_err(StoreError::from) {
-        Err(StoreError::Conflict(_)) => {
-            return Err(StoreError::Conflict(format!(
-                "a token named {name:?} exists already"
-            )));
-        }
-        Err(e) => return Err(e),
-        Ok(_) => {}
-    }
+    )
+    .map_err(name_taken("token", name))?;
     get(conn, conn.last_insert_rowid())
 }
 
@@ -113,6 +105,7 @@ pub fn delete(conn: &Connection, id: i64) -> Result<ApiToken> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::StoreError;
     use crate::store::schema::migrate;
     use crate::store::users::{self, Role};
 

@@ -3,7 +3,7 @@
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
 
-use super::{Result, StoreError};
+use super::{Result, StoreError, name_taken};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -75,20 +75,12 @@ pub fn create_user(
     must_change: bool,
     now: i64,
 ) -> Result<User> {
-    let res = conn.execute(
+    conn.execute(
         "INSERT INTO users (username, password_hash, role, must_change_password, created_at, password_changed_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
         params![username, hash, role.as_str(), must_change as i64, now],
-    );
-    match res.map_err(StoreError::from) {
-        Err(StoreError::Conflict(_)) => {
-            return Err(StoreError::Conflict(format!(
-                "a user named {username:?} exists already"
-            )));
-        }
-        Err(e) => return Err(e),
-        Ok(_) => {}
-    }
+    )
+    .map_err(name_taken("user", username))?;
     get_user(conn, conn.last_insert_rowid())
 }
 
