@@ -4,8 +4,8 @@ use lanstat_agent::serve::{self, Reply};
 use serde_json::json;
 
 use super::{ApiError, Call};
-use crate::App;
 use crate::store::{self, Retention, Tier, stats::HistoryPoint};
+use crate::{App, clock};
 
 /// Points per series a chart gets at most (gap markers aside).
 pub const MAX_POINTS: i64 = 500;
@@ -211,7 +211,7 @@ pub fn network_graph(app: &App, call: &mut Call) -> Result<Reply, ApiError> {
     exists(app, id)?;
     let w = window(call, app.clock.now(), "24h")?;
     let (tier, step, pts) = points(app, id, &w)?;
-    let labels: Vec<String> = pts.iter().map(|p| iso8601(p.timestamp)).collect();
+    let labels: Vec<String> = pts.iter().map(|p| clock::iso8601(p.timestamp)).collect();
     Ok(serve::json(
         200,
         &json!({
@@ -231,38 +231,9 @@ pub fn network_graph(app: &App, call: &mut Call) -> Result<Reply, ApiError> {
     ))
 }
 
-/// Unix seconds as `2026-11-27T14:05:00Z`.
-pub fn iso8601(t: i64) -> String {
-    let days = t.div_euclid(86_400);
-    let secs = t.rem_euclid(86_400);
-    // Civil-from-days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn iso8601_dates() {
-        assert_eq!(iso8601(0), "1970-01-01T00:00:00Z");
-        assert_eq!(iso8601(951_782_400), "2000-02-29T00:00:00Z");
-        assert_eq!(iso8601(1_795_739_962), "2026-11-27T00:39:22Z");
-    }
 
     #[test]
     fn each_range_reads_the_right_tier() {
