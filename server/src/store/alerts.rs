@@ -617,14 +617,8 @@ mod tests {
     use super::*;
     use crate::store::StoreError;
     use crate::store::computers::{self, ComputerInput};
-    use crate::store::schema::migrate;
 
-    fn db() -> Connection {
-        let mut c = Connection::open_in_memory().unwrap();
-        c.pragma_update(None, "foreign_keys", "ON").unwrap();
-        migrate(&mut c).unwrap();
-        c
-    }
+    use crate::store::test_db as db;
 
     fn rule(name: &str, computer_id: Option<i64>) -> RuleInput {
         RuleInput {

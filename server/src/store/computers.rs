@@ -218,14 +218,8 @@ pub fn record_round(conn: &Connection, outcomes: &[PollOutcome]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::schema::migrate;
 
-    fn db() -> Connection {
-        let mut c = Connection::open_in_memory().unwrap();
-        c.pragma_update(None, "foreign_keys", "ON").unwrap();
-        migrate(&mut c).unwrap();
-        c
-    }
+    use crate::store::test_db as db;
 
     fn input(name: &str) -> ComputerInput {
         ComputerInput {

@@ -81,6 +81,16 @@ pub(crate) fn name_taken<'a>(
     }
 }
 
+/// A migrated in-memory database with foreign keys on, for unit tests.
+#[cfg(test)]
+pub(crate) fn test_db() -> Connection {
+    let mut c = Connection::open_in_memory().expect("an in-memory database");
+    c.pragma_update(None, "foreign_keys", "ON")
+        .expect("foreign keys on");
+    schema::migrate(&mut c).expect("migrations apply");
+    c
+}
+
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> StoreError {
         if let rusqlite::Error::SqliteFailure(code, _) = &e {

@@ -286,11 +286,9 @@ pub fn mark_gaps(points: Vec<HistoryPoint>, step: i64, max_gap: i64) -> Vec<Hist
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::schema::migrate;
 
     fn db() -> Connection {
-        let mut c = Connection::open_in_memory().unwrap();
-        migrate(&mut c).unwrap();
+        let c = crate::store::test_db();
         c.execute(
             "INSERT INTO computers (id, name, url, token) VALUES (1, 'pi', 'http://pi:8000', 'x')",
             [],

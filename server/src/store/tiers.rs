@@ -386,12 +386,10 @@ pub fn row_counts(conn: &Connection) -> Result<Vec<(Tier, i64)>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::schema::migrate;
     use crate::store::stats::{self, Sample};
 
     fn db() -> Connection {
-        let mut c = Connection::open_in_memory().unwrap();
-        migrate(&mut c).unwrap();
+        let c = crate::store::test_db();
         c.execute("INSERT INTO computers (id, name, url, token) VALUES (1, 'a', 'http://a', 't'), (2, 'b', 'http://b', 't')", [])
             .unwrap();
         c

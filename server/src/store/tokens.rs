@@ -106,15 +106,9 @@ pub fn delete(conn: &Connection, id: i64) -> Result<ApiToken> {
 mod tests {
     use super::*;
     use crate::store::StoreError;
-    use crate::store::schema::migrate;
     use crate::store::users::{self, Role};
 
-    fn db() -> Connection {
-        let mut c = Connection::open_in_memory().unwrap();
-        c.pragma_update(None, "foreign_keys", "ON").unwrap();
-        migrate(&mut c).unwrap();
-        c
-    }
+    use crate::store::test_db as db;
 
     #[test]
     fn tokens_are_found_by_hash_and_gone_once_revoked() {

@@ -244,14 +244,8 @@ pub fn delete_expired_sessions(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::schema::migrate;
 
-    fn db() -> Connection {
-        let mut c = Connection::open_in_memory().unwrap();
-        c.pragma_update(None, "foreign_keys", "ON").unwrap();
-        migrate(&mut c).unwrap();
-        c
-    }
+    use crate::store::test_db as db;
 
     #[test]
     fn duplicate_username_is_a_conflict() {
