@@ -144,21 +144,7 @@ fn poll_rounds(n: u64) -> Value {
         .expect("computers");
     store.close();
     let password = made_up_secret("bench-admin");
-    let interval = INTERVAL.to_string();
-    let server = Proc::start(
-        &release("lanstat-server"),
-        &[
-            "--listen",
-            "127.0.0.1:0",
-            "--db",
-            db.to_str().expect("utf-8 path"),
-            "--no-local",
-            "--poll-interval",
-            &interval,
-        ],
-        dir.path(),
-        &[("LANSTAT_LOG", "debug"), ("ADMIN_PASSWORD", &password)],
-    );
+    let server = start_server(&dir, &db, &password, &[("LANSTAT_LOG", "debug")]);
     let pid = server.pid();
     let mut rounds: Vec<Value> = Vec::new();
     let (mut cpu_start, mut t_start) = (0.0, Instant::now());
@@ -298,10 +284,13 @@ fn backfilled_year(hosts: u64) -> (TempDir, Value, Vec<i64>) {
     (dir, v, ids.iter().map(|(id, _)| *id).collect())
 }
 
-fn history_latency(dir: &TempDir, ids: &[i64]) -> Value {
-    let password = made_up_secret("bench-admin");
-    let db = dir.join("stats.db");
-    let server = Proc::start(
+/// The release server on a free loopback port over `db`, polling every [`INTERVAL`]
+/// seconds, with `password` for its first admin.
+fn start_server(dir: &TempDir, db: &Path, password: &str, env: &[(&str, &str)]) -> Proc {
+    let interval = INTERVAL.to_string();
+    let mut env = env.to_vec();
+    env.push(("ADMIN_PASSWORD", password));
+    Proc::start(
         &release("lanstat-server"),
         &[
             "--listen",
@@ -310,11 +299,17 @@ fn history_latency(dir: &TempDir, ids: &[i64]) -> Value {
             db.to_str().expect("utf-8 path"),
             "--no-local",
             "--poll-interval",
-            "10",
+            &interval,
         ],
         dir.path(),
-        &[("ADMIN_PASSWORD", &password)],
-    );
+        &env,
+    )
+}
+
+fn history_latency(dir: &TempDir, ids: &[i64]) -> Value {
+    let password = made_up_secret("bench-admin");
+    let db = dir.join("stats.db");
+    let server = start_server(dir, &db, &password, &[]);
     let cookie = login(&server, &password);
     let mut out = serde_json::Map::new();
     for range in ["1h", "24h", "7d", "30d", "1y"] {
