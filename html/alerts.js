@@ -1,6 +1,6 @@
 // Alerts: rules (add, edit, turn on and off, remove), channels (add, edit, send a test,
 // remove; their secrets come back shortened), and the history of what fired and resolved.
-import { $, ago, api, busy, clearErrors, confirmAction, duration, el, formData, frame, showError } from "./app.js";
+import { $, ago, api, busy, clearErrors, confirmAction, duration, el, formData, frame, rowButton, showError } from "./app.js";
 
 const ruleForm = $("#rule-form");
 const channelForm = $("#channel-form");
@@ -51,14 +51,6 @@ async function keepFocus(tbody, rebuild) {
   if (again) again.focus();
 }
 
-function button(text, cls, label, onClick) {
-  const b = el("button", `button ${cls} small`, text);
-  b.type = "button";
-  if (label) b.setAttribute("aria-label", label);
-  b.addEventListener("click", onClick);
-  return b;
-}
-
 function cell(tr, label, ...content) {
   const td = el("td");
   td.dataset.label = label;
@@ -101,8 +93,8 @@ function ruleRow(r, firing) {
   cell(tr, "Firing", where.length ? el("span", "alert-text", where.join(", ")) : el("span", "muted", "–"));
   const actions = el("div", "row-actions");
   actions.append(
-    button("Edit", "secondary", `Edit the rule ${r.name}`, () => startRuleEdit(r)),
-    button("Remove", "danger-outline", `Remove the rule ${r.name}`, (e) => removeRule(r, e.target)),
+    rowButton("Edit", "secondary", `Edit the rule ${r.name}`, () => startRuleEdit(r)),
+    rowButton("Remove", "danger-outline", `Remove the rule ${r.name}`, (e) => removeRule(r, e.target)),
   );
   cell(tr, "", actions).className = "cell-actions";
   return tr;
@@ -284,9 +276,9 @@ function channelRow(c) {
   cell(tr, "Last", last);
   const actions = el("div", "row-actions");
   actions.append(
-    button("Send test", "secondary", `Send a test to ${c.name}`, (e) => testChannel(c, e.target)),
-    button("Edit", "secondary", `Edit the channel ${c.name}`, () => startChannelEdit(c)),
-    button("Remove", "danger-outline", `Remove the channel ${c.name}`, (e) => removeChannel(c, e.target)),
+    rowButton("Send test", "secondary", `Send a test to ${c.name}`, (e) => testChannel(c, e.target)),
+    rowButton("Edit", "secondary", `Edit the channel ${c.name}`, () => startChannelEdit(c)),
+    rowButton("Remove", "danger-outline", `Remove the channel ${c.name}`, (e) => removeChannel(c, e.target)),
   );
   cell(tr, "", actions).className = "cell-actions";
   return tr;

@@ -56,6 +56,16 @@ export function el(tag, cls, text) {
 
 export const $ = (sel, root = document) => root.querySelector(sel);
 
+/** A small button for a table row: `cls` is `secondary` or `danger-outline`; `label` names
+ * the row for screen readers ("Edit Attic Pi"). */
+export function rowButton(text, cls, label, onClick) {
+  const b = el("button", `button ${cls} small`, text);
+  b.type = "button";
+  if (label) b.setAttribute("aria-label", label);
+  b.addEventListener("click", onClick);
+  return b;
+}
+
 // ---- numbers ------------------------------------------------------------------------------
 
 const UNITS = ["B", "KB", "MB", "GB", "TB", "PB"];

@@ -11,6 +11,7 @@ import {
   formData,
   frame,
   percent,
+  rowButton,
   showError,
   statusBadge,
 } from "./app.js";
@@ -54,16 +55,9 @@ function row(c) {
   if (c.status !== "online" && c.status_reason) seen.append(el("span", `small reason-${c.status}`, c.status_reason));
   cell("Last seen", seen);
   const actions = el("div", "row-actions");
-  const edit = el("button", "button secondary small", "Edit");
-  edit.type = "button";
-  edit.setAttribute("aria-label", `Edit ${c.name}`);
-  edit.addEventListener("click", () => startEdit(c));
-  actions.append(edit);
+  actions.append(rowButton("Edit", "secondary", `Edit ${c.name}`, () => startEdit(c)));
   if (c.kind !== "local") {
-    const remove = el("button", "button danger-outline small", "Remove");
-    remove.type = "button";
-    remove.setAttribute("aria-label", `Remove ${c.name}`);
-    remove.addEventListener("click", () => removeComputer(c, remove));
+    const remove = rowButton("Remove", "danger-outline", `Remove ${c.name}`, () => removeComputer(c, remove));
     actions.append(remove);
   }
   cell("", actions).className = "cell-actions";

@@ -1,6 +1,6 @@
 // API tokens on the Users page: list (name, prefix, created, last used), create (the new
 // token is shown once, with a copy button), revoke after a confirmation.
-import { $, ago, api, busy, clearErrors, confirmAction, el, formData, showError } from "./app.js";
+import { $, ago, api, busy, clearErrors, confirmAction, el, formData, rowButton, showError } from "./app.js";
 
 const form = $("#token-form");
 const tbody = $("#tokens tbody");
@@ -31,9 +31,7 @@ async function copy(text, button) {
 }
 
 function showOnce(t) {
-  const button = el("button", "button secondary small", "Copy");
-  button.type = "button";
-  button.addEventListener("click", () => copy(t.token, button));
+  const button = rowButton("Copy", "secondary", null, () => copy(t.token, button));
   secret.replaceChildren(
     el("strong", null, `New token ${t.name}: `),
     el("code", "secret-value", t.token),
@@ -60,10 +58,7 @@ function row(t) {
   if (t.created_by) made.title = `by ${t.created_by}`;
   cell("Created", made);
   cell("Last used", el("span", "muted", ago(t.last_used_at)));
-  const revoke = el("button", "button danger-outline small", "Revoke");
-  revoke.type = "button";
-  revoke.setAttribute("aria-label", `Revoke the token ${t.name}`);
-  revoke.addEventListener("click", async () => {
+  const revoke = rowButton("Revoke", "danger-outline", `Revoke the token ${t.name}`, async () => {
     const yes = await confirmAction(`Revoke ${t.name}?`, "Whatever uses this token loses access at once.", "Revoke");
     if (!yes) return;
     try {

@@ -1,6 +1,6 @@
 // Users: list, add (with a chosen or generated password), change a role, reset a password
 // (the new one is shown once), delete after a confirmation.
-import { $, ago, api, busy, clearErrors, confirmAction, el, formData, frame, showError } from "./app.js";
+import { $, ago, api, busy, clearErrors, confirmAction, el, formData, frame, rowButton, showError } from "./app.js";
 
 const form = $("#user-form");
 const tbody = $("#users tbody");
@@ -67,16 +67,10 @@ function row(u) {
   cell("Password", pw);
 
   const actions = el("div", "row-actions");
-  const reset = el("button", "button secondary small", "Reset password");
-  reset.type = "button";
-  reset.setAttribute("aria-label", `Reset the password of ${u.username}`);
-  reset.addEventListener("click", () => resetPassword(u, reset));
+  const reset = rowButton("Reset password", "secondary", `Reset the password of ${u.username}`, () => resetPassword(u, reset));
   actions.append(reset);
   if (!me || u.id !== me.id) {
-    const del = el("button", "button danger-outline small", "Delete");
-    del.type = "button";
-    del.setAttribute("aria-label", `Delete ${u.username}`);
-    del.addEventListener("click", () => deleteUser(u, del));
+    const del = rowButton("Delete", "danger-outline", `Delete ${u.username}`, () => deleteUser(u, del));
     actions.append(del);
   }
   cell("", actions).className = "cell-actions";
