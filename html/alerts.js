@@ -1,6 +1,6 @@
 // Alerts: rules (add, edit, turn on and off, remove), channels (add, edit, send a test,
 // remove; their secrets come back shortened), and the history of what fired and resolved.
-import { $, ago, api, busy, clearErrors, confirmAction, duration, el, formData, frame, rowButton, showError } from "./app.js";
+import { $, ago, api, busy, cell, clearErrors, confirmAction, duration, el, formData, frame, rowButton, showError } from "./app.js";
 
 const ruleForm = $("#rule-form");
 const channelForm = $("#channel-form");
@@ -49,14 +49,6 @@ async function keepFocus(tbody, rebuild) {
     (b) => (b.getAttribute("aria-label") || b.textContent) === label,
   );
   if (again) again.focus();
-}
-
-function cell(tr, label, ...content) {
-  const td = el("td");
-  td.dataset.label = label;
-  td.append(...content);
-  tr.append(td);
-  return td;
 }
 
 // ---- rules --------------------------------------------------------------------------------

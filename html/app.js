@@ -56,6 +56,15 @@ export function el(tag, cls, text) {
 
 export const $ = (sel, root = document) => root.querySelector(sel);
 
+/** Appends a cell to a table row; `label` heads it when the table stacks on a phone. */
+export function cell(tr, label, ...content) {
+  const td = el("td");
+  td.dataset.label = label;
+  td.append(...content);
+  tr.append(td);
+  return td;
+}
+
 /** A small button for a table row: `cls` is `secondary` or `danger-outline`; `label` names
  * the row for screen readers ("Edit Attic Pi"). */
 export function rowButton(text, cls, label, onClick) {

@@ -5,6 +5,7 @@ import {
   ago,
   api,
   busy,
+  cell,
   clearErrors,
   confirmAction,
   el,
@@ -34,33 +35,26 @@ function say(text, kind = "ok") {
 function row(c) {
   const tr = el("tr");
   tr.dataset.id = String(c.id);
-  const cell = (label, ...content) => {
-    const td = el("td");
-    td.dataset.label = label;
-    td.append(...content);
-    tr.append(td);
-    return td;
-  };
-  cell("Status", statusBadge(c));
+  cell(tr, "Status", statusBadge(c));
   const name = el("div", "cell-name");
   name.append(el("strong", null, c.name));
   if (c.hostname && c.hostname !== c.name) name.append(el("span", "muted small", c.hostname));
-  cell("Name", name);
+  cell(tr, "Name", name);
   const where = el("div");
   where.append(c.kind === "local" ? el("span", "muted", "this server's own host") : el("code", "url", c.url));
   if (c.token_hint) where.append(el("span", "muted small token-hint", `token ${c.token_hint}`));
-  cell("Address", where);
+  cell(tr, "Address", where);
   const seen = el("div");
   seen.append(el("span", null, c.last_seen ? ago(c.last_seen) : "never"));
   if (c.status !== "online" && c.status_reason) seen.append(el("span", `small reason-${c.status}`, c.status_reason));
-  cell("Last seen", seen);
+  cell(tr, "Last seen", seen);
   const actions = el("div", "row-actions");
   actions.append(rowButton("Edit", "secondary", `Edit ${c.name}`, () => startEdit(c)));
   if (c.kind !== "local") {
     const remove = rowButton("Remove", "danger-outline", `Remove ${c.name}`, () => removeComputer(c, remove));
     actions.append(remove);
   }
-  cell("", actions).className = "cell-actions";
+  cell(tr, "", actions).className = "cell-actions";
   return tr;
 }
 

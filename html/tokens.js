@@ -1,6 +1,6 @@
 // API tokens on the Users page: list (name, prefix, created, last used), create (the new
 // token is shown once, with a copy button), revoke after a confirmation.
-import { $, ago, api, busy, clearErrors, confirmAction, el, formData, rowButton, showError } from "./app.js";
+import { $, ago, api, busy, cell, clearErrors, confirmAction, el, formData, rowButton, showError } from "./app.js";
 
 const form = $("#token-form");
 const tbody = $("#tokens tbody");
@@ -45,19 +45,12 @@ function showOnce(t) {
 function row(t) {
   const tr = el("tr");
   tr.dataset.id = String(t.id);
-  const cell = (label, content) => {
-    const td = el("td");
-    td.dataset.label = label;
-    td.append(content);
-    tr.append(td);
-    return td;
-  };
-  cell("Name", el("strong", null, t.name));
-  cell("Prefix", el("code", null, `${t.prefix}…`));
+  cell(tr, "Name", el("strong", null, t.name));
+  cell(tr, "Prefix", el("code", null, `${t.prefix}…`));
   const made = el("span", null, ago(t.created_at));
   if (t.created_by) made.title = `by ${t.created_by}`;
-  cell("Created", made);
-  cell("Last used", el("span", "muted", ago(t.last_used_at)));
+  cell(tr, "Created", made);
+  cell(tr, "Last used", el("span", "muted", ago(t.last_used_at)));
   const revoke = rowButton("Revoke", "danger-outline", `Revoke the token ${t.name}`, async () => {
     const yes = await confirmAction(`Revoke ${t.name}?`, "Whatever uses this token loses access at once.", "Revoke");
     if (!yes) return;
@@ -69,7 +62,7 @@ function row(t) {
       say(`Could not revoke ${t.name}: ${e.message}`, "bad");
     }
   });
-  cell("", revoke).className = "cell-actions";
+  cell(tr, "", revoke).className = "cell-actions";
   return tr;
 }
 

@@ -1,6 +1,6 @@
 // Users: list, add (with a chosen or generated password), change a role, reset a password
 // (the new one is shown once), delete after a confirmation.
-import { $, ago, api, busy, clearErrors, confirmAction, el, formData, frame, rowButton, showError } from "./app.js";
+import { $, ago, api, busy, cell, clearErrors, confirmAction, el, formData, frame, rowButton, showError } from "./app.js";
 
 const form = $("#user-form");
 const tbody = $("#users tbody");
@@ -29,17 +29,10 @@ function showSecret(username, password, why) {
 function row(u) {
   const tr = el("tr");
   tr.dataset.id = String(u.id);
-  const cell = (label, ...content) => {
-    const td = el("td");
-    td.dataset.label = label;
-    td.append(...content);
-    tr.append(td);
-    return td;
-  };
   const name = el("div", "cell-name");
   name.append(el("strong", null, u.username));
   if (me && u.id === me.id) name.append(el("span", "badge", "you"));
-  cell("User", name);
+  cell(tr, "User", name);
 
   const select = el("select");
   select.setAttribute("aria-label", `Role of ${u.username}`);
@@ -59,12 +52,12 @@ function row(u) {
       say(`Could not change the role of ${u.username}: ${e.message}`, "bad");
     }
   });
-  cell("Role", select);
+  cell(tr, "Role", select);
 
   const pw = u.must_change_password
     ? el("span", "badge warn", "must change at next login")
     : el("span", "muted", u.password_changed_at ? `changed ${ago(u.password_changed_at)}` : "set");
-  cell("Password", pw);
+  cell(tr, "Password", pw);
 
   const actions = el("div", "row-actions");
   const reset = rowButton("Reset password", "secondary", `Reset the password of ${u.username}`, () => resetPassword(u, reset));
@@ -73,7 +66,7 @@ function row(u) {
     const del = rowButton("Delete", "danger-outline", `Delete ${u.username}`, () => deleteUser(u, del));
     actions.append(del);
   }
-  cell("", actions).className = "cell-actions";
+  cell(tr, "", actions).className = "cell-actions";
   return tr;
 }
 
