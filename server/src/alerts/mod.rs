@@ -418,30 +418,35 @@ pub fn end_firing(
     why: &str,
     now: i64,
 ) -> store::Result<Vec<Event>> {
+    let only = match rules {
+        [one] => Some(one.id),
+        _ => None,
+    };
     let mut ended = Vec::new();
-    for rule in rules {
-        for (s, computer) in store::alerts::firing_states(tx, Some(rule.id), computer_id)? {
-            let on = if s.target_key.is_empty() {
-                String::new()
-            } else {
-                format!(" ({})", what(rule, &s.target_key))
-            };
-            let mut e = Event {
-                id: 0,
-                rule_id: Some(rule.id),
-                rule_name: rule.name.clone(),
-                computer_id: Some(s.computer_id),
-                computer_name: computer.clone(),
-                target: (!s.target_key.is_empty()).then(|| s.target_key.clone()),
-                kind: EventKind::Resolved,
-                value: s.value,
-                at: now,
-                message: format!("{computer}: alert \"{}\"{on} ended: {why}", rule.name),
-            };
-            e.id = store::alerts::add_event(tx, &e)?;
-            store::alerts::put_state(tx, (s.rule_id, s.computer_id, &s.target_key), None)?;
-            ended.push(e);
-        }
+    for (s, computer) in store::alerts::firing_states(tx, only, computer_id)? {
+        let Some(rule) = rules.iter().find(|r| r.id == s.rule_id) else {
+            continue;
+        };
+        let on = if s.target_key.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", what(rule, &s.target_key))
+        };
+        let mut e = Event {
+            id: 0,
+            rule_id: Some(rule.id),
+            rule_name: rule.name.clone(),
+            computer_id: Some(s.computer_id),
+            computer_name: computer.clone(),
+            target: (!s.target_key.is_empty()).then(|| s.target_key.clone()),
+            kind: EventKind::Resolved,
+            value: s.value,
+            at: now,
+            message: format!("{computer}: alert \"{}\"{on} ended: {why}", rule.name),
+        };
+        e.id = store::alerts::add_event(tx, &e)?;
+        store::alerts::put_state(tx, (s.rule_id, s.computer_id, &s.target_key), None)?;
+        ended.push(e);
     }
     Ok(ended)
 }

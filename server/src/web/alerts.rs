@@ -223,7 +223,8 @@ pub fn add_rule(app: &App, call: &mut Call) -> Result<Reply, ApiError> {
     Ok(serve::json(201, &rule_view(&r)))
 }
 
-/// `PUT`/`PATCH /api/alerts/rules/<id>`: any of the fields; its alerts start afresh.
+/// `PUT`/`PATCH /api/alerts/rules/<id>`: any of the fields. A change other than the name
+/// ends the rule's firing alerts with a message, and it is judged afresh.
 pub fn update_rule(app: &App, call: &mut Call) -> Result<Reply, ApiError> {
     let fields = call.fields()?;
     let id = call.id();
