@@ -1,5 +1,5 @@
 //! Background upkeep on the writer thread, in small steps: roll raw samples up into the
-//! 5-minute and hourly tiers, trim every tier to its retention, hand free pages back to the
+//! 5-minute, hourly and daily tiers, trim every tier to its retention, hand free pages back to the
 //! OS, and sweep expired sessions. Each step is its own short transaction, so poll rounds
 //! queue between them instead of behind one long job.
 

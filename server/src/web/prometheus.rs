@@ -199,7 +199,7 @@ pub fn render(hosts: &[HostView], health: &Health, now_ms: i64) -> String {
         e.family(
             "lanstat_server_rows",
             "gauge",
-            "Rows stored per history tier (raw samples, 5-minute and hourly rollups).",
+            "Rows stored per history tier (raw samples; 5-minute, hourly and daily rollups).",
         );
         for (tier, n) in &health.rows {
             e.sample("lanstat_server_rows", &[("tier", tier.name())], *n as f64);
