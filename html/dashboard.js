@@ -73,24 +73,44 @@ function alertMark(firing) {
   return p;
 }
 
-function fillCard(node, c) {
+/** Removes the children of `parent` that come after `keep`. */
+function dropAfter(parent, keep) {
+  while (parent.lastChild && parent.lastChild !== keep) parent.lastChild.remove();
+}
+
+/**
+ * Builds a card's frame once: its heading, whose name is the card's button. Keyboard users and
+ * screen readers reach the charts through it, and the heading keeps its meaning; a click
+ * anywhere on the card works too. The frame stays across refreshes, so the button keeps the
+ * keyboard focus and the modal can hand it back when it closes.
+ */
+function cardFrame(node) {
   const head = el("div", "card-head");
   const titles = el("div", "card-titles");
-  // The name is the card's button: keyboard users and screen readers reach the charts
-  // through it, and the heading keeps its meaning. A click anywhere on the card works too.
   const h = el("h2", "card-name");
-  const open = el("button", "card-open", c.name);
+  const open = el("button", "card-open");
   open.type = "button";
   open.setAttribute("aria-haspopup", "dialog");
   h.append(open);
   titles.append(h);
+  head.append(titles);
+  node.append(head);
+  return { head, titles, h, open };
+}
+
+/** Fills a card's frame with `c`; everything below the heading is built afresh. */
+function fillCard(node, frame, c) {
+  const { head, titles, h, open } = frame;
+  if (open.textContent !== c.name) open.textContent = c.name;
+  dropAfter(titles, h);
   const sub = osLine(c);
   if (sub) titles.append(el("p", "card-sub", sub));
-  head.append(titles, statusBadge(c));
+  dropAfter(head, titles);
+  head.append(statusBadge(c));
 
   const seen = el("p", "card-seen", seenText(c));
   seen.dataset.seen = c.last_seen || "";
-  const parts = [head, seen];
+  const parts = [seen];
   if (c.status !== "online" && c.status_reason) {
     parts.push(el("p", `card-reason reason-${c.status}`, c.status_reason));
   }
@@ -124,7 +144,8 @@ function fillCard(node, c) {
     if (c.uptime_secs !== null && c.uptime_secs !== undefined) fact("Uptime", duration(c.uptime_secs));
     parts.push(facts);
   }
-  node.replaceChildren(...parts);
+  dropAfter(node, head);
+  node.append(...parts);
   node.className = `card computer status-${shownStatus(c)}${firing.length ? " has-alert" : ""}`;
 }
 
@@ -134,11 +155,11 @@ function cardFor(c) {
     const node = el("article");
     node.dataset.id = String(c.id);
     node.addEventListener("click", () => openDetail(c.id));
-    entry = { node, c };
+    entry = { node, frame: cardFrame(node), c };
     cards.set(c.id, entry);
   }
   entry.c = c;
-  fillCard(entry.node, c);
+  fillCard(entry.node, entry.frame, c);
   return entry.node;
 }
 
@@ -149,9 +170,11 @@ function render(list) {
   const nodes = list.map(cardFor);
   // Keep nodes in place when the order is unchanged, so hover survives a refresh.
   const same = nodes.length === cardsBox.children.length && nodes.every((n, i) => cardsBox.children[i] === n);
-  if (!same) cardsBox.replaceChildren(...nodes);
-  // Refilling a card replaced its button: give the keyboard focus back.
-  if (focusedId && !dialog.open) cards.get(Number(focusedId))?.node.querySelector(".card-open")?.focus();
+  if (!same) {
+    cardsBox.replaceChildren(...nodes);
+    // Moving the cards took the keyboard focus from the one that had it: give it back.
+    if (focusedId && !dialog.open) cards.get(Number(focusedId))?.frame.open.focus();
+  }
   $("#empty").hidden = list.length > 0;
   const online = list.filter((c) => c.status === "online").length;
   const problems = list.filter((c) => ["offline", "error"].includes(shownStatus(c))).length;
@@ -297,7 +320,7 @@ function openDetail(id) {
   detail.id = id;
   detail.zoom = null;
   updateDetailHead();
-  detailModal.open(() => cards.get(id)?.node.querySelector(".card-open"));
+  detailModal.open(() => cards.get(id)?.frame.open);
   detail.charts = charts($("#detail-charts"), zoomTo);
   setRange(detail.range);
   $("#detail-close").focus();
