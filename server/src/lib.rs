@@ -97,6 +97,8 @@ pub struct App {
     pub passwords: Passwords,
     pub throttle: Throttle,
     pub live: Live,
+    /// The last `/api/computers` answer, while nothing it shows has changed.
+    pub computers_list: web::ListCache,
     /// The server's own host, when it monitors it.
     pub local: Option<Latest>,
     pub poll_client: ureq::Agent,
@@ -150,6 +152,7 @@ impl App {
             clock,
             passwords: Passwords::new(),
             live: Live::default(),
+            computers_list: Default::default(),
             local: None,
             poll_client,
             in_flight: Arc::new(InFlight::default()),

@@ -227,12 +227,8 @@ fn store_batch(app: &App, report: &mut RoundReport, answers: Vec<(Computer, i64,
             Ok(info) => {
                 report.ok += 1;
                 let sample = agents::to_sample(c.id, at_ms, &info, app.live.counters(c.id));
-                let entry = LiveEntry {
-                    info: Arc::new(info),
-                    at_ms,
-                    sample: Arc::new(sample.clone()),
-                };
-                app.live.set(c.id, entry);
+                app.live
+                    .set(c.id, LiveEntry::new(info, at_ms, sample.clone()));
                 Ok(sample)
             }
             Err(failure) => {

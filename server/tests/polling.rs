@@ -387,3 +387,54 @@ fn https_agents_are_reached_through_the_system_trust_store() {
         "{reason}"
     );
 }
+
+#[test]
+fn the_computer_list_shows_every_change_at_once() {
+    let agent = RealAgent::start();
+    let s = Server::start(&["--no-local"], &[]);
+    let mut c = s.admin(&made_up_secret("admin"));
+    assert_eq!(c.get("/api/computers").json(), serde_json::json!([]));
+    let id = c.add_computer("lab-agent", &agent.url(), &agent.token);
+    let listed = c.get("/api/computers").json();
+    assert_eq!(listed[0]["name"], "lab-agent", "{listed}");
+    c.wait_computer(id, "online", |v| v["status"] == "online");
+    let listed = c.get("/api/computers").json();
+    assert_eq!(listed[0]["status"], "online", "{listed}");
+    assert!(listed[0]["memory"]["total"].as_u64().unwrap() > 0);
+
+    // Paused, it is polled no more: the list and the computer's own view agree in full, the
+    // latest figures included.
+    let edit = |c: &mut Client, body: &[u8]| {
+        let r = c.send(
+            "PATCH",
+            &format!("/api/computers/{id}"),
+            Some("application/json"),
+            body,
+        );
+        assert_eq!(r.status, 200, "{}", r.text());
+    };
+    edit(&mut c, br#"{"enabled":false}"#);
+    std::thread::sleep(Duration::from_millis(1500));
+    let listed = c.get("/api/computers").json();
+    assert_eq!(listed[0], c.get(&format!("/api/computers/{id}")).json());
+    assert_eq!(listed[0]["enabled"], false);
+    assert!(
+        listed[0]["hostname"]
+            .as_str()
+            .is_some_and(|h| !h.is_empty())
+    );
+
+    // Each edit shows in the very next list.
+    edit(&mut c, br#"{"name":"lab-agent-2"}"#);
+    assert_eq!(c.get("/api/computers").json()[0]["name"], "lab-agent-2");
+    edit(&mut c, br#"{"enabled":true}"#);
+    assert_eq!(c.get("/api/computers").json()[0]["enabled"], true);
+    edit(&mut c, br#"{"enabled":false}"#);
+    assert_eq!(c.get("/api/computers").json()[0]["enabled"], false);
+    assert_eq!(
+        c.send("DELETE", &format!("/api/computers/{id}"), None, b"")
+            .status,
+        200
+    );
+    assert_eq!(c.get("/api/computers").json(), serde_json::json!([]));
+}

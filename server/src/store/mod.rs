@@ -22,6 +22,7 @@ pub use tokens::ApiToken;
 pub use users::{Role, SessionUser, User};
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -136,6 +137,8 @@ pub struct Store {
     jobs: Mutex<Option<SyncSender<Job>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
     readers: Mutex<Vec<Connection>>,
+    /// Write transactions finished so far; see `generation`.
+    writes: Arc<AtomicU64>,
 }
 
 impl Store {
@@ -156,6 +159,7 @@ impl Store {
             jobs: Mutex::new(Some(tx)),
             writer: Mutex::new(Some(writer)),
             readers: Mutex::new(Vec::new()),
+            writes: Arc::new(AtomicU64::new(0)),
         }))
     }
 
@@ -170,8 +174,12 @@ impl Store {
         F: FnOnce(&Transaction) -> Result<T> + Send + 'static,
     {
         let (reply_tx, reply_rx) = mpsc::sync_channel(1);
+        let writes = Arc::clone(&self.writes);
         let job: Job = Box::new(move |w: &mut Writer| {
             let result = run_write(w, durability, f);
+            // Counted once the transaction is over, so whoever reads the count and then the
+            // database sees this write's data or a count that has moved on.
+            writes.fetch_add(1, Ordering::Release);
             let _ = reply_tx.send(result);
         });
         let sender = self
@@ -182,6 +190,13 @@ impl Store {
             .ok_or(StoreError::Closed)?;
         sender.send(job).map_err(|_| StoreError::Closed)?;
         reply_rx.recv().map_err(|_| StoreError::Closed)?
+    }
+
+    /// Moves on with every write transaction this process finishes (committed or not): what
+    /// was read from the database while it stayed the same is still current. Read it before
+    /// reading what it guards.
+    pub fn generation(&self) -> u64 {
+        self.writes.load(Ordering::Acquire)
     }
 
     /// Runs `f` on a read-only connection.
@@ -380,6 +395,26 @@ mod tests {
             .unwrap();
         let user = db.store.read(|c| users::get_user(c, id)).unwrap();
         assert_eq!(user.username, "ann");
+    }
+
+    #[test]
+    fn the_generation_has_moved_once_a_write_returns() {
+        let db = TestDb::new("generation");
+        let g0 = db.store.generation();
+        db.store
+            .write(Durability::Relaxed, |tx| {
+                users::create_user(tx, "ann", "h", Role::Admin, false, 1).map(|_| ())
+            })
+            .unwrap();
+        let g1 = db.store.generation();
+        assert!(g1 > g0);
+        db.store.read(users::count_users).unwrap();
+        assert_eq!(db.store.generation(), g1, "reads leave it");
+        let failed: Result<()> = db.store.write(Durability::Relaxed, |_| {
+            Err(StoreError::Conflict("no".into()))
+        });
+        assert!(failed.is_err());
+        assert!(db.store.generation() > g1, "a failed write moves it too");
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! Computers: the cards' data, and adding, editing, removing and testing agents.
 
 use lanstat_agent::serve::{self, Reply};
+use std::sync::{Arc, Mutex};
+
 use serde::Serialize;
 use serde_json::json;
 
@@ -10,11 +12,12 @@ use crate::live::LiveEntry;
 use crate::store::{self, Computer, ComputerInput, Durability, Kind};
 use crate::{agents, alerts};
 
-/// A computer as the API shows it: never the token, only its last four characters. Written
-/// straight to JSON (no intermediate `Value`): a dashboard of a thousand hosts asks for a
-/// thousand of these every poll interval.
+/// A computer as the API shows it: never the token, only its last four characters. The
+/// latest answer's figures follow in the same object, absent until the first one; they were
+/// written when the answer arrived (`LiveEntry::card_fields`), so a dashboard of a thousand
+/// hosts does not serialize a thousand answers on every refresh.
 #[derive(Serialize)]
-pub struct View<'a> {
+struct Head<'a> {
     id: i64,
     name: &'a str,
     url: Option<&'a str>,
@@ -25,41 +28,18 @@ pub struct View<'a> {
     status_changed_at: Option<i64>,
     last_seen: Option<i64>,
     token_hint: Option<String>,
-    /// The latest answer's figures, absent until the first one.
-    #[serde(flatten)]
-    live: Option<LiveView<'a>>,
     /// Firing alerts (rule, kind, target, since, value).
     alerts: Vec<&'a store::alerts::Firing>,
 }
 
-#[derive(Serialize)]
-struct LiveView<'a> {
-    sampled_at: i64,
-    hostname: &'a str,
-    system: &'a str,
-    os_version: Option<&'a str>,
-    kernel_version: Option<&'a str>,
-    arch: Option<&'a str>,
-    agent_version: Option<&'a str>,
-    cpu_percent: f64,
-    cpu_count: Option<u32>,
-    memory: &'a lanstat_agent::snapshot::Memory,
-    swap: Option<&'a lanstat_agent::snapshot::Swap>,
-    disk: &'a lanstat_agent::snapshot::Disk,
-    network: &'a lanstat_agent::snapshot::NetworkTotals,
-    /// The server's own rates, from counters between its polls.
-    network_usage: lanstat_agent::snapshot::NetworkRates,
-    temperature: Option<f64>,
-    uptime_secs: Option<u64>,
-    load_average: Option<&'a lanstat_agent::snapshot::LoadAverage>,
-}
-
-pub fn view<'a>(
-    c: &'a Computer,
-    live: Option<&'a LiveEntry>,
-    firing: &'a [store::alerts::Firing],
-) -> View<'a> {
-    View {
+/// Appends a computer's JSON object to `out`.
+fn write_view(
+    out: &mut Vec<u8>,
+    c: &Computer,
+    live: Option<&LiveEntry>,
+    firing: &[store::alerts::Firing],
+) -> Result<(), ApiError> {
+    let head = Head {
         id: c.id,
         name: &c.name,
         url: (c.kind != Kind::Local).then_some(c.url.as_str()),
@@ -70,33 +50,30 @@ pub fn view<'a>(
         status_changed_at: c.status_changed_at,
         last_seen: c.last_seen,
         token_hint: token_hint(&c.token),
-        live: live.map(|l| {
-            let (i, s) = (&l.info, &l.sample);
-            LiveView {
-                sampled_at: l.at_ms,
-                hostname: &i.hostname,
-                system: &i.system,
-                os_version: i.os_version.as_deref(),
-                kernel_version: i.kernel_version.as_deref(),
-                arch: i.arch.as_deref(),
-                agent_version: i.agent_version.as_deref(),
-                cpu_percent: i.cpu_percent,
-                cpu_count: i.cpu_count,
-                memory: &i.memory,
-                swap: i.swap.as_ref(),
-                disk: &i.disk,
-                network: &i.network,
-                network_usage: lanstat_agent::snapshot::NetworkRates {
-                    bytes_sent_per_sec: s.network_sent_per_sec,
-                    bytes_recv_per_sec: s.network_recv_per_sec,
-                },
-                temperature: s.temperature,
-                uptime_secs: i.uptime_secs,
-                load_average: i.load_average.as_ref(),
-            }
-        }),
         alerts: firing.iter().filter(|f| f.computer_id == c.id).collect(),
+    };
+    serde_json::to_writer(&mut *out, &head)
+        .map_err(|e| ApiError::Internal(format!("cannot encode computer {}: {e}", c.id)))?;
+    if let Some(fields) = live.map(|l| &l.card_fields).filter(|f| !f.is_empty()) {
+        // Open the object again after its last member and add the figures' members.
+        out.pop();
+        out.push(b',');
+        out.extend_from_slice(fields.as_bytes());
+        out.push(b'}');
     }
+    Ok(())
+}
+
+/// One computer as a JSON response.
+fn view_reply(
+    status: u16,
+    c: &Computer,
+    live: Option<&LiveEntry>,
+    firing: &[store::alerts::Firing],
+) -> Result<Reply, ApiError> {
+    let mut out = Vec::with_capacity(2048);
+    write_view(&mut out, c, live, firing)?;
+    Ok(serve::bytes(status, "application/json", out))
 }
 
 fn token_hint(token: &str) -> Option<String> {
@@ -104,24 +81,73 @@ fn token_hint(token: &str) -> Option<String> {
     (n >= 8).then(|| format!("…{}", token.chars().skip(n - 4).collect::<String>()))
 }
 
+/// The last `/api/computers` body and the database and live generations it was built from.
+/// A dashboard refreshes at the poll interval, and several may be open, while what they show
+/// changes only when a round stores its answers or someone edits: between those, every
+/// request is answered from here.
+#[derive(Default)]
+pub struct ListCache(Mutex<Option<(Generations, Arc<Vec<u8>>)>>);
+
+/// `(Store::generation, Live::generation)`.
+type Generations = (u64, u64);
+
+impl ListCache {
+    fn get(&self, now: Generations) -> Option<Arc<Vec<u8>>> {
+        let cached = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        cached
+            .as_ref()
+            .filter(|(built, _)| *built == now)
+            .map(|(_, body)| Arc::clone(body))
+    }
+
+    fn put(&self, built: Generations, body: Arc<Vec<u8>>) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some((built, body));
+    }
+}
+
 pub fn list(app: &App, _call: &mut Call) -> Result<Reply, ApiError> {
+    // Read before what they guard: a change made meanwhile moves them past what is cached.
+    let now = (app.store.generation(), app.live.generation());
+    let body = match app.computers_list.get(now) {
+        Some(body) => body,
+        None => {
+            let body = Arc::new(list_json(app)?);
+            app.computers_list.put(now, Arc::clone(&body));
+            body
+        }
+    };
+    Ok(serve::bytes(200, "application/json", body.to_vec()))
+}
+
+fn list_json(app: &App) -> Result<Vec<u8>, ApiError> {
     let computers = app
         .store
         .read(|c| store::computers::list(c, app.config.local))?;
     let live = app.live.snapshot();
     let firing = app.store.read(store::alerts::firing)?;
-    let out: Vec<View> = computers
+    // Sized up front, so a large list is not copied as it grows: a computer's own fields take
+    // a few hundred bytes.
+    let size = computers
         .iter()
-        .map(|c| view(c, live.get(&c.id), &firing))
-        .collect();
-    Ok(serve::json(200, &out))
+        .map(|c| 512 + live.get(&c.id).map_or(0, |l| l.card_fields.len()))
+        .sum::<usize>();
+    let mut out = Vec::with_capacity(size + 2);
+    out.push(b'[');
+    for (i, c) in computers.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_view(&mut out, c, live.get(&c.id), &firing)?;
+    }
+    out.push(b']');
+    Ok(out)
 }
 
 pub fn get(app: &App, call: &mut Call) -> Result<Reply, ApiError> {
     let c = find(app, call.id())?;
     let firing = app.store.read(store::alerts::firing)?;
     let live = app.live.get(c.id);
-    Ok(serve::json(200, &view(&c, live.as_ref(), &firing)))
+    view_reply(200, &c, live.as_ref(), &firing)
 }
 
 fn find(app: &App, id: i64) -> Result<Computer, ApiError> {
@@ -270,7 +296,7 @@ pub fn add(app: &App, call: &mut Call) -> Result<Reply, ApiError> {
         "event=computer_added computer_id={} name={:?}",
         c.id, c.name
     );
-    Ok(serve::json(201, &view(&c, None, &[])))
+    view_reply(201, &c, None, &[])
 }
 
 /// `PUT`/`PATCH /api/computers/<id>`: any of `name`, `url`, `token` (empty keeps it), `enabled`.
@@ -297,7 +323,7 @@ pub fn update(app: &App, call: &mut Call) -> Result<Reply, ApiError> {
         app.live.remove(id); // the next rate must not mix two agents' counters
     }
     let live = app.live.get(id);
-    Ok(serve::json(200, &view(&c, live.as_ref(), &[])))
+    view_reply(200, &c, live.as_ref(), &[])
 }
 
 /// `DELETE /api/computers/<id>`: the computer and its history.

@@ -19,6 +19,7 @@ use tiny_http::{Method, Request};
 use crate::App;
 use crate::store::{Role, SessionUser, StoreError};
 
+pub use computers::ListCache;
 pub use forms::Fields;
 
 /// Largest request body we read.
