@@ -194,79 +194,75 @@ pub fn latest(app: &App, call: &mut Call) -> Result<Reply, ApiError> {
 
 /// `GET /api/history/<id>?range=24h`: bucketed averages (with min/max) for every chart.
 pub fn history(app: &App, call: &mut Call) -> Result<Reply, ApiError> {
-    let id = call.id();
-    exists(app, id)?;
-    let w = window(call, app.clock.now(), "24h")?;
-    let (tier, step, pts) = points(app, id, &w)?;
-    Ok(serve::json(
-        200,
-        &HistoryBody {
-            computer_id: id,
-            range: &w.name,
-            from: w.from,
-            to: w.to,
-            step,
-            tier: tier.name(),
-            points: &pts,
-        },
-    ))
+    chart(app, call, |points| Points { points })
 }
 
-/// `/api/history`'s answer, written straight to JSON: a chart's 500 points go through no
-/// intermediate `Value`.
 #[derive(Serialize)]
-struct HistoryBody<'a> {
-    computer_id: i64,
-    range: &'a str,
-    from: i64,
-    to: i64,
-    step: i64,
-    tier: &'static str,
-    points: &'a [HistoryPoint],
+struct Points {
+    points: Vec<HistoryPoint>,
 }
 
 /// `GET /api/network_graph/<id>`: the original 24-hour network chart's data, sent and
 /// received per second on one time axis (`range` and `from`/`to` work here too).
 pub fn network_graph(app: &App, call: &mut Call) -> Result<Reply, ApiError> {
-    let id = call.id();
-    exists(app, id)?;
-    let w = window(call, app.clock.now(), "24h")?;
-    let (tier, step, pts) = points(app, id, &w)?;
-    let column = |f: fn(&HistoryPoint) -> Option<f64>| pts.iter().map(f).collect();
-    Ok(serve::json(
-        200,
-        &NetworkBody {
-            computer_id: id,
-            range: &w.name,
-            from: w.from,
-            to: w.to,
-            step,
-            tier: tier.name(),
+    chart(app, call, |pts| {
+        let column = |f: fn(&HistoryPoint) -> Option<f64>| pts.iter().map(f).collect();
+        NetworkSeries {
             labels: pts.iter().map(|p| clock::iso8601(p.timestamp)).collect(),
             timestamps: pts.iter().map(|p| p.timestamp).collect(),
             sent: column(|p| p.network_sent_per_sec),
             recv: column(|p| p.network_recv_per_sec),
             sent_max: column(|p| p.network_sent_per_sec_max),
             recv_max: column(|p| p.network_recv_per_sec_max),
-        },
-    ))
+        }
+    })
 }
 
-/// `/api/network_graph`'s answer: the original's `labels`, `sent` and `recv`, and ours.
+/// The original's `labels`, `sent` and `recv`, and ours.
 #[derive(Serialize)]
-struct NetworkBody<'a> {
-    computer_id: i64,
-    range: &'a str,
-    from: i64,
-    to: i64,
-    step: i64,
-    tier: &'static str,
+struct NetworkSeries {
     labels: Vec<String>,
     timestamps: Vec<i64>,
     sent: Vec<Option<f64>>,
     recv: Vec<Option<f64>>,
     sent_max: Vec<Option<f64>>,
     recv_max: Vec<Option<f64>>,
+}
+
+/// A chart's answer: the window and tier it covers, then its data's own fields.
+#[derive(Serialize)]
+struct Chart<'a, D> {
+    computer_id: i64,
+    range: &'a str,
+    from: i64,
+    to: i64,
+    step: i64,
+    tier: &'static str,
+    #[serde(flatten)]
+    data: D,
+}
+
+/// Answers a chart request with `data` made from the window's points, written straight to
+/// JSON: a chart's 500 points go through no intermediate `Value`.
+fn chart<D: Serialize>(
+    app: &App,
+    call: &mut Call,
+    data: impl FnOnce(Vec<HistoryPoint>) -> D,
+) -> Result<Reply, ApiError> {
+    let id = call.id();
+    exists(app, id)?;
+    let w = window(call, app.clock.now(), "24h")?;
+    let (tier, step, pts) = points(app, id, &w)?;
+    let body = Chart {
+        computer_id: id,
+        range: &w.name,
+        from: w.from,
+        to: w.to,
+        step,
+        tier: tier.name(),
+        data: data(pts),
+    };
+    Ok(serve::json(200, &body))
 }
 
 #[cfg(test)]
