@@ -1,8 +1,8 @@
 //! Computers: the cards' data, and adding, editing, removing and testing agents.
 
-use lanstat_agent::serve::{self, Reply};
 use std::sync::{Arc, Mutex};
 
+use lanstat_agent::serve::{self, Reply};
 use serde::Serialize;
 use serde_json::json;
 
