@@ -32,14 +32,14 @@ runner_for() {
   esac
 }
 
-# Starts "$@" with its output in $log, waits for its first line `listening on ADDR`, and
+# Starts "$@" with its output in $log, waits for its line `listening on ADDR`, and
 # sets $addr and $pid.
 start() {
   "$@" >"$log" 2>&1 &
   pid=$!
   pids+=("$pid")
   for _ in $(seq 1 300); do
-    addr=$(sed -n '1s/^listening on //p' "$log")
+    addr=$(sed -n 's/^listening on //p' "$log" | head -n1)
     [[ -n $addr ]] && return 0
     kill -0 "$pid" 2>/dev/null || { cat "$log" >&2; fail "$* exited before listening"; }
     sleep 0.1

@@ -122,13 +122,7 @@ fn serve(c: Config) -> Result<ExitCode, Error> {
     serve::forward_signals(tx.clone());
     let web_app = app.clone();
     let workers = serve::start(server, workers_n, move |req| web::handle(&web_app, req), tx)?;
-    let poller = poller::Poller::start(app.clone())
-        .map_err(|e| Error::Other(format!("cannot start the poller: {e}")))?;
-    let upkeep = maintenance::Maintenance::start(app.clone())
-        .map_err(|e| Error::Other(format!("cannot start the maintenance thread: {e}")))?;
-    let notify = alerts::notify::NotifyThread::start(app.clone())
-        .map_err(|e| Error::Other(format!("cannot start the notify thread: {e}")))?;
-
+    // Before the background threads start, so nothing they log comes first.
     println!("listening on {addr}");
     println!(
         "event=started version={} listen={addr} db={:?} poll_interval_secs={} local={} nofile_limit={}",
@@ -140,6 +134,13 @@ fn serve(c: Config) -> Result<ExitCode, Error> {
             .map(|n| n.to_string())
             .unwrap_or_else(|| "unknown".into())
     );
+    let poller = poller::Poller::start(app.clone())
+        .map_err(|e| Error::Other(format!("cannot start the poller: {e}")))?;
+    let upkeep = maintenance::Maintenance::start(app.clone())
+        .map_err(|e| Error::Other(format!("cannot start the maintenance thread: {e}")))?;
+    let notify = alerts::notify::NotifyThread::start(app.clone())
+        .map_err(|e| Error::Other(format!("cannot start the notify thread: {e}")))?;
+
     let shown = if addr.ip().is_unspecified() {
         "localhost".to_string()
     } else {
