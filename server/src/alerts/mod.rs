@@ -394,16 +394,31 @@ fn event(
     now: i64,
 ) -> Event {
     Event {
+        message: message(rule, c, key, kind, value),
+        ..unsaid_event(rule, (c.id, c.name), key, kind, value, now)
+    }
+}
+
+/// An event of `rule` on a computer (id, name), before its message is written.
+fn unsaid_event(
+    rule: &Rule,
+    (computer_id, computer_name): (i64, &str),
+    key: &str,
+    kind: EventKind,
+    value: Option<f64>,
+    now: i64,
+) -> Event {
+    Event {
         id: 0,
         rule_id: Some(rule.id),
         rule_name: rule.name.clone(),
-        computer_id: Some(c.id),
-        computer_name: c.name.to_string(),
+        computer_id: Some(computer_id),
+        computer_name: computer_name.to_string(),
         target: (!key.is_empty()).then(|| key.to_string()),
         kind,
         value,
         at: now,
-        message: message(rule, c, key, kind, value),
+        message: String::new(),
     }
 }
 
@@ -433,16 +448,15 @@ pub fn end_firing(
             format!(" ({})", what(rule, &s.target_key))
         };
         let mut e = Event {
-            id: 0,
-            rule_id: Some(rule.id),
-            rule_name: rule.name.clone(),
-            computer_id: Some(s.computer_id),
-            computer_name: computer.clone(),
-            target: (!s.target_key.is_empty()).then(|| s.target_key.clone()),
-            kind: EventKind::Resolved,
-            value: s.value,
-            at: now,
             message: format!("{computer}: alert \"{}\"{on} ended: {why}", rule.name),
+            ..unsaid_event(
+                rule,
+                (s.computer_id, &computer),
+                &s.target_key,
+                EventKind::Resolved,
+                s.value,
+                now,
+            )
         };
         e.id = store::alerts::add_event(tx, &e)?;
         store::alerts::put_state(tx, (s.rule_id, s.computer_id, &s.target_key), None)?;
