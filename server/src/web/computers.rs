@@ -120,24 +120,27 @@ pub fn list(app: &App, _call: &mut Call) -> Result<Reply, ApiError> {
 }
 
 fn list_json(app: &App) -> Result<Vec<u8>, ApiError> {
-    let computers = app
-        .store
-        .read(|c| store::computers::list(c, app.config.local))?;
+    let (computers, firing) = app.store.read(|c| {
+        Ok((
+            store::computers::list(c, app.config.local)?,
+            store::alerts::firing(c)?,
+        ))
+    })?;
     let live = app.live.snapshot();
-    let firing = app.store.read(store::alerts::firing)?;
+    let rows: Vec<_> = computers.iter().map(|c| (c, live.get(&c.id))).collect();
     // Sized up front, so a large list is not copied as it grows: a computer's own fields take
     // a few hundred bytes.
-    let size = computers
+    let size: usize = rows
         .iter()
-        .map(|c| 512 + live.get(&c.id).map_or(0, |l| l.card_fields.len()))
-        .sum::<usize>();
+        .map(|(_, l)| 512 + l.map_or(0, |l| l.card_fields.len()))
+        .sum();
     let mut out = Vec::with_capacity(size + 2);
     out.push(b'[');
-    for (i, c) in computers.iter().enumerate() {
+    for (i, (c, l)) in rows.into_iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
-        write_view(&mut out, c, live.get(&c.id), &firing)?;
+        write_view(&mut out, c, l, &firing)?;
     }
     out.push(b']');
     Ok(out)
