@@ -98,8 +98,8 @@ impl Profile {
         if self.reset_every > 0 {
             t.rem_euclid(self.reset_every)
         } else {
-            let weeks = 86_400 * (10 + (unit(self.index, 6) * 50.0) as i64);
-            (t + (unit(self.index, 7) * weeks as f64) as i64).rem_euclid(weeks)
+            let period = 86_400 * (10 + (unit(self.index, 6) * 50.0) as i64);
+            (t + (unit(self.index, 7) * period as f64) as i64).rem_euclid(period)
         }
     }
 
