@@ -28,6 +28,12 @@ impl Clock {
         }
     }
 
+    pub fn advance_ms(&self, ms: i64) {
+        if let Some(f) = &self.fake {
+            f.fetch_add(ms, Ordering::SeqCst);
+        }
+    }
+
     /// Unix seconds.
     pub fn now(&self) -> i64 {
         self.now_ms().div_euclid(1000)

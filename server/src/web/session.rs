@@ -65,8 +65,7 @@ pub fn login(app: &App, call: &mut Call) -> Result<Reply, ApiError> {
     let ip_key = format!("ip:{}", call.client);
     let user_key = format!("user:{}", username.to_lowercase());
     let keys = [ip_key.as_str(), user_key.as_str()];
-    let wait = app.throttle.wait_secs(&keys);
-    if wait > 0 {
+    if let Err(wait) = app.throttle.reserve(&keys) {
         return fail(ApiError::TooManyAttempts(wait), &username);
     }
     let found = app.store.read(|c| store::users::find_login(c, &username))?;
@@ -76,7 +75,6 @@ pub fn login(app: &App, call: &mut Call) -> Result<Reply, ApiError> {
     let (user, old_hash) = match (found, &verdict) {
         (Some((user, hash)), Verdict::Right | Verdict::RightUpgrade(_)) => (user, hash),
         _ => {
-            app.throttle.fail(&keys);
             println!("event=login_failed client={} ", call.client);
             let err = ApiError::Invalid("password".into(), "wrong username or password".into());
             return if json {
@@ -172,8 +170,7 @@ pub fn change_password(app: &App, call: &mut Call) -> Result<Reply, ApiError> {
         ));
     }
     let user_key = format!("user:{}", s.user.username.to_lowercase());
-    let wait = app.throttle.wait_secs(&[&user_key]);
-    if wait > 0 {
+    if let Err(wait) = app.throttle.reserve(&[&user_key]) {
         return fail(ApiError::TooManyAttempts(wait));
     }
     let stored = app
@@ -184,12 +181,12 @@ pub fn change_password(app: &App, call: &mut Call) -> Result<Reply, ApiError> {
         app.passwords.verify(&current, stored.as_deref()),
         Verdict::Wrong
     ) {
-        app.throttle.fail(&[&user_key]);
         return fail(ApiError::Invalid(
             "current_password".into(),
             "the current password is wrong".into(),
         ));
     }
+    app.throttle.succeed(&[&user_key]);
     let hash = app.passwords.hash(&new);
     let (now, user_id, keep) = (app.clock.now(), s.user.id, s.id_hash.clone());
     app.store.write(Durability::Durable, move |tx| {
