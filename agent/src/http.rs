@@ -6,10 +6,8 @@
 //! | `/metrics`    | GET, HEAD | token or scrape token        | Prometheus text      |
 //! | `/healthz`    | GET, HEAD | none                         | `{"status":"ok"}`    |
 
-use tiny_http::{Method, Request};
-
 use crate::sampler::Latest;
-use crate::serve::{self, Reply};
+use crate::serve::{self, HeaderValue, Method, Request, Response, StatusCode, header};
 use crate::token::constant_time_eq;
 
 pub struct App {
@@ -26,49 +24,50 @@ enum Access {
     Open,
 }
 
-pub fn handle(app: &App, req: &mut Request) -> Reply {
-    let path = req.url().split('?').next().unwrap_or("");
-    let access = match path {
+/// Answers one request. HEAD reaches here as GET (the HTTP layer drops the body).
+pub fn handle(app: &App, req: &mut Request<'_>) -> Response {
+    let access = match req.path() {
         "/systeminfo" => Access::Token,
         "/metrics" => Access::TokenOrScrape,
         "/healthz" => Access::Open,
-        _ => return serve::error(404, "not found"),
+        _ => return serve::error(StatusCode::NOT_FOUND, "not found"),
     };
-    if !matches!(req.method(), Method::Get | Method::Head) {
-        return serve::error(405, "method not allowed")
-            .with_header(serve::header("Allow", "GET, HEAD"));
+    if req.method() != Method::GET {
+        return serve::error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed")
+            .with_header(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
     }
     if !authorized(app, req, access) {
-        return serve::error(401, "missing or wrong bearer token").with_header(serve::header(
-            "WWW-Authenticate",
-            "Bearer realm=\"lanstat-agent\"",
-        ));
+        return serve::error(StatusCode::UNAUTHORIZED, "missing or wrong bearer token")
+            .with_header(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"lanstat-agent\""),
+            );
     }
-    match path {
-        "/systeminfo" => {
+    match access {
+        Access::Token => {
             let snap = app.latest.get();
-            serve::bytes(200, "application/json", snap.json().to_vec())
+            Response::bytes(StatusCode::OK, "application/json", snap.json().to_vec())
         }
-        "/metrics" => {
+        Access::TokenOrScrape => {
             let snap = app.latest.get();
-            serve::bytes(
-                200,
+            Response::bytes(
+                StatusCode::OK,
                 crate::metrics::CONTENT_TYPE,
                 snap.metrics().as_bytes().to_vec(),
             )
         }
-        _ => serve::json(
-            200,
+        Access::Open => Response::json(
+            StatusCode::OK,
             &serde_json::json!({"status": "ok", "version": crate::VERSION}),
         ),
     }
 }
 
-fn authorized(app: &App, req: &Request, access: Access) -> bool {
+fn authorized(app: &App, req: &Request<'_>, access: Access) -> bool {
     if access == Access::Open {
         return true;
     }
-    let Some(given) = serve::bearer(req) else {
+    let Some(given) = req.bearer() else {
         return false;
     };
     if constant_time_eq(given.as_bytes(), app.token.as_bytes()) {

@@ -25,7 +25,7 @@ Options:
                              else client_token.txt in the working directory]
   --token TOKEN              use this token instead of the file [env LANSTAT_TOKEN]
   --scrape-token-file PATH   a second token that opens /metrics only, for Prometheus
-  --workers N                HTTP worker threads [default 4]
+  --max-connections N        connections served at once, one thread each [default 16]
   -h, --help                 show this help
   -V, --version              show the version
 
@@ -46,7 +46,7 @@ struct Config {
     token_file: PathBuf,
     token: Option<String>,
     scrape_token_file: Option<PathBuf>,
-    workers: usize,
+    max_connections: usize,
 }
 
 fn main() -> ExitCode {
@@ -76,7 +76,7 @@ fn parse(argv: impl Iterator<Item = String>) -> Result<Option<Config>, Error> {
         token_file: token::default_path(env("STATE_DIRECTORY").as_deref()),
         token: env("LANSTAT_TOKEN"),
         scrape_token_file: None,
-        workers: 4,
+        max_connections: 16,
     };
     let mut args = Args::new(argv);
     let mut listen_from_flag = false;
@@ -101,15 +101,22 @@ fn parse(argv: impl Iterator<Item = String>) -> Result<Option<Config>, Error> {
                 "token-file" => c.token_file = PathBuf::from(args.value(&f)?),
                 "token" => c.token = Some(args.value(&f)?),
                 "scrape-token-file" => c.scrape_token_file = Some(PathBuf::from(args.value(&f)?)),
-                "workers" => {
+                "max-connections" => {
                     let v = args.value(&f)?;
-                    c.workers =
-                        v.parse()
-                            .ok()
-                            .filter(|n| (1..=64).contains(n))
-                            .ok_or_else(|| {
-                                Error::Usage(format!("--workers must be from 1 to 64, not {v:?}"))
-                            })?;
+                    c.max_connections = v
+                        .parse()
+                        .ok()
+                        .filter(|n| (1..=1024).contains(n))
+                        .ok_or_else(|| {
+                            Error::Usage(format!(
+                                "--max-connections must be from 1 to 1024, not {v:?}"
+                            ))
+                        })?;
+                }
+                "workers" => {
+                    return Err(Error::Usage(
+                        "--workers is now --max-connections (one thread per connection)".into(),
+                    ));
                 }
                 _ => return Err(Error::Usage(format!("unknown option --{f} (see --help)"))),
             },
@@ -171,7 +178,13 @@ fn run(c: Config) -> Result<ExitCode, Error> {
         .map(token::load)
         .transpose()?;
     let nofile = lanstat_agent::sys::raise_nofile_limit();
-    let (server, addr) = serve::bind(&c.listen)?;
+    let limits = serve::Limits {
+        max_connections: c.max_connections,
+        // The agent's handlers only copy a rendered snapshot: a small stack is plenty.
+        stack_size: 128 * 1024,
+        ..serve::Limits::default()
+    };
+    let (server, addr) = serve::bind(&c.listen, limits)?;
     let sampler = Sampler::start(c.sample_interval).map_err(Error::Collect)?;
     let hostname = sampler.latest().get().info.hostname.clone();
 
@@ -182,7 +195,7 @@ fn run(c: Config) -> Result<ExitCode, Error> {
         token: token.clone(),
         scrape_token,
     };
-    let workers = serve::start(server, c.workers, move |req| http::handle(&app, req), tx)?;
+    let running = serve::serve(server, move |req| http::handle(&app, req), tx)?;
 
     let shown_host = if addr.ip().is_unspecified() {
         hostname.clone()
@@ -224,7 +237,7 @@ fn run(c: Config) -> Result<ExitCode, Error> {
         }
         Err(_) => ExitCode::from(1),
     };
-    workers.stop();
+    running.stop();
     drop(sampler);
     Ok(code)
 }

@@ -3,7 +3,8 @@
 #![allow(unsafe_code)]
 
 /// Raises the soft RLIMIT_NOFILE to the hard limit, so a burst of connections does not hit
-/// EMFILE (which would end tiny_http's accept thread). Returns the new soft limit.
+/// EMFILE (which the HTTP layer survives, but only by pausing its accepts). Returns the new
+/// soft limit.
 #[cfg(unix)]
 pub fn raise_nofile_limit() -> Option<u64> {
     // SAFETY: getrlimit/setrlimit only read and write the struct we pass, which lives on

@@ -309,7 +309,16 @@ pub fn try_request(
     }
     head.push_str("\r\n");
     s.write_all(head.as_bytes())?;
-    s.write_all(body)?;
+    // A server may answer (413, 405) and close before the whole body is sent, as HTTP lets it;
+    // the answer is still there to read.
+    if let Err(e) = s.write_all(body)
+        && !matches!(
+            e.kind(),
+            std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset
+        )
+    {
+        return Err(e);
+    }
     let mut raw = Vec::new();
     s.read_to_end(&mut raw)?;
     parse_response(&raw, method == "HEAD")

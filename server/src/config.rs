@@ -35,7 +35,7 @@ Options:
                            least as long as the finer one before it)
   --no-local               do not monitor this server's own host
   --trust-proxy            take the client address from X-Forwarded-For (behind a reverse proxy)
-  --workers N              HTTP worker threads [default 16]
+  --max-connections N      connections served at once, one thread each [default 128]
   --public-url URL         the dashboard's address in alert messages [env LANSTAT_PUBLIC_URL;
                            default: the address the admin used when saving the channel]
   --notify-retry SECS,...  waits before retrying a failed alert delivery [default 2,10,60]
@@ -56,7 +56,8 @@ pub struct Config {
     pub poll_interval: Duration,
     pub local: bool,
     pub trust_proxy: bool,
-    pub workers: usize,
+    /// Connections served at once (the HTTP layer's cap).
+    pub max_connections: usize,
     pub admin_username: String,
     pub admin_password: Option<String>,
     pub retention: Retention,
@@ -103,7 +104,7 @@ pub fn from_args(
         poll_interval: Duration::from_secs(30),
         local: true,
         trust_proxy: env("LANSTAT_TRUST_PROXY").is_some_and(|v| v == "1" || v == "true"),
-        workers: 16,
+        max_connections: 128,
         admin_username: env("ADMIN_USERNAME").unwrap_or_else(|| "admin".into()),
         admin_password: env("ADMIN_PASSWORD"),
         retention: Retention::default(),
@@ -147,15 +148,22 @@ pub fn from_args(
                 "public-url" => c.public_url = Some(parse_public_url(&f, &args.value(&f)?)?),
                 "notify-retry" => c.notify_retry = parse_retry(&args.value(&f)?)?,
                 "trust-proxy" => c.trust_proxy = true,
-                "workers" => {
+                "max-connections" => {
                     let v = args.value(&f)?;
-                    c.workers = v
+                    c.max_connections = v
                         .parse()
                         .ok()
-                        .filter(|n| (1..=256).contains(n))
+                        .filter(|n| (1..=4096).contains(n))
                         .ok_or_else(|| {
-                            Error::Usage(format!("--workers must be from 1 to 256, not {v:?}"))
+                            Error::Usage(format!(
+                                "--max-connections must be from 1 to 4096, not {v:?}"
+                            ))
                         })?;
+                }
+                "workers" => {
+                    return Err(Error::Usage(
+                        "--workers is now --max-connections (one thread per connection)".into(),
+                    ));
                 }
                 _ => return Err(Error::Usage(format!("unknown option --{f} (see --help)"))),
             },
@@ -458,7 +466,9 @@ mod tests {
             "token revoke",
             "token frob x",
             "frob",
-            "--workers 0",
+            "--max-connections 0",
+            "--max-connections 5000",
+            "--workers 16",
         ] {
             assert!(parse(args, &[]).is_err(), "{args}");
         }

@@ -86,8 +86,13 @@ fn token(db: &std::path::Path, action: TokenAction) -> Result<ExitCode, Error> {
 
 fn serve(c: Config) -> Result<ExitCode, Error> {
     let nofile = lanstat_agent::sys::raise_nofile_limit();
-    let (server, addr) = serve::bind(&c.listen)?;
-    let workers_n = c.workers;
+    let limits = serve::Limits {
+        max_connections: c.max_connections,
+        // Handlers run SQLite queries and, for "Test connection", a TLS handshake.
+        stack_size: 1024 * 1024,
+        ..serve::Limits::default()
+    };
+    let (server, addr) = serve::bind(&c.listen, limits)?;
     let mut app = App::open(c, Clock::system())?;
     let sampler = if app.config.local {
         // Sample at least as often as we poll, so each poll sees fresh counters.
@@ -121,7 +126,7 @@ fn serve(c: Config) -> Result<ExitCode, Error> {
     let (tx, rx) = mpsc::channel();
     serve::forward_signals(tx.clone());
     let web_app = app.clone();
-    let workers = serve::start(server, workers_n, move |req| web::handle(&web_app, req), tx)?;
+    let http = serve::serve(server, move |req| web::handle(&web_app, req), tx)?;
     // Before the background threads start, so nothing they log comes first.
     println!("listening on {addr}");
     println!(
@@ -186,7 +191,7 @@ fn serve(c: Config) -> Result<ExitCode, Error> {
         }
         Err(_) => ExitCode::from(1),
     };
-    workers.stop();
+    http.stop();
     poller.stop();
     upkeep.stop();
     notify.stop();

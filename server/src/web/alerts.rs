@@ -1,7 +1,7 @@
 //! Alerts for admins: rules, channels (their secrets shown masked, never in full), a test
 //! message, and the history. Rules and history can also be read with a session or a token.
 
-use lanstat_agent::serve::{self, Reply};
+use lanstat_http::{Response, StatusCode};
 use serde_json::{Value, json};
 
 use super::{ApiError, Call, Fields};
@@ -199,16 +199,16 @@ fn rule_input(app: &App, f: &Fields, current: Option<&Rule>) -> Result<RuleInput
     })
 }
 
-pub fn rules(app: &App, _call: &mut Call) -> Result<Reply, ApiError> {
+pub fn rules(app: &App, _call: &mut Call) -> Result<Response, ApiError> {
     let list = app.store.read(store::alerts::list_rules)?;
-    Ok(serve::json(
-        200,
+    Ok(Response::json(
+        StatusCode::OK,
         &list.iter().map(rule_view).collect::<Vec<_>>(),
     ))
 }
 
 /// `POST /api/alerts/rules`: `name, kind, computer_id, target, threshold, duration_secs, enabled`.
-pub fn add_rule(app: &App, call: &mut Call) -> Result<Reply, ApiError> {
+pub fn add_rule(app: &App, call: &mut Call) -> Result<Response, ApiError> {
     let fields = call.fields()?;
     let input = rule_input(app, &fields, None)?;
     let now = app.clock.now();
@@ -220,12 +220,12 @@ pub fn add_rule(app: &App, call: &mut Call) -> Result<Reply, ApiError> {
         r.id,
         r.kind.as_str()
     );
-    Ok(serve::json(201, &rule_view(&r)))
+    Ok(Response::json(StatusCode::CREATED, &rule_view(&r)))
 }
 
 /// `PUT`/`PATCH /api/alerts/rules/<id>`: any of the fields. A change other than the name
 /// ends the rule's firing alerts with a message, and it is judged afresh.
-pub fn update_rule(app: &App, call: &mut Call) -> Result<Reply, ApiError> {
+pub fn update_rule(app: &App, call: &mut Call) -> Result<Response, ApiError> {
     let fields = call.fields()?;
     let id = call.id();
     let current = app
@@ -253,11 +253,11 @@ pub fn update_rule(app: &App, call: &mut Call) -> Result<Reply, ApiError> {
         .map_err(not_found("rule", id))?;
     println!("event=alert_rule_changed rule_id={id}");
     alerts::notify_ended(app, &[current], &ended);
-    Ok(serve::json(200, &rule_view(&r)))
+    Ok(Response::json(StatusCode::OK, &rule_view(&r)))
 }
 
 /// `DELETE /api/alerts/rules/<id>`: its firing alerts end with a message saying so.
-pub fn delete_rule(app: &App, call: &mut Call) -> Result<Reply, ApiError> {
+pub fn delete_rule(app: &App, call: &mut Call) -> Result<Response, ApiError> {
     let id = call.id();
     let now = app.clock.now();
     let (rule, ended) = app
@@ -277,7 +277,10 @@ pub fn delete_rule(app: &App, call: &mut Call) -> Result<Reply, ApiError> {
         .map_err(not_found("rule", id))?;
     println!("event=alert_rule_removed rule_id={id}");
     alerts::notify_ended(app, &[rule], &ended);
-    Ok(serve::json(200, &json!({ "ok": true, "id": id })))
+    Ok(Response::json(
+        StatusCode::OK,
+        &json!({ "ok": true, "id": id }),
+    ))
 }
 
 /// Checks a channel URL: http or https with a host, no user name or password in it.
@@ -403,16 +406,16 @@ fn channel_input(
     })
 }
 
-pub fn channels(app: &App, _call: &mut Call) -> Result<Reply, ApiError> {
+pub fn channels(app: &App, _call: &mut Call) -> Result<Response, ApiError> {
     let list = app.store.read(store::alerts::list_channels)?;
-    Ok(serve::json(
-        200,
+    Ok(Response::json(
+        StatusCode::OK,
         &list.iter().map(channel_view).collect::<Vec<_>>(),
     ))
 }
 
 /// `POST /api/alerts/channels`: `name, kind, url, token?, enabled`.
-pub fn add_channel(app: &App, call: &mut Call) -> Result<Reply, ApiError> {
+pub fn add_channel(app: &App, call: &mut Call) -> Result<Response, ApiError> {
     let fields = call.fields()?;
     let input = channel_input(call, &fields, None)?;
     let now = app.clock.now();
@@ -424,11 +427,11 @@ pub fn add_channel(app: &App, call: &mut Call) -> Result<Reply, ApiError> {
         c.id,
         c.kind.as_str()
     );
-    Ok(serve::json(201, &channel_view(&c)))
+    Ok(Response::json(StatusCode::CREATED, &channel_view(&c)))
 }
 
 /// `PUT`/`PATCH /api/alerts/channels/<id>`: any field; an empty `url` or `token` keeps it.
-pub fn update_channel(app: &App, call: &mut Call) -> Result<Reply, ApiError> {
+pub fn update_channel(app: &App, call: &mut Call) -> Result<Response, ApiError> {
     let fields = call.fields()?;
     let id = call.id();
     let current = app
@@ -443,10 +446,10 @@ pub fn update_channel(app: &App, call: &mut Call) -> Result<Reply, ApiError> {
         })
         .map_err(not_found("channel", id))?;
     println!("event=alert_channel_changed channel_id={id}");
-    Ok(serve::json(200, &channel_view(&c)))
+    Ok(Response::json(StatusCode::OK, &channel_view(&c)))
 }
 
-pub fn delete_channel(app: &App, call: &mut Call) -> Result<Reply, ApiError> {
+pub fn delete_channel(app: &App, call: &mut Call) -> Result<Response, ApiError> {
     let id = call.id();
     app.store
         .write(Durability::Durable, move |tx| {
@@ -454,12 +457,15 @@ pub fn delete_channel(app: &App, call: &mut Call) -> Result<Reply, ApiError> {
         })
         .map_err(not_found("channel", id))?;
     println!("event=alert_channel_removed channel_id={id}");
-    Ok(serve::json(200, &json!({ "ok": true, "id": id })))
+    Ok(Response::json(
+        StatusCode::OK,
+        &json!({ "ok": true, "id": id }),
+    ))
 }
 
 /// `POST /api/alerts/channels/<id>/test`: sends a test message now, once, and says what
 /// the receiver answered. The outcome is recorded on the channel like any delivery.
-pub fn test_channel(app: &App, call: &mut Call) -> Result<Reply, ApiError> {
+pub fn test_channel(app: &App, call: &mut Call) -> Result<Response, ApiError> {
     let id = call.id();
     let channel = app
         .store
@@ -486,11 +492,11 @@ pub fn test_channel(app: &App, call: &mut Call) -> Result<Reply, ApiError> {
             "message": format!("Not delivered: {why}"),
         }),
     };
-    Ok(serve::json(200, &body))
+    Ok(Response::json(StatusCode::OK, &body))
 }
 
 /// `GET /api/alerts/events?limit=N`: the newest first (100 unless asked, at most 1000).
-pub fn events(app: &App, call: &mut Call) -> Result<Reply, ApiError> {
+pub fn events(app: &App, call: &mut Call) -> Result<Response, ApiError> {
     let limit = match call.query.get("limit") {
         None => 100,
         Some(l) => l
@@ -500,7 +506,7 @@ pub fn events(app: &App, call: &mut Call) -> Result<Reply, ApiError> {
             .ok_or_else(|| invalid("limit", "limit must be a number from 1 to 1000"))?,
     };
     let list = app.store.read(|c| store::alerts::list_events(c, limit))?;
-    Ok(serve::json(200, &list))
+    Ok(Response::json(StatusCode::OK, &list))
 }
 
 #[cfg(test)]

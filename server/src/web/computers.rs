@@ -2,7 +2,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use lanstat_agent::serve::{self, Reply};
+use lanstat_http::{Response, StatusCode};
 use serde::Serialize;
 use serde_json::json;
 
@@ -66,14 +66,14 @@ fn write_view(
 
 /// One computer as a JSON response.
 fn view_reply(
-    status: u16,
+    status: StatusCode,
     c: &Computer,
     live: Option<&LiveEntry>,
     firing: &[store::alerts::Firing],
-) -> Result<Reply, ApiError> {
+) -> Result<Response, ApiError> {
     let mut out = Vec::with_capacity(2048);
     write_view(&mut out, c, live, firing)?;
-    Ok(serve::bytes(status, "application/json", out))
+    Ok(Response::bytes(status, "application/json", out))
 }
 
 fn token_hint(token: &str) -> Option<String> {
@@ -105,7 +105,7 @@ impl ListCache {
     }
 }
 
-pub fn list(app: &App, _call: &mut Call) -> Result<Reply, ApiError> {
+pub fn list(app: &App, _call: &mut Call) -> Result<Response, ApiError> {
     // Read before what they guard: a change made meanwhile moves them past what is cached.
     let now = (app.store.generation(), app.live.generation());
     let body = match app.computers_list.get(now) {
@@ -116,7 +116,11 @@ pub fn list(app: &App, _call: &mut Call) -> Result<Reply, ApiError> {
             body
         }
     };
-    Ok(serve::bytes(200, "application/json", body.to_vec()))
+    Ok(Response::bytes(
+        StatusCode::OK,
+        "application/json",
+        body.to_vec(),
+    ))
 }
 
 fn list_json(app: &App) -> Result<Vec<u8>, ApiError> {
@@ -146,11 +150,11 @@ fn list_json(app: &App) -> Result<Vec<u8>, ApiError> {
     Ok(out)
 }
 
-pub fn get(app: &App, call: &mut Call) -> Result<Reply, ApiError> {
+pub fn get(app: &App, call: &mut Call) -> Result<Response, ApiError> {
     let c = find(app, call.id())?;
     let firing = app.store.read(store::alerts::firing)?;
     let live = app.live.get(c.id);
-    view_reply(200, &c, live.as_ref(), &firing)
+    view_reply(StatusCode::OK, &c, live.as_ref(), &firing)
 }
 
 fn find(app: &App, id: i64) -> Result<Computer, ApiError> {
@@ -288,7 +292,7 @@ fn input_from(fields: &Fields, current: Option<&Computer>) -> Result<ComputerInp
 }
 
 /// `POST /api/add_computer` (and `/api/computers`): `name`, `url`, `token`, as JSON or a form.
-pub fn add(app: &App, call: &mut Call) -> Result<Reply, ApiError> {
+pub fn add(app: &App, call: &mut Call) -> Result<Response, ApiError> {
     let fields = call.fields()?;
     let input = input_from(&fields, None)?;
     let now = app.clock.now();
@@ -299,11 +303,11 @@ pub fn add(app: &App, call: &mut Call) -> Result<Reply, ApiError> {
         "event=computer_added computer_id={} name={:?}",
         c.id, c.name
     );
-    view_reply(201, &c, None, &[])
+    view_reply(StatusCode::CREATED, &c, None, &[])
 }
 
 /// `PUT`/`PATCH /api/computers/<id>`: any of `name`, `url`, `token` (empty keeps it), `enabled`.
-pub fn update(app: &App, call: &mut Call) -> Result<Reply, ApiError> {
+pub fn update(app: &App, call: &mut Call) -> Result<Response, ApiError> {
     let fields = call.fields()?;
     let current = find(app, call.id())?;
     let input = input_from(&fields, Some(&current))?;
@@ -326,11 +330,11 @@ pub fn update(app: &App, call: &mut Call) -> Result<Reply, ApiError> {
         app.live.remove(id); // the next rate must not mix two agents' counters
     }
     let live = app.live.get(id);
-    view_reply(200, &c, live.as_ref(), &[])
+    view_reply(StatusCode::OK, &c, live.as_ref(), &[])
 }
 
 /// `DELETE /api/computers/<id>`: the computer and its history.
-pub fn delete(app: &App, call: &mut Call) -> Result<Reply, ApiError> {
+pub fn delete(app: &App, call: &mut Call) -> Result<Response, ApiError> {
     let c = find(app, call.id())?;
     let id = c.id;
     let now = app.clock.now();
@@ -345,12 +349,15 @@ pub fn delete(app: &App, call: &mut Call) -> Result<Reply, ApiError> {
     alerts::notify_ended(app, &rules, &ended);
     app.live.remove(id);
     println!("event=computer_removed computer_id={id}");
-    Ok(serve::json(200, &json!({ "ok": true, "id": id })))
+    Ok(Response::json(
+        StatusCode::OK,
+        &json!({ "ok": true, "id": id }),
+    ))
 }
 
 /// `POST /api/test_connection` with `url` and `token` (or `id` of a saved computer, whose
 /// stored token is used when none is given): polls once and says what came back.
-pub fn test_connection(app: &App, call: &mut Call) -> Result<Reply, ApiError> {
+pub fn test_connection(app: &App, call: &mut Call) -> Result<Response, ApiError> {
     let fields = call.fields()?;
     let saved = match fields.text("id")? {
         Some(id) => {
@@ -396,7 +403,7 @@ pub fn test_connection(app: &App, call: &mut Call) -> Result<Reply, ApiError> {
             "message": format!("Could not read the agent: {reason}"),
         }),
     };
-    Ok(serve::json(200, &body))
+    Ok(Response::json(StatusCode::OK, &body))
 }
 
 #[cfg(test)]

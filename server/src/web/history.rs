@@ -1,6 +1,6 @@
 //! Latest figures and history for charts: `/api/stats`, `/api/history`, `/api/network_graph`.
 
-use lanstat_agent::serve::{self, Reply};
+use lanstat_http::{Response, StatusCode};
 use serde::Serialize;
 
 use super::{ApiError, Call};
@@ -171,7 +171,7 @@ fn exists(app: &App, id: i64) -> Result<(), ApiError> {
 
 /// `GET /api/stats/<id>`: the newest sample (the original's columns and ours) with the
 /// agent's full answer under `detail` (every disk, interface and sensor).
-pub fn latest(app: &App, call: &mut Call) -> Result<Reply, ApiError> {
+pub fn latest(app: &App, call: &mut Call) -> Result<Response, ApiError> {
     let id = call.id();
     exists(app, id)?;
     let live = app.live.get(id);
@@ -189,11 +189,11 @@ pub fn latest(app: &App, call: &mut Call) -> Result<Reply, ApiError> {
         Some(l) => serde_json::to_value(&*l.info).unwrap_or(serde_json::Value::Null),
         None => serde_json::Value::Null,
     };
-    Ok(serve::json(200, &body))
+    Ok(Response::json(StatusCode::OK, &body))
 }
 
 /// `GET /api/history/<id>?range=24h`: bucketed averages (with min/max) for every chart.
-pub fn history(app: &App, call: &mut Call) -> Result<Reply, ApiError> {
+pub fn history(app: &App, call: &mut Call) -> Result<Response, ApiError> {
     chart(app, call, |points| Points { points })
 }
 
@@ -204,7 +204,7 @@ struct Points {
 
 /// `GET /api/network_graph/<id>`: the original 24-hour network chart's data, sent and
 /// received per second on one time axis (`range` and `from`/`to` work here too).
-pub fn network_graph(app: &App, call: &mut Call) -> Result<Reply, ApiError> {
+pub fn network_graph(app: &App, call: &mut Call) -> Result<Response, ApiError> {
     chart(app, call, |pts| {
         let column = |f: fn(&HistoryPoint) -> Option<f64>| pts.iter().map(f).collect();
         NetworkSeries {
@@ -248,7 +248,7 @@ fn chart<D: Serialize>(
     app: &App,
     call: &mut Call,
     data: impl FnOnce(Vec<HistoryPoint>) -> D,
-) -> Result<Reply, ApiError> {
+) -> Result<Response, ApiError> {
     let id = call.id();
     exists(app, id)?;
     let w = window(call, app.clock.now(), "24h")?;
@@ -262,7 +262,7 @@ fn chart<D: Serialize>(
         tier: tier.name(),
         data: data(pts),
     };
-    Ok(serve::json(200, &body))
+    Ok(Response::json(StatusCode::OK, &body))
 }
 
 #[cfg(test)]

@@ -13,8 +13,7 @@ mod users;
 
 use std::collections::HashMap;
 
-use lanstat_agent::serve::{self, Reply};
-use tiny_http::{Method, Request};
+use lanstat_http::{BodyError, HeaderValue, Request, Response, StatusCode, header};
 
 use crate::App;
 use crate::store::{Role, SessionUser, StoreError};
@@ -40,7 +39,7 @@ enum Access {
     Reader,
 }
 
-type Handler = fn(&App, &mut Call) -> Result<Reply, ApiError>;
+type Handler = fn(&App, &mut Call) -> Result<Response, ApiError>;
 
 struct Route {
     method: &'static str,
@@ -219,7 +218,8 @@ pub enum ApiError {
     NotFound(String),
     MethodNotAllowed(String),
     Conflict(String),
-    TooLarge,
+    /// The request body was too large, too slow or malformed.
+    Body(BodyError),
     /// A field is invalid: (field, message).
     Invalid(String, String),
     BadRequest(String),
@@ -230,21 +230,23 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    pub fn status(&self) -> u16 {
+    pub fn status(&self) -> StatusCode {
         match self {
-            ApiError::Unauthorized | ApiError::BadCredentials | ApiError::BadToken => 401,
-            ApiError::Forbidden(_) | ApiError::PasswordChangeRequired | ApiError::CrossOrigin => {
-                403
+            ApiError::Unauthorized | ApiError::BadCredentials | ApiError::BadToken => {
+                StatusCode::UNAUTHORIZED
             }
-            ApiError::NotFound(_) => 404,
-            ApiError::MethodNotAllowed(_) => 405,
-            ApiError::Conflict(_) => 409,
-            ApiError::TooLarge => 413,
-            ApiError::Invalid(_, _) => 422,
-            ApiError::BadRequest(_) => 400,
-            ApiError::TooManyAttempts(_) => 429,
-            ApiError::Unavailable(_) => 503,
-            ApiError::Internal(_) => 500,
+            ApiError::Forbidden(_) | ApiError::PasswordChangeRequired | ApiError::CrossOrigin => {
+                StatusCode::FORBIDDEN
+            }
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Body(e) => e.status(),
+            ApiError::Invalid(_, _) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -255,7 +257,7 @@ impl ApiError {
             ApiError::BadCredentials => "wrong username or password".into(),
             ApiError::PasswordChangeRequired => "change your password first".into(),
             ApiError::MethodNotAllowed(_) => "method not allowed".into(),
-            ApiError::TooLarge => format!("request body larger than {} KiB", MAX_BODY_BYTES / 1024),
+            ApiError::Body(e) => e.to_string(),
             ApiError::TooManyAttempts(secs) => {
                 format!("too many failed attempts; try again in {secs} s")
             }
@@ -270,28 +272,26 @@ impl ApiError {
         }
     }
 
-    fn to_reply(&self) -> Reply {
+    fn to_reply(&self) -> Response {
         let mut body = serde_json::json!({ "error": self.message() });
         if let ApiError::Invalid(field, _) = self {
             body["field"] = serde_json::Value::String(field.clone());
         }
-        let mut reply = serve::json(self.status(), &body);
+        let reply = Response::json(self.status(), &body);
         match self {
-            ApiError::MethodNotAllowed(allow) => {
-                reply = reply.with_header(serve::header("Allow", allow))
-            }
+            ApiError::MethodNotAllowed(allow) => match HeaderValue::from_str(allow) {
+                Ok(v) => reply.with_header(header::ALLOW, v),
+                Err(_) => reply,
+            },
             ApiError::TooManyAttempts(secs) => {
-                reply = reply.with_header(serve::header("Retry-After", &secs.to_string()))
+                reply.with_header(header::RETRY_AFTER, HeaderValue::from(*secs))
             }
-            ApiError::BadToken => {
-                reply = reply.with_header(serve::header(
-                    "WWW-Authenticate",
-                    "Bearer realm=\"lanstat\", error=\"invalid_token\"",
-                ))
-            }
-            _ => {}
+            ApiError::BadToken => reply.with_header(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"lanstat\", error=\"invalid_token\""),
+            ),
+            _ => reply,
         }
-        reply
     }
 }
 
@@ -312,8 +312,8 @@ impl From<StoreError> for ApiError {
 }
 
 /// One request being handled.
-pub struct Call<'a> {
-    pub req: &'a mut Request,
+pub struct Call<'a, 'r> {
+    pub req: &'a mut Request<'r>,
     pub path: String,
     pub query: HashMap<String, String>,
     /// Numeric path parameters in order.
@@ -329,9 +329,9 @@ pub struct Call<'a> {
     pub bearer: Option<String>,
 }
 
-impl Call<'_> {
+impl Call<'_, '_> {
     pub fn header(&self, name: &'static str) -> Option<&str> {
-        serve::header_value(self.req, name)
+        self.req.header(name)
     }
 
     /// Whether the client wants JSON rather than a page. Scripts and scrapers (a token, or
@@ -362,28 +362,18 @@ impl Call<'_> {
             .header("Content-Type")
             .unwrap_or("")
             .to_ascii_lowercase();
-        let body = serve::read_body(self.req, MAX_BODY_BYTES).map_err(|e| match e {
-            serve::BodyError::TooLarge => ApiError::TooLarge,
-            serve::BodyError::Unreadable => {
-                ApiError::BadRequest("the request body could not be read".into())
-            }
-        })?;
+        let body = self.req.body(MAX_BODY_BYTES).map_err(ApiError::Body)?;
         Fields::parse(&ctype, &body)
     }
 }
 
-/// Answers one request.
-pub fn handle(app: &App, req: &mut Request) -> Reply {
-    let url = req.url().to_string();
-    let (path, query) = match url.split_once('?') {
-        Some((p, q)) => (p.to_string(), forms::parse_urlencoded(q)),
-        None => (url.clone(), HashMap::new()),
-    };
-    let method = match req.method() {
-        Method::Head => "GET".to_string(),
-        m => m.as_str().to_ascii_uppercase(),
-    };
-    let https = serve::header_value(req, "X-Forwarded-Proto")
+/// Answers one request. HEAD arrives as GET: the HTTP layer drops the body it answers.
+pub fn handle(app: &App, req: &mut Request<'_>) -> Response {
+    let path = req.path().to_string();
+    let query = req.query().map(forms::parse_urlencoded).unwrap_or_default();
+    let method = req.method().as_str().to_ascii_uppercase();
+    let https = req
+        .header("X-Forwarded-Proto")
         .is_some_and(|p| p.trim().eq_ignore_ascii_case("https"));
     let client = client_address(app, req);
     let mut call = Call {
@@ -402,20 +392,19 @@ pub fn handle(app: &App, req: &mut Request) -> Reply {
     finish(reply, &call)
 }
 
-fn client_address(app: &App, req: &Request) -> String {
+fn client_address(app: &App, req: &Request<'_>) -> String {
     if app.config.trust_proxy
-        && let Some(first) =
-            serve::header_value(req, "X-Forwarded-For").and_then(|v| v.split(',').next())
+        && let Some(first) = req
+            .header("X-Forwarded-For")
+            .and_then(|v| v.split(',').next())
         && first.trim().parse::<std::net::IpAddr>().is_ok()
     {
         return first.trim().to_string();
     }
-    req.remote_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_else(|| "unknown".into())
+    req.peer().ip().to_string()
 }
 
-fn dispatch(app: &App, call: &mut Call, method: &str) -> Reply {
+fn dispatch(app: &App, call: &mut Call, method: &str) -> Response {
     let mut allowed: Vec<&str> = Vec::new();
     let mut found = None;
     for r in ROUTES {
@@ -448,7 +437,7 @@ fn dispatch(app: &App, call: &mut Call, method: &str) -> Reply {
     }
 }
 
-fn run(app: &App, call: &mut Call, route: &Route, method: &str) -> Result<Reply, ApiError> {
+fn run(app: &App, call: &mut Call, route: &Route, method: &str) -> Result<Response, ApiError> {
     if let Some(given) = &call.bearer {
         tokens::admit(app, method, route.access, given)?;
         return (route.handler)(app, call);
@@ -486,7 +475,7 @@ fn run(app: &App, call: &mut Call, route: &Route, method: &str) -> Result<Reply,
 /// Pages answer errors a person can act on: the login page when logged out, the password
 /// page when a change is due, a page saying why when an admin page is refused. API calls get
 /// JSON.
-fn error_reply(call: &Call, err: ApiError) -> Reply {
+fn error_reply(call: &Call, err: ApiError) -> Response {
     if !call.wants_json() {
         match err {
             ApiError::Unauthorized => return redirect("/login"),
@@ -498,9 +487,13 @@ fn error_reply(call: &Call, err: ApiError) -> Reply {
     err.to_reply()
 }
 
-pub fn redirect(to: &str) -> Reply {
-    serve::bytes(303, "text/plain; charset=utf-8", Vec::new())
-        .with_header(serve::header("Location", to))
+pub fn redirect(to: &'static str) -> Response {
+    Response::bytes(
+        StatusCode::SEE_OTHER,
+        "text/plain; charset=utf-8",
+        Vec::new(),
+    )
+    .with_header(header::LOCATION, HeaderValue::from_static(to))
 }
 
 /// Matches `/api/computers/:id` against a path, giving the numeric ids and the file name.
@@ -531,21 +524,25 @@ pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; 
 connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 /// Adds the security headers (and no-store for anything but static assets).
-fn finish(reply: Reply, call: &Call) -> Reply {
+fn finish(reply: Response, call: &Call) -> Response {
+    let fixed = |v: &'static str| HeaderValue::from_static(v);
     let mut reply = reply
-        .with_header(serve::header("Content-Security-Policy", CSP))
-        .with_header(serve::header("X-Content-Type-Options", "nosniff"))
-        .with_header(serve::header("X-Frame-Options", "DENY"))
+        .with_header(header::CONTENT_SECURITY_POLICY, fixed(CSP))
+        .with_header(header::X_CONTENT_TYPE_OPTIONS, fixed("nosniff"))
+        .with_header(header::X_FRAME_OPTIONS, fixed("DENY"))
         // same-origin, not no-referrer: under no-referrer browsers send `Origin: null` on form posts,
         // which the same-origin check must refuse.
-        .with_header(serve::header("Referrer-Policy", "same-origin"))
-        .with_header(serve::header("Cross-Origin-Opener-Policy", "same-origin"))
-        .with_header(serve::header(
-            "Permissions-Policy",
-            "camera=(), microphone=(), geolocation=()",
-        ));
+        .with_header(header::REFERRER_POLICY, fixed("same-origin"))
+        .with_header(
+            header::HeaderName::from_static("cross-origin-opener-policy"),
+            fixed("same-origin"),
+        )
+        .with_header(
+            header::HeaderName::from_static("permissions-policy"),
+            fixed("camera=(), microphone=(), geolocation=()"),
+        );
     if !call.path.starts_with("/static/") {
-        reply = reply.with_header(serve::header("Cache-Control", "no-store"));
+        reply = reply.with_header(header::CACHE_CONTROL, fixed("no-store"));
     }
     reply
 }

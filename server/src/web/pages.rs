@@ -1,7 +1,7 @@
 //! HTML pages and static assets, compiled into the binary from `html/`. Pages carry no inline
 //! script or style (the CSP forbids both); the few server-filled bits are HTML-escaped.
 
-use lanstat_agent::serve::{self, Reply};
+use lanstat_http::{HeaderValue, Response, StatusCode, header};
 
 use super::{ApiError, Call};
 use crate::App;
@@ -63,12 +63,12 @@ pub fn escape(s: &str) -> String {
     out
 }
 
-fn page(status: u16, html: &str) -> Reply {
-    serve::bytes(status, PAGE, html.as_bytes().to_vec())
+fn page(status: StatusCode, html: &str) -> Response {
+    Response::bytes(status, PAGE, html.as_bytes().to_vec())
 }
 
 /// The login page, with an error and the username typed, escaped.
-pub fn login_page(status: u16, error: &str, username: &str) -> Reply {
+pub fn login_page(status: StatusCode, error: &str, username: &str) -> Response {
     let hidden = if error.is_empty() { " hidden" } else { "" };
     let html = html_file!("login.html")
         .replace("{{error_hidden}}", hidden)
@@ -77,7 +77,7 @@ pub fn login_page(status: u16, error: &str, username: &str) -> Reply {
     page(status, &html)
 }
 
-pub fn change_password_page(status: u16, error: &str, forced: bool) -> Reply {
+pub fn change_password_page(status: StatusCode, error: &str, forced: bool) -> Response {
     let html = html_file!("change_password.html")
         .replace(
             "{{error_hidden}}",
@@ -90,11 +90,11 @@ pub fn change_password_page(status: u16, error: &str, forced: bool) -> Reply {
 }
 
 /// What a viewer who opens an admin page sees, instead of the API's JSON.
-pub fn forbidden_page() -> Reply {
-    page(403, html_file!("forbidden.html"))
+pub fn forbidden_page() -> Response {
+    page(StatusCode::FORBIDDEN, html_file!("forbidden.html"))
 }
 
-pub fn login(_app: &App, call: &mut Call) -> Result<Reply, ApiError> {
+pub fn login(_app: &App, call: &mut Call) -> Result<Response, ApiError> {
     if call
         .session
         .as_ref()
@@ -102,47 +102,53 @@ pub fn login(_app: &App, call: &mut Call) -> Result<Reply, ApiError> {
     {
         return Ok(super::redirect("/"));
     }
-    Ok(login_page(200, "", ""))
+    Ok(login_page(StatusCode::OK, "", ""))
 }
 
-pub fn change_password(_app: &App, call: &mut Call) -> Result<Reply, ApiError> {
+pub fn change_password(_app: &App, call: &mut Call) -> Result<Response, ApiError> {
     let forced = call.user()?.user.must_change_password;
-    Ok(change_password_page(200, "", forced))
+    Ok(change_password_page(StatusCode::OK, "", forced))
 }
 
-pub fn dashboard(_app: &App, _call: &mut Call) -> Result<Reply, ApiError> {
-    Ok(page(200, html_file!("index.html")))
+pub fn dashboard(_app: &App, _call: &mut Call) -> Result<Response, ApiError> {
+    Ok(page(StatusCode::OK, html_file!("index.html")))
 }
 
-pub fn manage(_app: &App, _call: &mut Call) -> Result<Reply, ApiError> {
-    Ok(page(200, html_file!("manage.html")))
+pub fn manage(_app: &App, _call: &mut Call) -> Result<Response, ApiError> {
+    Ok(page(StatusCode::OK, html_file!("manage.html")))
 }
 
-pub fn users(_app: &App, _call: &mut Call) -> Result<Reply, ApiError> {
-    Ok(page(200, html_file!("users.html")))
+pub fn users(_app: &App, _call: &mut Call) -> Result<Response, ApiError> {
+    Ok(page(StatusCode::OK, html_file!("users.html")))
 }
 
-pub fn alerts(_app: &App, _call: &mut Call) -> Result<Reply, ApiError> {
-    Ok(page(200, html_file!("alerts.html")))
+pub fn alerts(_app: &App, _call: &mut Call) -> Result<Response, ApiError> {
+    Ok(page(StatusCode::OK, html_file!("alerts.html")))
 }
 
-pub fn asset(_app: &App, call: &mut Call) -> Result<Reply, ApiError> {
+pub fn asset(_app: &App, call: &mut Call) -> Result<Response, ApiError> {
     let name = call.file.as_deref().unwrap_or("");
     let (_, ctype, body) = ASSETS
         .iter()
         .find(|(n, _, _)| *n == name)
         .ok_or_else(|| ApiError::NotFound("not found".into()))?;
-    Ok(serve::bytes(200, ctype, body.to_vec())
-        .with_header(serve::header("Cache-Control", "public, max-age=300")))
+    Ok(Response::bytes(StatusCode::OK, ctype, *body).with_header(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    ))
 }
 
-pub fn healthz(app: &App, _call: &mut Call) -> Result<Reply, ApiError> {
+pub fn healthz(app: &App, _call: &mut Call) -> Result<Response, ApiError> {
     let db_ok = app
         .store
         .read(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
         .is_ok();
-    let status = if db_ok { 200 } else { 503 };
-    Ok(serve::json(
+    let status = if db_ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    Ok(Response::json(
         status,
         &serde_json::json!({ "status": if db_ok { "ok" } else { "database unavailable" }, "version": crate::VERSION }),
     ))

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use lanstat_agent::Snapshot;
 use lanstat_agent::metrics::{CONTENT_TYPE, Exposition, write_host};
-use lanstat_agent::serve::{self, Reply};
+use lanstat_http::{Response, StatusCode};
 use serde_json::{Value, json};
 
 use super::{ApiError, Call};
@@ -209,7 +209,7 @@ pub fn render(hosts: &[HostView], health: &Health, now_ms: i64) -> String {
 }
 
 /// `GET /metrics`.
-pub fn metrics(app: &App, _call: &mut Call) -> Result<Reply, ApiError> {
+pub fn metrics(app: &App, _call: &mut Call) -> Result<Response, ApiError> {
     let computers = app
         .store
         .read(|c| store::computers::list(c, app.config.local))?;
@@ -220,7 +220,11 @@ pub fn metrics(app: &App, _call: &mut Call) -> Result<Reply, ApiError> {
         .map(|c| host_view(app, c, live.get(&c.id)))
         .collect();
     let text = render(&hosts, &health(app), app.clock.now_ms());
-    Ok(serve::bytes(200, CONTENT_TYPE, text.into_bytes()))
+    Ok(Response::bytes(
+        StatusCode::OK,
+        CONTENT_TYPE,
+        text.into_bytes(),
+    ))
 }
 
 fn host_view<'a>(app: &App, c: &'a Computer, live: Option<&LiveEntry>) -> HostView<'a> {
@@ -315,7 +319,7 @@ fn row_counts(app: &App) -> Vec<(Tier, i64)> {
 
 /// `GET /api/prometheus/targets`: every enabled agent as an `http_sd_configs` target group.
 /// Agents known to be the original Python client are left out: it has no `/metrics`.
-pub fn targets(app: &App, _call: &mut Call) -> Result<Reply, ApiError> {
+pub fn targets(app: &App, _call: &mut Call) -> Result<Response, ApiError> {
     let computers = app.store.read(|c| store::computers::list(c, false))?;
     let live = app.live.snapshot();
     let groups: Vec<Value> = computers
@@ -323,7 +327,7 @@ pub fn targets(app: &App, _call: &mut Call) -> Result<Reply, ApiError> {
         .filter(|c| c.enabled && c.kind == Kind::Agent)
         .filter_map(|c| target_group(c, live.get(&c.id)))
         .collect();
-    Ok(serve::json(200, &groups))
+    Ok(Response::json(StatusCode::OK, &groups))
 }
 
 fn target_group(c: &Computer, live: Option<&LiveEntry>) -> Option<Value> {

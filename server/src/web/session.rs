@@ -1,6 +1,6 @@
 //! Login, logout, password change and the session behind each request.
 
-use lanstat_agent::serve::{self, Reply};
+use lanstat_http::{Response, StatusCode};
 
 use super::forms::cookie;
 use super::{ApiError, Call, pages, redirect};
@@ -42,12 +42,12 @@ fn session_cookie(call: &Call, value: &str, max_age: i64) -> String {
 }
 
 /// `POST /login` with `username` and `password`, as a form (the original's) or JSON.
-pub fn login(app: &App, call: &mut Call) -> Result<Reply, ApiError> {
+pub fn login(app: &App, call: &mut Call) -> Result<Response, ApiError> {
     let fields = call.fields()?;
     let username = fields.text("username")?.unwrap_or_default();
     let password = fields.text("password")?.unwrap_or_default();
     let json = call.wants_json();
-    let fail = |err: ApiError, username: &str| -> Result<Reply, ApiError> {
+    let fail = |err: ApiError, username: &str| -> Result<Response, ApiError> {
         if json {
             return Err(err);
         }
@@ -106,18 +106,18 @@ pub fn login(app: &App, call: &mut Call) -> Result<Reply, ApiError> {
     };
     let cookie = session_cookie(call, &id, auth::SESSION_MAX_SECS);
     let reply = if json {
-        serve::json(
-            200,
+        Response::json(
+            StatusCode::OK,
             &serde_json::json!({ "ok": true, "must_change_password": user.must_change_password, "redirect": next }),
         )
     } else {
         redirect(next)
     };
-    Ok(reply.with_header(serve::header("Set-Cookie", &cookie)))
+    with_cookie(reply, &cookie)
 }
 
 /// `GET` or `POST /logout`: ends this session.
-pub fn logout(app: &App, call: &mut Call) -> Result<Reply, ApiError> {
+pub fn logout(app: &App, call: &mut Call) -> Result<Response, ApiError> {
     if let Some(s) = &call.session {
         let hash = s.id_hash.clone();
         app.store.write(Durability::Durable, move |tx| {
@@ -126,20 +126,26 @@ pub fn logout(app: &App, call: &mut Call) -> Result<Reply, ApiError> {
     }
     let cookie = session_cookie(call, "", 0);
     let reply = if call.wants_json() {
-        serve::json(200, &serde_json::json!({ "ok": true }))
+        Response::json(StatusCode::OK, &serde_json::json!({ "ok": true }))
     } else {
         redirect("/login")
     };
-    Ok(reply.with_header(serve::header("Set-Cookie", &cookie)))
+    with_cookie(reply, &cookie)
+}
+
+fn with_cookie(reply: Response, cookie: &str) -> Result<Response, ApiError> {
+    reply
+        .try_header("Set-Cookie", cookie)
+        .map_err(|e| ApiError::Internal(e.to_string()))
 }
 
 /// `POST /change_password` with `current_password`, `new_password` and `confirm_password`
 /// (optional in JSON). Ends the user's other sessions.
-pub fn change_password(app: &App, call: &mut Call) -> Result<Reply, ApiError> {
+pub fn change_password(app: &App, call: &mut Call) -> Result<Response, ApiError> {
     let fields = call.fields()?;
     let s = call.user()?.clone();
     let json = call.wants_json();
-    let fail = |err: ApiError| -> Result<Reply, ApiError> {
+    let fail = |err: ApiError| -> Result<Response, ApiError> {
         if json {
             Err(err)
         } else {
@@ -195,17 +201,20 @@ pub fn change_password(app: &App, call: &mut Call) -> Result<Reply, ApiError> {
     })?;
     println!("event=password_changed user_id={user_id}");
     if json {
-        Ok(serve::json(200, &serde_json::json!({ "ok": true })))
+        Ok(Response::json(
+            StatusCode::OK,
+            &serde_json::json!({ "ok": true }),
+        ))
     } else {
         Ok(redirect("/"))
     }
 }
 
 /// `GET /api/me`: who is logged in, and the poll interval the dashboard refreshes at.
-pub fn me(app: &App, call: &mut Call) -> Result<Reply, ApiError> {
+pub fn me(app: &App, call: &mut Call) -> Result<Response, ApiError> {
     let s = call.user()?;
-    Ok(serve::json(
-        200,
+    Ok(Response::json(
+        StatusCode::OK,
         &serde_json::json!({
             "id": s.user.id,
             "username": s.user.username,

@@ -1,7 +1,7 @@
 //! API tokens for admins: list, create (the token is in the answer once), revoke. And the
 //! rule for a request that presents a token instead of a session.
 
-use lanstat_agent::serve::{self, Reply};
+use lanstat_http::{Response, StatusCode};
 use serde_json::json;
 
 use super::{Access, ApiError, Call};
@@ -17,7 +17,7 @@ pub fn presented(call: &Call) -> Option<String> {
     if v.eq_ignore_ascii_case("bearer") {
         return Some(String::new());
     }
-    serve::bearer(call.req).map(str::to_string)
+    call.req.bearer().map(str::to_string)
 }
 
 /// Lets a token request through to a `Reader` route read with `GET`, and nothing else.
@@ -36,13 +36,13 @@ pub fn admit(app: &App, method: &str, access: Access, given: &str) -> Result<(),
     Ok(())
 }
 
-pub fn list(app: &App, _call: &mut Call) -> Result<Reply, ApiError> {
+pub fn list(app: &App, _call: &mut Call) -> Result<Response, ApiError> {
     let list = app.store.read(store::tokens::list)?;
-    Ok(serve::json(200, &list))
+    Ok(Response::json(StatusCode::OK, &list))
 }
 
 /// `POST /api/tokens` with `name`: 201 with the record and `token`, shown this once.
-pub fn create(app: &App, call: &mut Call) -> Result<Reply, ApiError> {
+pub fn create(app: &App, call: &mut Call) -> Result<Response, ApiError> {
     let fields = call.fields()?;
     let name = fields.required("name")?;
     let by = call.user()?.user.id;
@@ -57,19 +57,19 @@ pub fn create(app: &App, call: &mut Call) -> Result<Reply, ApiError> {
     );
     let mut body = serde_json::to_value(&record).map_err(|e| ApiError::Internal(e.to_string()))?;
     body["token"] = json!(token);
-    Ok(serve::json(201, &body))
+    Ok(Response::json(StatusCode::CREATED, &body))
 }
 
 /// `DELETE /api/tokens/<id>`: the token stops working at once.
-pub fn revoke(app: &App, call: &mut Call) -> Result<Reply, ApiError> {
+pub fn revoke(app: &App, call: &mut Call) -> Result<Response, ApiError> {
     let id = call.id();
     let gone = tokens::revoke(app, id).map_err(|e| match e {
         StoreError::NotFound => ApiError::NotFound(format!("no token with id {id}")),
         e => e.into(),
     })?;
     println!("event=api_token_revoked token_id={id}");
-    Ok(serve::json(
-        200,
+    Ok(Response::json(
+        StatusCode::OK,
         &json!({ "ok": true, "id": id, "name": gone.name }),
     ))
 }

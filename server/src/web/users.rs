@@ -1,7 +1,7 @@
 //! User management for admins: list, add (with a chosen or generated password), change a
 //! role, delete, reset a password. The last admin can be neither deleted nor demoted.
 
-use lanstat_agent::serve::{self, Reply};
+use lanstat_http::{Response, StatusCode};
 use serde_json::json;
 
 use super::{ApiError, Call};
@@ -34,14 +34,14 @@ fn role_field(text: Option<String>) -> Result<Option<Role>, ApiError> {
     .transpose()
 }
 
-pub fn list(app: &App, _call: &mut Call) -> Result<Reply, ApiError> {
+pub fn list(app: &App, _call: &mut Call) -> Result<Response, ApiError> {
     let users = app.store.read(store::users::list_users)?;
-    Ok(serve::json(200, &users))
+    Ok(Response::json(StatusCode::OK, &users))
 }
 
 /// `POST /api/users` with `username`, `role` and an optional `password`; without one a random
 /// password is made, returned once, and must be changed at first login.
-pub fn create(app: &App, call: &mut Call) -> Result<Reply, ApiError> {
+pub fn create(app: &App, call: &mut Call) -> Result<Response, ApiError> {
     let fields = call.fields()?;
     let username = check_username(&fields.required("username")?)?;
     let role = role_field(fields.text("role")?)?.unwrap_or(Role::Viewer);
@@ -66,11 +66,11 @@ pub fn create(app: &App, call: &mut Call) -> Result<Reply, ApiError> {
     if generated {
         body["password"] = json!(password);
     }
-    Ok(serve::json(201, &body))
+    Ok(Response::json(StatusCode::CREATED, &body))
 }
 
 /// `PUT`/`PATCH /api/users/<id>` with `role`.
-pub fn update(app: &App, call: &mut Call) -> Result<Reply, ApiError> {
+pub fn update(app: &App, call: &mut Call) -> Result<Response, ApiError> {
     let fields = call.fields()?;
     let role = role_field(fields.text("role")?)?
         .ok_or_else(|| ApiError::Invalid("role".into(), "role is required".into()))?;
@@ -78,21 +78,24 @@ pub fn update(app: &App, call: &mut Call) -> Result<Reply, ApiError> {
     let user = app.store.write(Durability::Durable, move |tx| {
         store::users::set_role(tx, id, role)
     })?;
-    Ok(serve::json(200, &user))
+    Ok(Response::json(StatusCode::OK, &user))
 }
 
-pub fn delete(app: &App, call: &mut Call) -> Result<Reply, ApiError> {
+pub fn delete(app: &App, call: &mut Call) -> Result<Response, ApiError> {
     let id = call.id();
     app.store.write(Durability::Durable, move |tx| {
         store::users::delete_user(tx, id)
     })?;
     println!("event=user_removed user_id={id}");
-    Ok(serve::json(200, &json!({ "ok": true, "id": id })))
+    Ok(Response::json(
+        StatusCode::OK,
+        &json!({ "ok": true, "id": id }),
+    ))
 }
 
 /// `POST /api/users/<id>/reset_password`: a new random password, shown once; the user must
 /// change it at next login and their sessions end.
-pub fn reset_password(app: &App, call: &mut Call) -> Result<Reply, ApiError> {
+pub fn reset_password(app: &App, call: &mut Call) -> Result<Response, ApiError> {
     let id = call.id();
     let user = app.store.read(|c| store::users::get_user(c, id))?;
     let password = auth::random_password();
@@ -103,8 +106,8 @@ pub fn reset_password(app: &App, call: &mut Call) -> Result<Reply, ApiError> {
         store::users::delete_user_sessions(tx, id, None).map(|_| ())
     })?;
     println!("event=password_reset user_id={id}");
-    Ok(serve::json(
-        200,
+    Ok(Response::json(
+        StatusCode::OK,
         &json!({ "ok": true, "id": id, "username": user.username, "password": password }),
     ))
 }
