@@ -4,6 +4,10 @@
 //! reach it through the agent's `testkit` feature.
 #![allow(dead_code)]
 
+/// Raw exchanges for hostile-client tests, and what /proc says about a process.
+#[path = "testkit_raw.rs"]
+pub mod raw;
+
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};

@@ -5,6 +5,7 @@
 use std::io::{self, IoSlice, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
 use std::time::Instant;
 
 use http::{Method, StatusCode};
@@ -19,14 +20,14 @@ use crate::{Limits, date, path_for_log};
 /// The socket and what has been read from it but not used yet (a head, the start of a body,
 /// pipelined requests). Never larger than `Limits::max_head`.
 pub(crate) struct Wire {
-    stream: TcpStream,
+    stream: Arc<TcpStream>,
     buf: Box<[u8]>,
     start: usize,
     end: usize,
 }
 
 impl Wire {
-    fn new(stream: TcpStream, size: usize) -> Wire {
+    fn new(stream: Arc<TcpStream>, size: usize) -> Wire {
         Wire {
             stream,
             buf: vec![0; size.max(1024)].into_boxed_slice(),
@@ -55,7 +56,7 @@ impl Wire {
                 return Err(io::ErrorKind::TimedOut.into());
             }
             self.stream.set_read_timeout(Some(deadline - now))?;
-            match self.stream.read(&mut self.buf[self.end..]) {
+            match (&*self.stream).read(&mut self.buf[self.end..]) {
                 Ok(n) => {
                     self.end += n;
                     return Ok(n);
@@ -76,7 +77,7 @@ impl Wire {
     }
 
     pub(crate) fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
-        self.stream.write_all(bytes)
+        (&*self.stream).write_all(bytes)
     }
 
     /// Head and body in one vectored write (one segment train with TCP_NODELAY), looping
@@ -85,7 +86,7 @@ impl Wire {
         let mut bufs = [IoSlice::new(head), IoSlice::new(body)];
         let mut bufs = &mut bufs[..];
         while !bufs.is_empty() {
-            match self.stream.write_vectored(bufs) {
+            match (&*self.stream).write_vectored(bufs) {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                 Ok(n) => IoSlice::advance_slices(&mut bufs, n),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -119,7 +120,7 @@ enum HeadRead {
 
 /// Serves requests on one accepted connection until it closes.
 pub(crate) fn serve(
-    stream: TcpStream,
+    stream: Arc<TcpStream>,
     peer: SocketAddr,
     shared: &Shared,
     slot: &Slot,

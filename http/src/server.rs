@@ -196,8 +196,8 @@ struct Registry {
 
 struct Entry {
     id: u64,
-    /// A second handle on the socket, to close it from outside.
-    stream: TcpStream,
+    /// The socket, shared with its thread, to close it from outside (no second descriptor).
+    stream: Arc<TcpStream>,
     /// `Some` while the connection waits for a head (or lingers before closing): it may be
     /// closed to make room.
     waiting_since: Option<Instant>,
@@ -309,10 +309,7 @@ fn admit(
     full: &mut Burst,
 ) {
     let _ = stream.set_nodelay(true);
-    let Ok(watcher) = stream.try_clone() else {
-        // No descriptor for the second handle: the connection could not be supervised.
-        return;
-    };
+    let stream = Arc::new(stream);
     let mut reg = shared.lock();
     if reg.entries.len() >= shared.limits.max_connections {
         full.fail(
@@ -332,7 +329,7 @@ fn admit(
     reg.next_id += 1;
     reg.entries.push(Entry {
         id,
-        stream: watcher,
+        stream: stream.clone(),
         waiting_since: Some(Instant::now()),
         evicted: false,
     });
@@ -399,7 +396,8 @@ fn make_room<'a>(
 }
 
 /// Every connection is busy: a short 503 without blocking the accept thread, then close.
-fn refuse_busy(mut stream: TcpStream) {
+fn refuse_busy(stream: Arc<TcpStream>) {
+    let mut stream = &*stream;
     let answer = Response::error(StatusCode::SERVICE_UNAVAILABLE, "too many connections")
         .with_header(
             http::header::RETRY_AFTER,
@@ -414,4 +412,52 @@ fn refuse_busy(mut stream: TcpStream) {
     // Drop what already arrived so closing does not reset the answer away.
     let mut sink = [0u8; 4096];
     while matches!(stream.read(&mut sink), Ok(n) if n > 0) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+
+    fn shared() -> Arc<Shared> {
+        Arc::new(Shared {
+            limits: Limits::default(),
+            stopping: AtomicBool::new(false),
+            conns: Mutex::new(Registry::default()),
+            freed: Condvar::new(),
+        })
+    }
+
+    #[test]
+    fn an_accept_thread_that_ends_unasked_is_reported_once() {
+        let (tx, rx) = mpsc::channel();
+        let mut watch = Watch {
+            shared: shared(),
+            on_failure: Some(Box::new(move |why| tx.send(why).unwrap())),
+        };
+        watch.report("the accept thread panicked");
+        drop(watch);
+        assert_eq!(rx.try_recv().unwrap(), "the accept thread panicked");
+        assert!(rx.try_recv().is_err(), "reported twice");
+
+        // Dropped without a word, as when its thread unwinds: still reported.
+        let (tx, rx) = mpsc::channel();
+        drop(Watch {
+            shared: shared(),
+            on_failure: Some(Box::new(move |why| tx.send(why).unwrap())),
+        });
+        assert!(rx.try_recv().is_ok());
+    }
+
+    #[test]
+    fn a_stopping_server_reports_nothing() {
+        let (tx, rx) = mpsc::channel::<String>();
+        let s = shared();
+        s.stopping.store(true, Ordering::SeqCst);
+        drop(Watch {
+            shared: s,
+            on_failure: Some(Box::new(move |why| tx.send(why).unwrap())),
+        });
+        assert!(rx.try_recv().is_err());
+    }
 }

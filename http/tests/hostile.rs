@@ -448,3 +448,21 @@ fn garbage_gets_400_and_close() {
     }
     srv.assert_serving();
 }
+
+#[test]
+fn a_connection_whose_thread_cannot_start_is_closed_and_accepting_goes_on() {
+    // A stack no machine can map: every spawn fails.
+    let srv = start(Limits {
+        stack_size: 1 << 46,
+        ..limits()
+    });
+    for _ in 0..3 {
+        let mut s = connect(srv.addr);
+        let _ = s.write_all(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n");
+        let mut out = Vec::new();
+        let _ = s.read_to_end(&mut out);
+        assert!(out.is_empty(), "answered: {}", String::from_utf8_lossy(&out));
+    }
+    assert_eq!(srv.connections(), 0, "a failed connection kept its slot");
+    assert!(srv.failed.lock().unwrap().is_none(), "the listener gave up");
+}

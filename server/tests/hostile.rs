@@ -1,0 +1,268 @@
+//! Hostile clients against the real server: the rows of the HTTP-layer table (lengths that
+//! lie, versions above 1.1, silent sockets, bodies that never come, huge heads, smuggling,
+//! descriptor exhaustion), each with its outcome asserted and the server serving throughout.
+
+mod util;
+
+use std::io::Write;
+use std::net::TcpStream;
+use std::time::Duration;
+
+use util::raw::*;
+use util::*;
+
+/// The server's default connection cap.
+const CAP: u64 = 128;
+
+fn start() -> Server {
+    Server::start(&["--no-local"], &[])
+}
+
+fn healthy(s: &Server) -> bool {
+    request(s.addr(), "GET", "/healthz", &[], b"").status == 200
+}
+
+#[test]
+fn lying_content_lengths_are_answered_and_never_abort_or_deafen_it() {
+    let mut s = start();
+    let before = peak_rss_kib(s.proc.pid());
+    // tiny_http aborted on the first and lost one of its 16 workers to each of the second.
+    for cl in ["9000000000000000000", "18446744073709551615"] {
+        for _ in 0..20 {
+            let raw = format!("GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: {cl}\r\n\r\n");
+            let out = exchange(s.addr(), raw.as_bytes());
+            assert_eq!(
+                status_of(&out),
+                Some(200),
+                "{}",
+                String::from_utf8_lossy(&out)
+            );
+            assert!(closes(&out), "an unread body must close the connection");
+        }
+        // A route that reads its body refuses the length before reading anything.
+        let raw = format!(
+            "POST /login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {cl}\r\n\r\n"
+        );
+        let out = exchange(s.addr(), raw.as_bytes());
+        assert_eq!(
+            status_of(&out),
+            Some(413),
+            "{}",
+            String::from_utf8_lossy(&out)
+        );
+    }
+    assert!(healthy(&s));
+    assert_eq!(s.proc.wait_exit(Duration::from_millis(100)), None);
+    assert!(peak_rss_kib(s.proc.pid()) < before + 4096);
+}
+
+#[test]
+fn versions_above_1_1_get_505_and_leak_no_thread() {
+    let s = start();
+    let before = threads(s.proc.pid());
+    for _ in 0..60 {
+        let out = exchange(s.addr(), b"GET / HTTP/2.0\r\nHost: x\r\n\r\n");
+        assert_eq!(status_of(&out), Some(505));
+    }
+    assert!(
+        eventually(Duration::from_secs(10), || threads(s.proc.pid()) <= before),
+        "{} threads, {before} before",
+        threads(s.proc.pid())
+    );
+    assert!(healthy(&s));
+}
+
+#[test]
+fn three_hundred_silent_connections_stay_under_the_cap() {
+    let s = start();
+    let own = threads(s.proc.pid());
+    let silent: Vec<TcpStream> = (0..300)
+        .filter_map(|_| TcpStream::connect(s.addr()).ok())
+        .collect();
+    assert!(silent.len() >= 250, "only {} connected", silent.len());
+    for _ in 0..5 {
+        assert!(healthy(&s));
+        let n = threads(s.proc.pid());
+        assert!(n <= own + CAP, "{n} threads, {own} of its own");
+    }
+    drop(silent);
+    assert!(healthy(&s));
+}
+
+#[test]
+fn bodies_that_never_come_do_not_stop_http() {
+    let s = start();
+    // As many as tiny_http had workers (16), and then some: each holds its own connection.
+    let held: Vec<TcpStream> = (0..24)
+        .map(|_| {
+            let mut c = TcpStream::connect(s.addr()).unwrap();
+            c.write_all(
+                b"POST /login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n",
+            )
+            .unwrap();
+            c
+        })
+        .collect();
+    for _ in 0..5 {
+        assert!(healthy(&s));
+    }
+    drop(held);
+}
+
+#[test]
+fn a_64_mib_header_line_gets_431_and_costs_no_memory() {
+    let s = start();
+    assert!(healthy(&s));
+    let before = peak_rss_kib(s.proc.pid());
+    let (status, sent) = send_streaming(
+        s.addr(),
+        b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Long: ",
+        &[b'a'; 64 * 1024],
+        1024,
+    );
+    assert_eq!(status, Some(431));
+    assert!(sent < 64 << 20, "the server read all {sent} bytes");
+    let after = peak_rss_kib(s.proc.pid());
+    assert!(after < before + 2048, "peak RSS {before} -> {after} KiB");
+    assert!(healthy(&s));
+}
+
+#[test]
+fn a_hundred_thousand_headers_get_431() {
+    let s = start();
+    let (status, _) = send_streaming(
+        s.addr(),
+        b"GET /healthz HTTP/1.1\r\nHost: x\r\n",
+        b"X: y\r\n",
+        100_000,
+    );
+    assert_eq!(status, Some(431));
+    assert!(healthy(&s));
+}
+
+/// Each framing trick hides a second request: exactly one answer comes back.
+#[test]
+fn smuggled_requests_are_never_answered() {
+    let s = start();
+    let hidden = "GET /api/computers HTTP/1.1\r\nHost: x\r\n\r\n";
+    let n = hidden.len();
+    let login = "POST /login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json";
+    for (raw, status) in [
+        (
+            format!(
+                "{login}\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n{hidden}"
+            ),
+            400,
+        ),
+        (
+            format!("{login}\r\nTransfer-Encoding: gzip\r\n\r\n{hidden}"),
+            501,
+        ),
+        (
+            format!("{login}\r\nContent-Length: 2\r\nContent-Length: {n}\r\n\r\n{{}}{hidden}"),
+            400,
+        ),
+        (
+            format!("{login}\r\nContent-Length: 0x{n:x}\r\n\r\n{hidden}"),
+            400,
+        ),
+    ] {
+        let out = exchange(s.addr(), raw.as_bytes());
+        assert_eq!(status_of(&out), Some(status), "{raw:?}");
+        assert_eq!(answers(&out), 1, "{}", String::from_utf8_lossy(&out));
+    }
+    // A chunked body on a GET is a body: read, dropped, never run.
+    let raw = format!(
+        "GET /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n{n:x}\r\n{hidden}\r\n0\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    );
+    let out = exchange(s.addr(), raw.as_bytes());
+    let text = String::from_utf8_lossy(&out);
+    assert_eq!(answers(&out), 2, "{text}");
+    assert_eq!(text.matches("HTTP/1.1 200 OK").count(), 2, "{text}");
+}
+
+#[test]
+fn a_chunked_login_is_read_like_any_other() {
+    let pw = made_up_secret("chunked");
+    let s = Server::start(&["--no-local"], &[("ADMIN_PASSWORD", &pw)]);
+    let body = format!(r#"{{"username":"admin","password":"{pw}"}}"#);
+    let (a, b) = body.split_at(10);
+    let raw = format!(
+        "POST /login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n{:x}\r\n{a}\r\n{:x}\r\n{b}\r\n0\r\n\r\n",
+        a.len(),
+        b.len()
+    );
+    let out = exchange(s.addr(), raw.as_bytes());
+    assert_eq!(
+        status_of(&out),
+        Some(200),
+        "{}",
+        String::from_utf8_lossy(&out)
+    );
+    assert!(String::from_utf8_lossy(&out).contains("lanstat_session="));
+}
+
+#[test]
+fn two_hundred_requests_on_one_kept_alive_connection() {
+    let s = start();
+    let mut conn = KeptAlive::connect(s.addr());
+    for i in 0..200 {
+        conn.send(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+        let (status, body) = conn.answer().unwrap_or_else(|| panic!("answer {i}"));
+        assert_eq!(status, 200);
+        assert!(body.starts_with(b"{"));
+    }
+}
+
+/// Out of file descriptors, the server pauses its accepts, says so once, and serves again by
+/// itself once they free up: it neither exits nor lives on deaf.
+#[test]
+fn running_out_of_descriptors_pauses_accepts_and_recovers() {
+    let dir = TempDir::new("server-nofile");
+    let bin = server_bin().display().to_string();
+    let db = dir.join("stats.db").display().to_string();
+    let mut proc = Proc::start(
+        std::path::Path::new("/bin/sh"),
+        &[
+            "-c",
+            "ulimit -n 64 && exec \"$0\" \"$@\"",
+            &bin,
+            "--listen",
+            "127.0.0.1:0",
+            "--db",
+            &db,
+            "--no-local",
+            // Descriptors, not the connection cap, must be what runs out.
+            "--max-connections",
+            "512",
+        ],
+        dir.path(),
+        &[],
+    );
+    let held: Vec<TcpStream> = (0..120)
+        .filter_map(|_| TcpStream::connect(proc.addr).ok())
+        .collect();
+    assert!(
+        proc.wait_for(Duration::from_secs(10), |l| l
+            .contains("event=accept_failed"))
+            .is_some(),
+        "no accept failure was logged:\n{}",
+        proc.output()
+    );
+    drop(held);
+    assert!(eventually(Duration::from_secs(10), || {
+        try_request(proc.addr, "GET", "/healthz", &[], b"").is_ok_and(|r| r.status == 200)
+    }));
+    assert!(
+        proc.wait_for(Duration::from_secs(10), |l| l
+            .contains("event=accept_recovered"))
+            .is_some()
+    );
+    let failures = proc.output().matches("event=accept_failed").count();
+    assert!(failures <= 3, "the burst was logged {failures} times");
+    assert_eq!(
+        proc.wait_exit(Duration::from_millis(100)),
+        None,
+        "it exited"
+    );
+}
