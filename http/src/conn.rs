@@ -149,7 +149,7 @@ pub(crate) fn serve(
         if !shared.set_busy(slot) {
             return;
         }
-        let keep = exchange(&mut wire, head, peer, shared, handler);
+        let keep = exchange(&mut wire, head, peer, shared, slot, handler);
         if !keep {
             linger(&mut wire, limits, shared, slot);
             return;
@@ -203,6 +203,7 @@ fn exchange(
     head: Head,
     peer: SocketAddr,
     shared: &Shared,
+    slot: &Slot,
     handler: &Handler,
 ) -> bool {
     let limits = &shared.limits;
@@ -216,6 +217,8 @@ fn exchange(
         refused: false,
         body_timeout: limits.body_timeout,
         wire,
+        shared,
+        slot,
     };
     let mut req = Request::new(head, peer, incoming);
     let answer = match catch_unwind(AssertUnwindSafe(|| handler(&mut req))) {
@@ -246,15 +249,16 @@ fn exchange(
         // and arriving, else close. A client still waiting for `100 Continue` will not send it.
         let waits_for_continue = expect_continue && !continue_sent;
         let skippable = !(refused || body.is_broken() || waits_for_continue);
-        keep = keep
-            && skippable
-            && body
-                .discard(
-                    wire,
-                    limits.max_discard,
-                    Instant::now() + limits.body_timeout,
-                )
-                .is_ok();
+        if keep && skippable {
+            let now = Instant::now();
+            shared.set_waiting(slot, now);
+            keep = body
+                .discard(wire, limits.max_discard, now + limits.body_timeout)
+                .is_ok()
+                && shared.set_busy(slot);
+        } else {
+            keep = false;
+        }
     }
     write(wire, &answer, version, keep, head_only).is_ok() && keep
 }

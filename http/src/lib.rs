@@ -48,8 +48,8 @@ pub use server::{Running, Server, describe_bind_error};
 #[derive(Debug, Clone)]
 pub struct Limits {
     /// Connections served at once, each on its own thread. When full, the connection that
-    /// has waited longest without sending a complete head is closed to make room; when every
-    /// one is busy, a new one gets 503.
+    /// has waited longest on its client (for a head, or for a body its handler asked for) is
+    /// closed to make room; when every one is busy, a new one gets 503.
     pub max_connections: usize,
     /// The request line, in bytes (414).
     pub max_request_line: usize,

@@ -9,6 +9,7 @@ use http::{HeaderMap, Method, Uri, Version};
 use crate::body::{Body, BodyError};
 use crate::conn::Wire;
 use crate::head::Head;
+use crate::server::{Shared, Slot};
 
 /// One request. The body stays on the connection until [`Request::body`] asks for it, with
 /// the route's limit: a body over the limit is refused before a byte of it is read.
@@ -25,6 +26,10 @@ pub struct Request<'c> {
 /// The body's side of the connection, handed back to it after the handler.
 pub(crate) struct Incoming<'c> {
     pub wire: &'c mut Wire,
+    /// While the body is awaited the connection waits on its client, and may be closed to
+    /// make room like one awaiting a head.
+    pub shared: &'c Shared,
+    pub slot: &'c Slot,
     pub body: Body,
     pub expect_continue: bool,
     pub continue_sent: bool,
@@ -116,7 +121,14 @@ impl<'c> Request<'c> {
                 .write_all(b"HTTP/1.1 100 Continue\r\n\r\n")
                 .map_err(|_| BodyError::Incomplete)?;
         }
-        let deadline = Instant::now() + inc.body_timeout;
-        inc.body.read_to_vec(inc.wire, limit, deadline)
+        let now = Instant::now();
+        inc.shared.set_waiting(inc.slot, now);
+        let body = inc
+            .body
+            .read_to_vec(inc.wire, limit, now + inc.body_timeout);
+        if !inc.shared.set_busy(inc.slot) {
+            return Err(BodyError::Incomplete);
+        }
+        body
     }
 }

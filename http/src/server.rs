@@ -1,5 +1,5 @@
 //! Accepting connections: a thread per connection under a cap, room made by closing the
-//! connection that has waited longest for its head, accept errors survived with a pause, and
+//! connection that has waited longest on its client, accept errors survived with a pause, and
 //! a listener that never ends without saying so.
 
 use std::io::{self, Read, Write};
@@ -363,7 +363,7 @@ fn admit(
     }
 }
 
-/// Closes the connection that has waited longest without a complete head, and waits
+/// Closes the connection that has waited longest on its client (for a head or a body), and waits
 /// (briefly) for its thread to leave.
 fn make_room<'a>(
     shared: &'a Shared,

@@ -162,26 +162,23 @@ fn an_idle_kept_alive_connection_is_closed() {
 }
 
 #[test]
-fn bodies_that_never_come_hold_only_their_own_connections() {
+fn bodies_that_never_come_never_lock_out_a_client() {
     let lim = limits();
     let cap = lim.max_connections;
     let srv = start(Limits {
         body_timeout: Duration::from_secs(3),
         ..lim
     });
-    let mut held: Vec<TcpStream> = (0..cap / 2)
-        .map(|_| {
-            let mut s = connect(srv.addr);
-            s.write_all(b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\n")
-                .unwrap();
-            s
-        })
-        .collect();
-    for _ in 0..5 {
-        srv.assert_serving();
-    }
-    // At the body deadline they are answered 408 and closed.
-    for s in &mut held {
+    let send_head = || {
+        let mut s = connect(srv.addr);
+        s.write_all(b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\n")
+            .unwrap();
+        s
+    };
+    // Fewer than the cap: each holds its own connection until the body deadline, then 408.
+    let mut few: Vec<TcpStream> = (0..cap / 2).map(|_| send_head()).collect();
+    srv.assert_serving();
+    for s in &mut few {
         let mut out = Vec::new();
         let _ = s.read_to_end(&mut out);
         assert_eq!(
@@ -191,7 +188,18 @@ fn bodies_that_never_come_hold_only_their_own_connections() {
             String::from_utf8_lossy(&out)
         );
     }
-    srv.assert_serving();
+    // Every slot waiting for a body: the longest-waiting is closed to make room each time.
+    let held: Vec<TcpStream> = (0..cap).map(|_| send_head()).collect();
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while srv.ran("/echo") < cap / 2 + cap {
+        assert!(Instant::now() < deadline, "the handlers did not all start");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    for _ in 0..5 {
+        srv.assert_serving();
+    }
+    assert!(srv.connections() <= cap);
+    drop(held);
 }
 
 #[test]
@@ -461,7 +469,11 @@ fn a_connection_whose_thread_cannot_start_is_closed_and_accepting_goes_on() {
         let _ = s.write_all(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n");
         let mut out = Vec::new();
         let _ = s.read_to_end(&mut out);
-        assert!(out.is_empty(), "answered: {}", String::from_utf8_lossy(&out));
+        assert!(
+            out.is_empty(),
+            "answered: {}",
+            String::from_utf8_lossy(&out)
+        );
     }
     assert_eq!(srv.connections(), 0, "a failed connection kept its slot");
     assert!(srv.failed.lock().unwrap().is_none(), "the listener gave up");
