@@ -2,8 +2,8 @@
 //! request, bodies read or discarded within bounds, answers written in one piece and in
 //! order, and a closing connection that lingers briefly so its last answer is not lost.
 
-use std::io::{self, IoSlice, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::io;
+use std::net::{SocketAddr, TcpStream};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::time::Instant;
@@ -12,104 +12,14 @@ use http::{Method, StatusCode};
 
 use crate::body::{Body, Source};
 use crate::head::{self, Head, Refusal};
+use crate::registry::{Shared, Slot};
 use crate::request::{Incoming, Request};
 use crate::response::Response;
-use crate::server::{Handler, Shared, Slot};
+use crate::wire::Wire;
 use crate::{Limits, date, path_for_log};
 
-/// The socket and what has been read from it but not used yet (a head, the start of a body,
-/// pipelined requests). Never larger than `Limits::max_head`.
-pub(crate) struct Wire {
-    stream: Arc<TcpStream>,
-    buf: Box<[u8]>,
-    start: usize,
-    end: usize,
-}
-
-impl Wire {
-    fn new(stream: Arc<TcpStream>, size: usize) -> Wire {
-        Wire {
-            stream,
-            buf: vec![0; size.max(1024)].into_boxed_slice(),
-            start: 0,
-            end: 0,
-        }
-    }
-
-    /// Reads once, before `deadline`, into the free end of the buffer. `Ok(0)` is the client
-    /// closing; a passed deadline is `TimedOut`; a full buffer reads nothing and says so.
-    fn read_more(&mut self, deadline: Instant) -> io::Result<usize> {
-        if self.start == self.end {
-            self.start = 0;
-            self.end = 0;
-        } else if self.end == self.buf.len() && self.start > 0 {
-            self.buf.copy_within(self.start..self.end, 0);
-            self.end -= self.start;
-            self.start = 0;
-        }
-        if self.end == self.buf.len() {
-            return Err(io::Error::other("buffer full"));
-        }
-        loop {
-            let now = Instant::now();
-            if now >= deadline {
-                return Err(io::ErrorKind::TimedOut.into());
-            }
-            self.stream.set_read_timeout(Some(deadline - now))?;
-            match (&*self.stream).read(&mut self.buf[self.end..]) {
-                Ok(n) => {
-                    self.end += n;
-                    return Ok(n);
-                }
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::WouldBlock
-                            | io::ErrorKind::TimedOut
-                            | io::ErrorKind::Interrupted
-                    ) =>
-                {
-                    continue;
-                }
-                Err(e) => return Err(e),
-            }
-        }
-    }
-
-    pub(crate) fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
-        (&*self.stream).write_all(bytes)
-    }
-
-    /// Head and body in one vectored write (one segment train with TCP_NODELAY), looping
-    /// only when the socket takes part of it.
-    fn write_two(&mut self, head: &[u8], body: &[u8]) -> io::Result<()> {
-        let mut bufs = [IoSlice::new(head), IoSlice::new(body)];
-        let mut bufs = &mut bufs[..];
-        while !bufs.is_empty() {
-            match (&*self.stream).write_vectored(bufs) {
-                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(n) => IoSlice::advance_slices(&mut bufs, n),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(())
-    }
-}
-
-impl Source for Wire {
-    fn buffered(&self) -> &[u8] {
-        &self.buf[self.start..self.end]
-    }
-
-    fn consume(&mut self, n: usize) {
-        self.start = (self.start + n).min(self.end);
-    }
-
-    fn fill(&mut self, deadline: Instant) -> io::Result<usize> {
-        self.read_more(deadline)
-    }
-}
+/// A request handler.
+pub(crate) type Handler = dyn Fn(&mut Request<'_>) -> Response + Send + Sync;
 
 enum HeadRead {
     Head(Box<Head>),
@@ -274,20 +184,10 @@ fn write(
     wire.write_two(&head, body)
 }
 
-/// Half-closes, then reads and drops what the client still sends for a moment (at most
+/// Closes after a moment of reading and dropping what the client still sends (at most
 /// `max_discard` bytes), so that closing with unread data does not reset the connection
-/// before the client has read the answer.
+/// before the client has read the answer. Meanwhile it may be closed to make room.
 fn linger(wire: &mut Wire, limits: &Limits, shared: &Shared, slot: &Slot) {
     shared.set_waiting(slot, Instant::now());
-    let _ = wire.stream.shutdown(Shutdown::Write);
-    let deadline = Instant::now() + limits.linger;
-    let mut dropped = 0;
-    while dropped <= limits.max_discard {
-        wire.start = 0;
-        wire.end = 0;
-        match wire.read_more(deadline) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => dropped += n,
-        }
-    }
+    wire.linger(Instant::now() + limits.linger, limits.max_discard);
 }

@@ -30,9 +30,11 @@ mod body;
 mod conn;
 mod date;
 mod head;
+mod registry;
 mod request;
 mod response;
 mod server;
+mod wire;
 
 use std::time::Duration;
 

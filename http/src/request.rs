@@ -7,9 +7,9 @@ use http::header::AsHeaderName;
 use http::{HeaderMap, Method, Uri, Version};
 
 use crate::body::{Body, BodyError};
-use crate::conn::Wire;
 use crate::head::Head;
-use crate::server::{Shared, Slot};
+use crate::registry::{Shared, Slot};
+use crate::wire::Wire;
 
 /// One request. The body stays on the connection until [`Request::body`] asks for it, with
 /// the route's limit: a body over the limit is refused before a byte of it is read.

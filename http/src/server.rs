@@ -5,17 +5,15 @@
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use http::StatusCode;
 
-use crate::{Limits, Request, Response, conn};
-
-/// A request handler.
-pub(crate) type Handler = dyn Fn(&mut Request<'_>) -> Response + Send + Sync;
+use crate::conn::{self, Handler};
+use crate::registry::{Admission, Shared, Slot};
+use crate::{Limits, Request, Response};
 
 /// A bound listener, not yet serving.
 pub struct Server {
@@ -65,12 +63,7 @@ impl Server {
         H: Fn(&mut Request<'_>) -> Response + Send + Sync + 'static,
         F: FnOnce(String) + Send + 'static,
     {
-        let shared = Arc::new(Shared {
-            limits: self.limits,
-            stopping: AtomicBool::new(false),
-            conns: Mutex::new(Registry::default()),
-            freed: Condvar::new(),
-        });
+        let shared = Arc::new(Shared::new(self.limits));
         let handler: Arc<Handler> = Arc::new(handler);
         let (listener, s) = (self.listener, shared.clone());
         let accept = std::thread::Builder::new()
@@ -132,13 +125,14 @@ impl Running {
 
     /// Connections open now (each one a thread).
     pub fn connections(&self) -> usize {
-        self.shared.lock().entries.len()
+        self.shared.connections()
     }
 
     /// Stops accepting, closes idle connections, lets requests in hand finish (their answers
     /// say `Connection: close`) for up to `grace`, and returns.
     pub fn stop_within(mut self, grace: Duration) {
-        self.shared.stopping.store(true, Ordering::SeqCst);
+        let deadline = Instant::now() + grace;
+        self.shared.begin_stop();
         // accept() has no timeout: a connection of our own wakes it to see the flag.
         let wake = match self.addr {
             SocketAddr::V4(a) if a.ip().is_unspecified() => {
@@ -155,89 +149,14 @@ impl Running {
         {
             let _ = t.join();
         }
-        let deadline = Instant::now() + grace;
-        let mut reg = self.shared.lock();
-        for e in reg.entries.iter().filter(|e| e.waiting_since.is_some()) {
-            let _ = e.stream.shutdown(Shutdown::Both);
-        }
-        while !reg.entries.is_empty() {
-            let now = Instant::now();
-            if now >= deadline {
-                break;
-            }
-            reg = self
-                .shared
-                .freed
-                .wait_timeout(reg, deadline - now)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
-        }
+        // Connections that went idle while the accept thread was stopping.
+        self.shared.begin_stop();
+        self.shared.wait_empty(deadline);
     }
 
     /// [`Running::stop_within`] five seconds.
     pub fn stop(self) {
         self.stop_within(Duration::from_secs(5));
-    }
-}
-
-/// What the accept thread and the connection threads share.
-pub(crate) struct Shared {
-    pub limits: Limits,
-    stopping: AtomicBool,
-    conns: Mutex<Registry>,
-    freed: Condvar,
-}
-
-#[derive(Default)]
-struct Registry {
-    next_id: u64,
-    entries: Vec<Entry>,
-}
-
-struct Entry {
-    id: u64,
-    /// The socket, shared with its thread, to close it from outside (no second descriptor).
-    stream: Arc<TcpStream>,
-    /// `Some` while the connection waits for a head (or lingers before closing): it may be
-    /// closed to make room.
-    waiting_since: Option<Instant>,
-    evicted: bool,
-}
-
-/// A connection's place in the registry.
-pub(crate) struct Slot {
-    id: u64,
-}
-
-impl Shared {
-    fn lock(&self) -> MutexGuard<'_, Registry> {
-        self.conns.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    pub fn is_stopping(&self) -> bool {
-        self.stopping.load(Ordering::SeqCst)
-    }
-
-    pub fn set_waiting(&self, slot: &Slot, since: Instant) {
-        if let Some(e) = self.lock().entries.iter_mut().find(|e| e.id == slot.id) {
-            e.waiting_since = Some(since);
-        }
-    }
-
-    /// Marks the connection busy; false if it was closed to make room meanwhile.
-    pub fn set_busy(&self, slot: &Slot) -> bool {
-        match self.lock().entries.iter_mut().find(|e| e.id == slot.id) {
-            Some(e) if !e.evicted => {
-                e.waiting_since = None;
-                true
-            }
-            _ => false,
-        }
-    }
-
-    fn leave(&self, slot: &Slot) {
-        self.lock().entries.retain(|e| e.id != slot.id);
-        self.freed.notify_all();
     }
 }
 
@@ -310,36 +229,36 @@ fn admit(
 ) {
     let _ = stream.set_nodelay(true);
     let stream = Arc::new(stream);
-    let mut reg = shared.lock();
-    if reg.entries.len() >= shared.limits.max_connections {
-        full.fail(
-            "connections_full",
-            &format_args!("max={}", shared.limits.max_connections),
-        );
-        reg = make_room(shared, reg);
-        if reg.entries.len() >= shared.limits.max_connections {
-            drop(reg);
+    let slot = match shared.admit(&stream) {
+        Admission::In { slot, made_room } => {
+            if made_room {
+                full.fail(
+                    "connections_full",
+                    &format_args!(
+                        "max={} action=close_oldest_waiting",
+                        shared.limits.max_connections
+                    ),
+                );
+            } else {
+                full.ok("connections_available");
+            }
+            slot
+        }
+        Admission::Full => {
+            full.fail(
+                "connections_full",
+                &format_args!("max={} action=refuse", shared.limits.max_connections),
+            );
             refuse_busy(stream);
             return;
         }
-    } else {
-        full.ok("connections_available");
-    }
-    let id = reg.next_id;
-    reg.next_id += 1;
-    reg.entries.push(Entry {
-        id,
-        stream: stream.clone(),
-        waiting_since: Some(Instant::now()),
-        evicted: false,
-    });
-    drop(reg);
+    };
+    let id = slot.id();
     let (s, h) = (shared.clone(), handler.clone());
     let spawned = std::thread::Builder::new()
         .name("http".into())
         .stack_size(shared.limits.stack_size)
         .spawn(move || {
-            let slot = Slot { id };
             // Leaves the registry even if the connection code itself panics.
             struct Leave<'a>(&'a Shared, &'a Slot);
             impl Drop for Leave<'_> {
@@ -354,45 +273,13 @@ fn admit(
         Ok(_) => spawn_errors.ok("connection_threads_recovered"),
         Err(e) => {
             // The stream moved into the closure that never ran and is closed with it.
-            shared.leave(&Slot { id });
+            shared.leave(&Slot::from_id(id));
             spawn_errors.fail(
                 "connection_thread_failed",
                 &format_args!("error={:?} action=close", e.to_string()),
             );
         }
     }
-}
-
-/// Closes the connection that has waited longest on its client (for a head or a body), and waits
-/// (briefly) for its thread to leave.
-fn make_room<'a>(
-    shared: &'a Shared,
-    mut reg: MutexGuard<'a, Registry>,
-) -> MutexGuard<'a, Registry> {
-    let oldest = reg
-        .entries
-        .iter_mut()
-        .filter(|e| !e.evicted)
-        .filter_map(|e| e.waiting_since.map(|t| (t, e)))
-        .min_by_key(|(t, _)| *t);
-    let Some((_, victim)) = oldest else {
-        return reg;
-    };
-    victim.evicted = true;
-    let _ = victim.stream.shutdown(Shutdown::Both);
-    let deadline = Instant::now() + Duration::from_secs(1);
-    while reg.entries.len() >= shared.limits.max_connections {
-        let now = Instant::now();
-        if now >= deadline {
-            break;
-        }
-        reg = shared
-            .freed
-            .wait_timeout(reg, deadline - now)
-            .unwrap_or_else(|e| e.into_inner())
-            .0;
-    }
-    reg
 }
 
 /// Every connection is busy: a short 503 without blocking the accept thread, then close.
@@ -420,12 +307,7 @@ mod tests {
     use std::sync::mpsc;
 
     fn shared() -> Arc<Shared> {
-        Arc::new(Shared {
-            limits: Limits::default(),
-            stopping: AtomicBool::new(false),
-            conns: Mutex::new(Registry::default()),
-            freed: Condvar::new(),
-        })
+        Arc::new(Shared::new(Limits::default()))
     }
 
     #[test]
@@ -453,7 +335,7 @@ mod tests {
     fn a_stopping_server_reports_nothing() {
         let (tx, rx) = mpsc::channel::<String>();
         let s = shared();
-        s.stopping.store(true, Ordering::SeqCst);
+        s.begin_stop();
         drop(Watch {
             shared: s,
             on_failure: Some(Box::new(move |why| tx.send(why).unwrap())),
