@@ -1,12 +1,17 @@
 //! The agent benchmark, run by `make bench-agent`: latency, CPU and memory of the release
 //! binary under sequential load on loopback, its idle CPU and its size, checked against the
 //! targets, and the same figures for Debian's `prometheus-node-exporter` when it is
-//! installed. Prints a table and writes `target/bench/agent.json`.
+//! installed. Then what clients that keep their connection see (Prometheus, browsers):
+//! latency on one kept-alive connection, requests per second on 1 and 32 of them, memory
+//! while 300 idle connections are held, and the binary against the one on tiny_http.
+//! Prints a table and writes `target/bench/agent.json`.
 //!
 //! Environment (all optional, for a quicker run):
 //! - `LANSTAT_BENCH_IDLE_SECS`: length of the idle window [default 60]
-//! - `LANSTAT_BENCH_REQUESTS`: requests per agent endpoint [default 10000]
+//! - `LANSTAT_BENCH_REQUESTS`: requests per agent endpoint, on new connections and then on
+//!   one kept-alive connection [default 10000]
 //! - `LANSTAT_BENCH_NE_SCRAPES`: scrapes of node_exporter's /metrics [default 2000]
+//! - `LANSTAT_BENCH_THROUGHPUT_SECS`: length of each requests-per-second run [default 5]
 //!
 //! A missed target is reported, not turned into a failing exit code: figures from a shared
 //! machine are too noisy to gate a build on.
@@ -17,7 +22,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use lanstat_agent::testkit::{Proc, TempDir, try_request};
+use lanstat_agent::testkit::{
+    KeepAlive, Proc, Resp, TempDir, Throughput, closed_by_server, env_number, idle_connections,
+    keep_alive_load, on_the_measured_target, try_request,
+};
 use serde_json::{Value, json};
 
 /// Clock ticks per second in /proc/PID/stat (USER_HZ, 100 on every Linux architecture).
@@ -30,11 +38,33 @@ const TARGET_RSS_BYTES: u64 = 4 * 1024 * 1024;
 const TARGET_P99: Duration = Duration::from_millis(1);
 const TARGET_IDLE_PERCENT: f64 = 0.2;
 const TARGET_BINARY_BYTES: u64 = 3 * 1024 * 1024 / 2;
+const TARGET_IDLE_CONNECTIONS_RSS_BYTES: u64 = 6 * 1024 * 1024;
+
+/// Connections opened and left silent, as a slow or hostile client holds them.
+const IDLE_CONNECTIONS: usize = 300;
+/// Clients at once for the busy throughput figure: twice the agent's default cap.
+const CONCURRENT: usize = 32;
+/// The agent's default `--max-connections`.
+const DEFAULT_MAX_CONNECTIONS: usize = 16;
+/// A cap with room for every one of [`CONCURRENT`] clients, for the second busy run.
+const ROOMY_MAX_CONNECTIONS: usize = 64;
+
+/// The stripped `lanstat-agent` as it was on tiny_http, to compare with: commit ca8f899 in a
+/// worktree of its own, built as `make bench-agent` builds it (`cargo build --release -p
+/// lanstat-agent`, rustc 1.95.0, x86_64-unknown-linux-gnu) and stripped as [`binary_size`]
+/// strips. The bench cannot build an old commit each run.
+const BEFORE_BINARY_BYTES: u64 = 779_952;
+const BEFORE_COMMIT: &str = "ca8f899";
+
+fn before_binary_bytes() -> Option<u64> {
+    on_the_measured_target(BEFORE_BINARY_BYTES)
+}
 
 struct Config {
     idle: Duration,
     requests: usize,
     ne_scrapes: usize,
+    throughput: Duration,
 }
 
 impl Config {
@@ -43,19 +73,8 @@ impl Config {
             idle: Duration::from_secs(env_number("LANSTAT_BENCH_IDLE_SECS", 60)? as u64),
             requests: env_number("LANSTAT_BENCH_REQUESTS", 10_000)?,
             ne_scrapes: env_number("LANSTAT_BENCH_NE_SCRAPES", 2_000)?,
+            throughput: Duration::from_secs(env_number("LANSTAT_BENCH_THROUGHPUT_SECS", 5)? as u64),
         })
-    }
-}
-
-fn env_number(name: &str, default: usize) -> Result<usize, String> {
-    match std::env::var(name) {
-        Err(_) => Ok(default),
-        Ok(v) => v
-            .trim()
-            .parse()
-            .ok()
-            .filter(|n| *n > 0)
-            .ok_or_else(|| format!("{name} must be a positive whole number, not {v:?}")),
     }
 }
 
@@ -80,7 +99,7 @@ fn run() -> Result<(), String> {
     let tmp = TempDir::new("bench");
 
     eprintln!("starting {}", agent_bin.display());
-    let agent = Agent::start(&agent_bin, &tmp)?;
+    let agent = Agent::start(&agent_bin, &tmp, &[])?;
     let agent_start = Usage::read(agent.pid)?;
 
     let node_exporter = if Path::new(NODE_EXPORTER).is_file() {
@@ -127,6 +146,7 @@ fn run() -> Result<(), String> {
         systeminfo: Some(systeminfo),
         metrics,
     };
+    let clients = kept_alive(&config, &agent, &agent_bin, &tmp)?;
 
     let theirs = match node_exporter {
         None => None,
@@ -147,8 +167,9 @@ fn run() -> Result<(), String> {
     drop(agent);
 
     let results = Results {
-        targets: check_targets(&ours),
+        targets: check_targets(&ours, &clients),
         ours,
+        clients,
         theirs,
         idle_other_cores,
     };
@@ -187,8 +208,10 @@ struct Agent {
 }
 
 impl Agent {
-    fn start(bin: &Path, dir: &TempDir) -> Result<Agent, String> {
-        let proc = Proc::try_start(bin, &["--listen", "127.0.0.1:0"], dir.path(), &[])
+    fn start(bin: &Path, dir: &TempDir, flags: &[&str]) -> Result<Agent, String> {
+        let mut args = vec!["--listen", "127.0.0.1:0"];
+        args.extend_from_slice(flags);
+        let proc = Proc::try_start(bin, &args, dir.path(), &[])
             .map_err(|output| format!("the agent did not start; its output:\n{output}"))?;
         let token_file = dir.join("client_token.txt");
         let token = std::fs::read_to_string(&token_file)
@@ -398,13 +421,39 @@ fn load(
     headers: &[(&str, &str)],
     count: usize,
 ) -> Result<Load, String> {
+    timed(pid, path, count, || {
+        try_request(addr, "GET", path, headers, b"")
+    })
+}
+
+/// Sends `count` GETs one after another on one kept-alive connection, as Prometheus scrapes
+/// and a browser fetches, timing each from its write to the last byte read. The agent
+/// closing the connection fails the run: nothing in its limits should make it.
+fn keep_alive(
+    pid: u32,
+    addr: SocketAddr,
+    path: &str,
+    headers: &[(&str, &str)],
+    count: usize,
+) -> Result<Load, String> {
+    let mut client =
+        KeepAlive::connect(addr).map_err(|e| format!("cannot connect to {addr}: {e}"))?;
+    timed(pid, path, count, || client.get(path, headers))
+}
+
+/// Times `count` calls of `send`, one after another, and the CPU the process `pid` used.
+fn timed(
+    pid: u32,
+    path: &str,
+    count: usize,
+    mut send: impl FnMut() -> std::io::Result<Resp>,
+) -> Result<Load, String> {
     let mut times = Vec::with_capacity(count);
     let watch = OtherWork::start(&[pid])?;
     let cpu_before = cpu_seconds(pid)?;
     for i in 0..count {
         let started = Instant::now();
-        let resp = try_request(addr, "GET", path, headers, b"")
-            .map_err(|e| format!("GET {path} number {}: {e}", i + 1))?;
+        let resp = send().map_err(|e| format!("GET {path} number {}: {e}", i + 1))?;
         times.push(started.elapsed());
         if resp.status != 200 {
             return Err(format!(
@@ -486,6 +535,127 @@ fn machine_busy_seconds() -> Result<f64, String> {
     Ok(busy as f64 / CLOCK_TICKS)
 }
 
+// ---------------------------------------------------------------------------------------
+// Clients that keep their connection
+
+/// What clients that keep their connection see, and what many idle ones cost.
+struct Clients {
+    systeminfo: Load,
+    metrics: Load,
+    /// One client, then [`CONCURRENT`] on the default cap, then on a cap with room for all.
+    rates: Vec<Rate>,
+    held: Held,
+}
+
+/// Requests per second on /metrics against an agent with a given connection cap.
+struct Rate {
+    max_connections: usize,
+    t: Throughput,
+}
+
+/// The agent while [`IDLE_CONNECTIONS`] silent connections are held open.
+struct Held {
+    /// VmHWM before they were opened: the peak of everything measured before.
+    peak_before: u64,
+    /// VmHWM once they were held and a request answered among them.
+    peak: u64,
+    threads: u64,
+    /// How many of them the agent still kept when that request had been answered.
+    open: usize,
+    status: u16,
+    answered_in: Duration,
+}
+
+fn kept_alive(
+    config: &Config,
+    agent: &Agent,
+    bin: &Path,
+    tmp: &TempDir,
+) -> Result<Clients, String> {
+    let auth = format!("Bearer {}", agent.token);
+    let headers = [("Authorization", auth.as_str())];
+    eprintln!(
+        "{} requests each to /systeminfo and /metrics on one kept-alive connection",
+        config.requests
+    );
+    let systeminfo = keep_alive(
+        agent.pid,
+        agent.addr,
+        "/systeminfo",
+        &headers,
+        config.requests,
+    )?;
+    let metrics = keep_alive(agent.pid, agent.addr, "/metrics", &headers, config.requests)?;
+
+    // Before the throughput runs, so the peak is that of the idle connections on top of the
+    // sequential requests, not that of 32 busy clients.
+    eprintln!("{IDLE_CONNECTIONS} idle connections held open");
+    let held = hold_idle(agent, &headers)?;
+
+    let secs = config.throughput.as_secs();
+    let mut rates = Vec::new();
+    for n in [1, CONCURRENT] {
+        let clients = if n == 1 { "client" } else { "clients" };
+        eprintln!(
+            "/metrics from {n} kept-alive {clients} for {secs} s, --max-connections \
+             {DEFAULT_MAX_CONNECTIONS} (LANSTAT_BENCH_THROUGHPUT_SECS)"
+        );
+        rates.push(Rate {
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            t: keep_alive_load(agent.addr, n, config.throughput, "/metrics", &headers),
+        });
+    }
+    let cap = ROOMY_MAX_CONNECTIONS.to_string();
+    let roomy = Agent::start(bin, tmp, &["--max-connections", &cap])?;
+    let auth = format!("Bearer {}", roomy.token);
+    eprintln!(
+        "/metrics from {CONCURRENT} kept-alive clients for {secs} s, --max-connections {cap}"
+    );
+    rates.push(Rate {
+        max_connections: ROOMY_MAX_CONNECTIONS,
+        t: keep_alive_load(
+            roomy.addr,
+            CONCURRENT,
+            config.throughput,
+            "/metrics",
+            &[("Authorization", auth.as_str())],
+        ),
+    });
+    Ok(Clients {
+        systeminfo,
+        metrics,
+        rates,
+        held,
+    })
+}
+
+/// Opens [`IDLE_CONNECTIONS`] connections that send nothing, has one ordinary request
+/// answered among them, and reads the agent's peak memory and threads meanwhile.
+fn hold_idle(agent: &Agent, headers: &[(&str, &str)]) -> Result<Held, String> {
+    let peak_before = status_number(agent.pid, "VmHWM")? * 1024;
+    let conns = idle_connections(agent.addr, IDLE_CONNECTIONS)
+        .map_err(|e| format!("cannot open {IDLE_CONNECTIONS} connections: {e}"))?;
+    // The connects complete in the kernel's queue at once; the agent takes them one by one,
+    // making room for each. A second is ample, and far inside its 10 s head deadline.
+    std::thread::sleep(Duration::from_secs(1));
+    let started = Instant::now();
+    let resp = try_request(agent.addr, "GET", "/systeminfo", headers, b"")
+        .map_err(|e| format!("GET /systeminfo among idle connections: {e}"))?;
+    let answered_in = started.elapsed();
+    let threads = status_number(agent.pid, "Threads")?;
+    let open = conns.len() - closed_by_server(&conns);
+    let peak = status_number(agent.pid, "VmHWM")? * 1024;
+    drop(conns);
+    Ok(Held {
+        peak_before,
+        peak,
+        threads,
+        open,
+        status: resp.status,
+        answered_in,
+    })
+}
+
 /// Nearest-rank percentile of sorted, non-empty `times`.
 fn percentile(times: &[Duration], p: f64) -> Duration {
     let rank = (p * times.len() as f64).ceil() as usize;
@@ -547,6 +717,7 @@ struct Figures {
 /// Everything one run measured.
 struct Results {
     ours: Figures,
+    clients: Clients,
     theirs: Option<Figures>,
     targets: Vec<Target>,
     /// How busy the rest of the machine was during the idle window, in cores.
@@ -561,6 +732,11 @@ impl Results {
             phases.push(("/systeminfo", load.other_cores));
         }
         phases.push(("/metrics", self.ours.metrics.other_cores));
+        phases.push((
+            "kept-alive /systeminfo",
+            self.clients.systeminfo.other_cores,
+        ));
+        phases.push(("kept-alive /metrics", self.clients.metrics.other_cores));
         if let Some(theirs) = &self.theirs {
             phases.push(("node_exporter", theirs.metrics.other_cores));
         }
@@ -589,7 +765,7 @@ impl Target {
     }
 }
 
-fn check_targets(ours: &Figures) -> Vec<Target> {
+fn check_targets(ours: &Figures, clients: &Clients) -> Vec<Target> {
     let mut t = vec![Target {
         name: "peak RSS",
         unit: "MiB",
@@ -621,6 +797,31 @@ fn check_targets(ours: &Figures) -> Vec<Target> {
         value: ours.binary.bytes() as f64 / MIB,
         limit: TARGET_BINARY_BYTES as f64 / MIB,
     });
+    for (name, load) in [
+        ("kept-alive p99 /systeminfo", &clients.systeminfo),
+        ("kept-alive p99 /metrics", &clients.metrics),
+    ] {
+        t.push(Target {
+            name,
+            unit: "ms",
+            value: as_ms(load.p99),
+            limit: as_ms(TARGET_P99),
+        });
+    }
+    t.push(Target {
+        name: "peak RSS, 300 idle conns",
+        unit: "MiB",
+        value: clients.held.peak as f64 / MIB,
+        limit: TARGET_IDLE_CONNECTIONS_RSS_BYTES as f64 / MIB,
+    });
+    if let Some(before) = before_binary_bytes() {
+        t.push(Target {
+            name: "binary, not above tiny_http's",
+            unit: "MiB",
+            value: ours.binary.bytes() as f64 / MIB,
+            limit: before as f64 / MIB,
+        });
+    }
     t
 }
 
@@ -771,6 +972,17 @@ fn report(config: &Config, r: &Results) -> String {
     for (label, value) in our_rows(&r.ours) {
         let _ = writeln!(s, "  {label:<28} {value:>14}");
     }
+    let _ = writeln!(
+        s,
+        "\nlanstat-agent, clients that keep their connection (TCP_NODELAY on): {} sequential \
+         requests per endpoint on one connection; throughput on /metrics, {} s per run",
+        config.requests,
+        config.throughput.as_secs()
+    );
+    for (label, value, note) in client_rows(&r.clients, &r.ours) {
+        let line = format!("  {label:<36} {value:>14}  {note}");
+        let _ = writeln!(s, "{}", line.trim_end());
+    }
     s.push_str(&targets_table(&r.targets));
     match &r.theirs {
         None => {
@@ -827,6 +1039,82 @@ fn our_rows(ours: &Figures) -> Vec<(String, String)> {
     ));
     let bytes = ours.binary.bytes();
     rows.push(("binary, stripped".into(), format!("{bytes} B")));
+    rows
+}
+
+fn client_rows(c: &Clients, ours: &Figures) -> Vec<(String, String, String)> {
+    let mut rows = Vec::new();
+    for (path, load) in [("/systeminfo", &c.systeminfo), ("/metrics", &c.metrics)] {
+        for (what, d) in [("p50", load.p50), ("p99", load.p99), ("max", load.max)] {
+            rows.push((
+                format!("kept-alive GET {path} {what}"),
+                show_ms(as_ms(d)),
+                String::new(),
+            ));
+        }
+        rows.push((
+            format!("CPU per {} kept-alive {path}", load.count),
+            format!("{:.2} s", load.cpu_seconds),
+            String::new(),
+        ));
+    }
+    for r in &c.rates {
+        let t = &r.t;
+        let mut note = format!("--max-connections {}", r.max_connections);
+        if t.refused + t.broken > 0 || t.connects > t.connections as u64 {
+            note.push_str(&format!(
+                ": {} answered, {} refused (503), {} closed under a request, {} connects",
+                t.ok, t.refused, t.broken, t.connects
+            ));
+        }
+        let plural = if t.connections == 1 { "" } else { "s" };
+        rows.push((
+            format!("req/s /metrics, {} connection{plural}", t.connections),
+            format!("{:.0}", t.per_second()),
+            note,
+        ));
+    }
+    let h = &c.held;
+    rows.push((
+        format!("{IDLE_CONNECTIONS} idle connections, kept open"),
+        format!("{}", h.open),
+        format!("{} threads in the agent meanwhile", h.threads),
+    ));
+    rows.push((
+        "GET /systeminfo among them".into(),
+        show_ms(as_ms(h.answered_in)),
+        format!("status {}", h.status),
+    ));
+    rows.push((
+        "peak RSS before / with them".into(),
+        format!(
+            "{} / {}",
+            show_mib(h.peak_before as f64),
+            show_mib(h.peak as f64)
+        ),
+        String::new(),
+    ));
+    let now = ours.binary.bytes();
+    match before_binary_bytes() {
+        Some(before) => {
+            rows.push((
+                format!("binary, stripped, {BEFORE_COMMIT} (tiny_http)"),
+                format!("{before} B"),
+                "measured once, a constant in this bench".into(),
+            ));
+            let change = now as f64 - before as f64;
+            rows.push((
+                "binary, stripped, now".into(),
+                format!("{now} B"),
+                format!("{change:+.0} B, {:+.1} %", change / before as f64 * 100.0),
+            ));
+        }
+        None => rows.push((
+            "binary, stripped, now".into(),
+            format!("{now} B"),
+            "no figure from before for this target".into(),
+        )),
+    }
     rows
 }
 
@@ -927,6 +1215,44 @@ fn to_json(config: &Config, r: &Results) -> Value {
         v["ours_over_theirs"] = Value::Object(ratios);
         v
     });
+    let mut agent = figures_json(&r.ours);
+    let c = &r.clients;
+    agent["kept_alive"] = json!({
+        "systeminfo": load_json(&c.systeminfo),
+        "metrics": load_json(&c.metrics),
+    });
+    agent["throughput_metrics"] = c
+        .rates
+        .iter()
+        .map(|r| {
+            json!({
+                "connections": r.t.connections,
+                "max_connections": r.max_connections,
+                "seconds": r.t.elapsed.as_secs_f64(),
+                "requests_per_second": r.t.per_second(),
+                "answered": r.t.ok,
+                "refused_503": r.t.refused,
+                "closed_under_a_request": r.t.broken,
+                "connects": r.t.connects,
+                "connect_failures": r.t.connect_failures,
+            })
+        })
+        .collect();
+    agent["idle_connections"] = json!({
+        "held": IDLE_CONNECTIONS,
+        "kept_open_by_agent": c.held.open,
+        "threads": c.held.threads,
+        "rss_peak_before_bytes": c.held.peak_before,
+        "rss_peak_bytes": c.held.peak,
+        "request_status": c.held.status,
+        "request_ms": as_ms(c.held.answered_in),
+    });
+    agent["binary"]["before"] = json!(before_binary_bytes().map(|bytes| json!({
+        "bytes": bytes,
+        "commit": BEFORE_COMMIT,
+        "http": "tiny_http",
+        "change_bytes": r.ours.binary.bytes() as i64 - bytes as i64,
+    })));
     let targets: Vec<Value> = r
         .targets
         .iter()
@@ -947,6 +1273,11 @@ fn to_json(config: &Config, r: &Results) -> Value {
             "idle_seconds": config.idle.as_secs(),
             "agent_sample_interval": "default (5 s)",
             "new_connection_per_request": true,
+            "kept_alive_requests_per_endpoint": config.requests,
+            "throughput_seconds": config.throughput.as_secs(),
+            "throughput_path": "/metrics",
+            "concurrent_connections": CONCURRENT,
+            "idle_connections": IDLE_CONNECTIONS,
         },
         "machine": {
             "cores": std::thread::available_parallelism().map(|n| n.get()).ok(),
@@ -960,7 +1291,7 @@ fn to_json(config: &Config, r: &Results) -> Value {
                 .map(|(phase, cores)| (phase.to_string(), json!(cores)))
                 .collect::<serde_json::Map<_, _>>(),
         },
-        "agent": figures_json(&r.ours),
+        "agent": agent,
         "targets": targets,
         "node_exporter": node_exporter,
     })

@@ -435,3 +435,283 @@ pub fn promtool_accepts(text: &str) -> Result<(), String> {
         code => Err(format!("promtool exit {code:?}: {complaints}")),
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Clients that keep their connections, as Prometheus scrapes and browsers fetch. `request()`
+// opens a new connection each time, which hides what a kept-alive connection suffers (Nagle's
+// algorithm meeting a delayed ACK costs tens of milliseconds per answer).
+
+/// An HTTP/1.1 client on one kept-alive connection: TCP_NODELAY on, each request written in one
+/// piece, each answer read by its `Content-Length`, the connection reused for the next. It
+/// returns errors instead of panicking and can reconnect, so a load can go on when a server
+/// closes connections to make room.
+pub struct KeepAlive {
+    addr: SocketAddr,
+    stream: TcpStream,
+    /// Read from the socket but not yet part of an answer.
+    buf: Vec<u8>,
+    /// The server closed the connection or said it would: the next request needs
+    /// [`KeepAlive::reconnect`].
+    closed: bool,
+}
+
+impl KeepAlive {
+    pub fn connect(addr: SocketAddr) -> std::io::Result<KeepAlive> {
+        Ok(KeepAlive {
+            addr,
+            stream: keep_alive_stream(addr)?,
+            buf: Vec::new(),
+            closed: false,
+        })
+    }
+
+    /// Whether the server has closed the connection, or said in its last answer that it will.
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+
+    /// Replaces the connection with a new one.
+    pub fn reconnect(&mut self) -> std::io::Result<()> {
+        self.stream = keep_alive_stream(self.addr)?;
+        self.buf.clear();
+        self.closed = false;
+        Ok(())
+    }
+
+    pub fn get(&mut self, path: &str, headers: &[(&str, &str)]) -> std::io::Result<Resp> {
+        self.request("GET", path, headers, b"")
+    }
+
+    /// Sends one request on the connection and reads its answer. After an error the connection
+    /// counts as closed: what is left on it cannot be trusted to start an answer.
+    pub fn request(
+        &mut self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> std::io::Result<Resp> {
+        if self.closed {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::NotConnected,
+                "the server closed the connection",
+            ));
+        }
+        let answer = self.exchange(method, path, headers, body);
+        self.closed = match &answer {
+            Ok(resp) => resp
+                .header("connection")
+                .is_some_and(|v| v.eq_ignore_ascii_case("close")),
+            Err(_) => true,
+        };
+        answer
+    }
+
+    fn exchange(
+        &mut self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> std::io::Result<Resp> {
+        let bad = |m: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, m.to_string());
+        let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {}\r\n", self.addr);
+        for (k, v) in headers {
+            head.push_str(&format!("{k}: {v}\r\n"));
+        }
+        if !body.is_empty() || matches!(method, "POST" | "PUT" | "PATCH") {
+            head.push_str(&format!("Content-Length: {}\r\n", body.len()));
+        }
+        head.push_str("\r\n");
+        let mut message = head.into_bytes();
+        message.extend_from_slice(body);
+        self.stream.write_all(&message)?;
+
+        let head_end = loop {
+            if let Some(end) = self.buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                break end + 4;
+            }
+            self.fill()?;
+        };
+        let head = parse_response(&self.buf[..head_end], true)?;
+        let bodiless = method == "HEAD" || head.status == 204 || head.status == 304;
+        let length = if bodiless {
+            0
+        } else if head.header("transfer-encoding").is_some() {
+            return Err(bad(
+                "a chunked answer; this client reads Content-Length only",
+            ));
+        } else {
+            head.header("content-length")
+                .and_then(|v| v.parse::<usize>().ok())
+                .ok_or_else(|| bad("an answer without a Content-Length"))?
+        };
+        while self.buf.len() < head_end + length {
+            self.fill()?;
+        }
+        let rest = self.buf.split_off(head_end + length);
+        let raw = std::mem::replace(&mut self.buf, rest);
+        parse_response(&raw, bodiless)
+    }
+
+    fn fill(&mut self) -> std::io::Result<()> {
+        let mut chunk = [0u8; 16 * 1024];
+        let n = self.stream.read(&mut chunk)?;
+        if n == 0 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "the server closed the connection",
+            ));
+        }
+        self.buf.extend_from_slice(&chunk[..n]);
+        Ok(())
+    }
+}
+
+fn keep_alive_stream(addr: SocketAddr) -> std::io::Result<TcpStream> {
+    let s = TcpStream::connect_timeout(&addr, Duration::from_secs(10))?;
+    s.set_nodelay(true)?;
+    s.set_read_timeout(Some(Duration::from_secs(30)))?;
+    s.set_write_timeout(Some(Duration::from_secs(30)))?;
+    Ok(s)
+}
+
+/// What [`keep_alive_load`] counted.
+#[derive(Debug, Clone, Default)]
+pub struct Throughput {
+    pub connections: usize,
+    pub elapsed: Duration,
+    /// Answers with status 200.
+    pub ok: u64,
+    /// Answers with another status: 503 from a server with every connection busy.
+    pub refused: u64,
+    /// Requests whose connection the server closed under them; the client opened a new one.
+    pub broken: u64,
+    /// Connections opened, the first of each client's included.
+    pub connects: u64,
+    /// Connects that failed.
+    pub connect_failures: u64,
+}
+
+impl Throughput {
+    /// Answered requests (200) per second.
+    pub fn per_second(&self) -> f64 {
+        self.ok as f64 / self.elapsed.as_secs_f64()
+    }
+}
+
+/// GET `path` from `connections` clients at once for `duration`, each on its own kept-alive
+/// connection, one request after the other. A client whose connection the server closes (to
+/// make room, or after a 503) opens a new one and goes on, as a scraper would next time.
+pub fn keep_alive_load(
+    addr: SocketAddr,
+    connections: usize,
+    duration: Duration,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> Throughput {
+    let start = std::sync::Barrier::new(connections + 1);
+    let mut total = Throughput {
+        connections,
+        ..Throughput::default()
+    };
+    std::thread::scope(|s| {
+        let clients: Vec<_> = (0..connections)
+            .map(|_| {
+                let start = &start;
+                s.spawn(move || {
+                    let mut t = Throughput::default();
+                    let mut client = KeepAlive::connect(addr);
+                    t.connects += 1;
+                    t.connect_failures += u64::from(client.is_err());
+                    start.wait();
+                    let deadline = Instant::now() + duration;
+                    while Instant::now() < deadline {
+                        let c = match &mut client {
+                            Ok(c) if !c.is_closed() => c,
+                            _ => {
+                                client = KeepAlive::connect(addr);
+                                t.connects += 1;
+                                if client.is_err() {
+                                    t.connect_failures += 1;
+                                    // Out of ports or refused: no point in hammering at once.
+                                    std::thread::sleep(Duration::from_millis(10));
+                                }
+                                continue;
+                            }
+                        };
+                        match c.get(path, headers) {
+                            Ok(r) if r.status == 200 => t.ok += 1,
+                            Ok(_) => t.refused += 1,
+                            Err(_) => t.broken += 1,
+                        }
+                    }
+                    t
+                })
+            })
+            .collect();
+        start.wait();
+        let started = Instant::now();
+        for c in clients {
+            let t = c.join().expect("a load client does not panic");
+            total.ok += t.ok;
+            total.refused += t.refused;
+            total.broken += t.broken;
+            total.connects += t.connects;
+            total.connect_failures += t.connect_failures;
+        }
+        total.elapsed = started.elapsed();
+    });
+    total
+}
+
+/// Opens `n` connections to `addr` that send nothing, as a slow or hostile client holds them.
+pub fn idle_connections(addr: SocketAddr, n: usize) -> std::io::Result<Vec<TcpStream>> {
+    (0..n)
+        .map(|_| TcpStream::connect_timeout(&addr, Duration::from_secs(10)))
+        .collect()
+}
+
+/// How many of `conns` the server has closed (their read side is at its end).
+pub fn closed_by_server(conns: &[TcpStream]) -> usize {
+    conns
+        .iter()
+        .filter(|c| {
+            if c.set_nonblocking(true).is_err() {
+                return false;
+            }
+            let mut byte = [0u8; 1];
+            let closed = match c.peek(&mut byte) {
+                Ok(0) => true,
+                Ok(_) => false,
+                Err(e) => e.kind() != std::io::ErrorKind::WouldBlock,
+            };
+            let _ = c.set_nonblocking(false);
+            closed
+        })
+        .count()
+}
+
+/// A positive whole number from the environment (a benchmark's knob), or `default` when unset.
+pub fn env_number(name: &str, default: usize) -> Result<usize, String> {
+    match std::env::var(name) {
+        Err(_) => Ok(default),
+        Ok(v) => v
+            .trim()
+            .parse()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| format!("{name} must be a positive whole number, not {v:?}")),
+    }
+}
+
+/// `bytes` where the benchmarks' recorded figures were measured (x86_64 Linux, glibc), else
+/// None: an old binary's size only means something for the target it was built for.
+pub fn on_the_measured_target(bytes: u64) -> Option<u64> {
+    cfg!(all(
+        target_arch = "x86_64",
+        target_os = "linux",
+        target_env = "gnu"
+    ))
+    .then_some(bytes)
+}

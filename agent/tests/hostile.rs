@@ -257,17 +257,16 @@ fn garbage_request_lines_do_not_crash_it() {
 #[test]
 fn two_hundred_requests_on_one_kept_alive_connection() {
     let agent = Agent::start(&[]);
-    let mut conn = KeptAlive::connect(agent.proc.addr);
-    let req = format!(
-        "GET /systeminfo HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\r\n",
-        agent.token
-    );
+    let mut conn = KeepAlive::connect(agent.proc.addr).unwrap();
+    let auth = format!("Bearer {}", agent.token);
     for i in 0..200 {
-        conn.send(req.as_bytes());
-        let (status, body) = conn.answer().unwrap_or_else(|| panic!("answer {i}"));
-        assert_eq!(status, 200);
-        assert!(body.starts_with(b"{"));
+        let r = conn
+            .get("/systeminfo", &[("Authorization", &auth)])
+            .unwrap_or_else(|e| panic!("answer {i}: {e}"));
+        assert_eq!(r.status, 200);
+        assert!(r.body.starts_with(b"{"));
     }
+    assert!(!conn.is_closed());
 }
 
 /// Out of file descriptors, the agent pauses its accepts, says so once, and serves again by

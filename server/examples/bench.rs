@@ -1,17 +1,59 @@
 //! `make bench-server`: poll rounds against simulated fleets, database size over a backfilled
-//! year, and API latency, printed as a table and written to `target/bench/server.json`.
+//! year, and API latency, printed as a table and written to `target/bench/server.json`. Then
+//! what clients that keep their connection (browsers) see with a home lab's 25 computers:
+//! latency on one kept-alive connection, requests per second on 1 and 32 of them, memory
+//! while 300 idle connections are held, and the binary against the one on tiny_http.
 //! Runs the release binaries; `make bench-server` builds them first.
+//!
+//! Environment (optional, for a quicker run):
+//! - `LANSTAT_BENCH_API_REQUESTS`: requests to `/api/computers` of the 25 computers, kept
+//!   alive and on new connections; a fifth of that to their 24 h history [default 2000]
+//! - `LANSTAT_BENCH_THROUGHPUT_SECS`: length of each requests-per-second run [default 5]
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use lanstat_agent::testkit::{Proc, TempDir, made_up_secret, request};
+use lanstat_agent::testkit::{
+    KeepAlive, Proc, TempDir, closed_by_server, env_number, idle_connections, keep_alive_load,
+    made_up_secret, on_the_measured_target, raw, request,
+};
 use lanstat_server::sim::{self, Profile};
 use lanstat_server::store::{self, ComputerInput, Durability, Retention, Store};
 use serde_json::{Value, json};
 
 const ROUNDS: usize = 6;
 const INTERVAL: i64 = 10;
+
+/// Computers behind the kept-alive figures: a home lab's worth.
+const LAB: u64 = 25;
+/// Connections opened and left silent, as a slow or hostile client holds them.
+const IDLE_CONNECTIONS: usize = 300;
+/// Clients at once for the busy throughput figure.
+const CONCURRENT: usize = 32;
+const TARGET_LAB_COMPUTERS_P99_MS: f64 = 2.0;
+/// How far the peak RSS may rise over the idle figure while the idle connections are held.
+const TARGET_IDLE_CONNECTIONS_GROWTH_MIB: f64 = 8.0;
+
+/// The stripped `lanstat-server` as it was on tiny_http, to compare with: commit ca8f899 in a
+/// worktree of its own, built as `make bench-server` builds it (`cargo build --release -p
+/// lanstat-server --bins --examples`, rustc 1.95.0, x86_64-unknown-linux-gnu), then
+/// `strip --strip-all`. The bench cannot build an old commit each run. Built beside the
+/// examples, the binary has the agent's `testkit` feature on: `make build`'s is some hundred
+/// bytes smaller, then and now (3 893 384 B then).
+const BEFORE_BINARY_BYTES: u64 = 3_893_640;
+const BEFORE_COMMIT: &str = "ca8f899";
+
+fn before_binary_bytes() -> Option<u64> {
+    on_the_measured_target(BEFORE_BINARY_BYTES)
+}
+
+/// A positive whole number from the environment, or `default` when unset.
+fn env_count(name: &str, default: usize) -> usize {
+    env_number(name, default).unwrap_or_else(|e| {
+        eprintln!("bench: {e}");
+        std::process::exit(1);
+    })
+}
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -102,28 +144,53 @@ fn latency(server: &Proc, cookie: &str, paths: &[String], n: usize) -> Vec<f64> 
         .collect()
 }
 
+/// Milliseconds per GET over `n` sequential requests on one kept-alive connection, as a
+/// browser on the dashboard sends them.
+fn keep_alive_latency(server: &Proc, cookie: &str, path: &str, n: usize) -> Vec<f64> {
+    let mut client = KeepAlive::connect(server.addr).expect("a connection to the server");
+    (0..n)
+        .map(|i| {
+            let t = Instant::now();
+            let r = client
+                .get(path, &[("Cookie", cookie)])
+                .unwrap_or_else(|e| panic!("{path} number {} on one connection: {e}", i + 1));
+            let ms = t.elapsed().as_secs_f64() * 1000.0;
+            assert_eq!(r.status, 200, "{path}: {}", r.text());
+            ms
+        })
+        .collect()
+}
+
+/// The `fleet` example with `n` simulated agents in `dir`, and its manifest (name, url, token
+/// of each).
+fn start_fleet(dir: &TempDir, n: u64, extra: &[&str]) -> (Proc, Vec<Value>) {
+    let manifest = dir.join("fleet.json");
+    let agents = n.to_string();
+    let mut args = vec!["--agents", &agents];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&["--manifest", manifest.to_str().expect("utf-8 path")]);
+    let fleet = Proc::start(&release("examples/fleet"), &args, dir.path(), &[]);
+    let list = serde_json::from_slice(&std::fs::read(&manifest).expect("manifest"))
+        .expect("manifest json");
+    (fleet, list)
+}
+
+fn add_computer(store: &Store, input: ComputerInput, t: i64) -> i64 {
+    store
+        .write(Durability::Durable, move |tx| {
+            store::computers::add(tx, &input, t)
+        })
+        .expect("computer")
+        .id
+}
+
 fn poll_rounds(n: u64) -> Value {
     let dir = TempDir::new("bench-fleet");
-    let manifest = dir.join("fleet.json");
-    let fleet = Proc::start(
-        &release("examples/fleet"),
-        &[
-            "--agents",
-            &n.to_string(),
-            "--dead",
-            "5",
-            "--slow",
-            "5",
-            "--slow-secs",
-            "30",
-            "--manifest",
-            manifest.to_str().expect("utf-8 path"),
-        ],
-        dir.path(),
-        &[],
+    let (fleet, list) = start_fleet(
+        &dir,
+        n,
+        &["--dead", "5", "--slow", "5", "--slow-secs", "30"],
     );
-    let list: Vec<Value> = serde_json::from_slice(&std::fs::read(&manifest).expect("manifest"))
-        .expect("manifest json");
     let db = dir.join("stats.db");
     let store = Store::open(&db).expect("database");
     let t = now();
@@ -231,12 +298,7 @@ fn backfilled_year(hosts: u64) -> (TempDir, Value, Vec<i64>) {
                 token: Some(format!("sim-{n:08}")),
                 enabled: false,
             };
-            let id = store
-                .write(Durability::Durable, move |tx| {
-                    store::computers::add(tx, &input, t)
-                })
-                .expect("computer")
-                .id;
+            let id = add_computer(&store, input, t);
             (id, p)
         })
         .collect();
@@ -327,7 +389,241 @@ fn history_latency(dir: &TempDir, ids: &[i64]) -> Value {
     Value::Object(out)
 }
 
+/// The kept-alive figures: [`LAB`] simulated agents polled every [`INTERVAL`] seconds, a day
+/// of history behind each, and a logged-in browser's requests.
+fn lab(requests: usize, throughput: Duration) -> Value {
+    let dir = TempDir::new("bench-lab");
+    let (fleet, list) = start_fleet(&dir, LAB, &["--dead", "0", "--slow", "0"]);
+    let db = dir.join("stats.db");
+    let store = Store::open(&db).expect("database");
+    let t = now();
+    let hosts: Vec<(i64, Profile)> = list
+        .iter()
+        .map(|v| {
+            let s = |k: &str| v[k].as_str().unwrap_or_default().to_string();
+            let input = ComputerInput {
+                name: s("name"),
+                url: s("url"),
+                token: Some(s("token")),
+                enabled: true,
+            };
+            let id = add_computer(&store, input, t);
+            (id, Profile::new(v["n"].as_u64().unwrap_or(0)))
+        })
+        .collect();
+    // A full day behind each, so the 24 h history is the answer a browser gets.
+    sim::backfill(&store, &hosts, 1, t, INTERVAL, Retention::default()).expect("backfill");
+    store.close();
+
+    let password = made_up_secret("bench-admin");
+    let server = start_server(&dir, &db, &password, &[("LANSTAT_LOG", "debug")]);
+    server
+        .wait_for(Duration::from_secs(INTERVAL as u64 * 3), |l| {
+            l.starts_with("event=poll_round")
+        })
+        .expect("a poll round line");
+    let cookie = login(&server, &password);
+    let headers = [("Cookie", cookie.as_str())];
+    let computers = "/api/computers".to_string();
+    let history = format!("/api/history/{}?range=24h", hosts[0].0);
+    let sizes: Vec<usize> = [&computers, &history]
+        .iter()
+        .map(|path| {
+            let r = request(server.addr, "GET", path, &headers, b"");
+            assert_eq!(r.status, 200, "{path}: {}", r.text());
+            r.body.len()
+        })
+        .collect();
+    let pid = server.pid();
+
+    eprintln!("bench: {IDLE_CONNECTIONS} idle connections held open...");
+    let idle_kib = vm_hwm_kib(pid);
+    let conns = idle_connections(server.addr, IDLE_CONNECTIONS).expect("idle connections");
+    // The connects complete in the kernel's queue at once; the server takes them one by one,
+    // making room for each. A second is ample, and far inside its 10 s head deadline.
+    std::thread::sleep(Duration::from_secs(1));
+    let started = Instant::now();
+    let among = request(server.addr, "GET", &computers, &headers, b"");
+    let among_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let threads = raw::threads(pid);
+    let open = conns.len() - closed_by_server(&conns);
+    let held_kib = vm_hwm_kib(pid);
+    drop(conns);
+
+    let history_requests = (requests / 5).max(1);
+    eprintln!(
+        "bench: {requests} requests to /api/computers and {history_requests} to a 24 h history, \
+         kept alive and on new connections (LANSTAT_BENCH_API_REQUESTS)..."
+    );
+    let latency_of = |path: &String, n: usize| {
+        json!({
+            "kept_alive_ms": summary(keep_alive_latency(&server, &cookie, path, n)),
+            "new_connection_ms": summary(latency(&server, &cookie, std::slice::from_ref(path), n)),
+        })
+    };
+    let computers_ms = latency_of(&computers, requests);
+    let history_ms = latency_of(&history, history_requests);
+
+    let mut rates = Vec::new();
+    for n in [1, CONCURRENT] {
+        eprintln!(
+            "bench: /api/computers from {n} kept-alive {} for {} s \
+             (LANSTAT_BENCH_THROUGHPUT_SECS)...",
+            if n == 1 { "client" } else { "clients" },
+            throughput.as_secs()
+        );
+        let t = keep_alive_load(server.addr, n, throughput, &computers, &headers);
+        rates.push(json!({
+            "connections": n,
+            "seconds": t.elapsed.as_secs_f64(),
+            "requests_per_second": t.per_second(),
+            "answered": t.ok,
+            "refused_503": t.refused,
+            "closed_under_a_request": t.broken,
+            "connects": t.connects,
+            "connect_failures": t.connect_failures,
+        }));
+    }
+    drop(server);
+    drop(fleet);
+
+    let binary = stripped_size(&release("lanstat-server"), &dir);
+    json!({
+        "computers": LAB,
+        "interval_secs": INTERVAL,
+        "history_days": 1,
+        "body_bytes": { "computers": sizes[0], "history_24h": sizes[1] },
+        "api_computers": computers_ms,
+        "history_24h": history_ms,
+        "throughput_api_computers": rates,
+        "idle_connections": {
+            "held": IDLE_CONNECTIONS,
+            "peak_rss_idle_kib": idle_kib,
+            "peak_rss_held_kib": held_kib,
+            "growth_mib": held_kib.saturating_sub(idle_kib) as f64 / 1024.0,
+            "kept_open_by_server": open,
+            "threads": threads,
+            "request_status": among.status,
+            "request_ms": among_ms,
+        },
+        "binary": {
+            "bytes": binary,
+            "before": before_binary_bytes().map(|bytes| json!({
+                "bytes": bytes,
+                "commit": BEFORE_COMMIT,
+                "http": "tiny_http",
+                "change_bytes": binary as i64 - bytes as i64,
+            })),
+        },
+    })
+}
+
+/// Bytes of `bin` after `strip --strip-all` on a copy, as the agent's bench and the figure
+/// from before measure it; the size on disk when `strip` is missing.
+fn stripped_size(bin: &Path, dir: &TempDir) -> u64 {
+    let copy = dir.join("stripped");
+    std::fs::copy(bin, &copy).expect("a copy of the binary");
+    let _ = std::process::Command::new("strip")
+        .arg("--strip-all")
+        .arg(&copy)
+        .stderr(std::process::Stdio::null())
+        .status();
+    std::fs::metadata(&copy).expect("the copy").len()
+}
+
+fn print_lab(lab: &Value, requests: usize, throughput: Duration) {
+    let ms = |v: &Value| {
+        format!(
+            "{:.2}/{:.2} ms",
+            v["p50"].as_f64().unwrap_or(0.0),
+            v["p99"].as_f64().unwrap_or(0.0)
+        )
+    };
+    println!(
+        "\nClients that keep their connection (TCP_NODELAY on), {LAB} computers polled every \
+         {INTERVAL} s, a day of history; requests one after another, p50/p99:"
+    );
+    println!("{:<40} {:>18} {:>18}", "", "kept alive", "new connection");
+    for (key, label) in [
+        (
+            "api_computers",
+            format!("/api/computers ({requests} requests)"),
+        ),
+        (
+            "history_24h",
+            format!("/api/history/<id>?range=24h ({})", (requests / 5).max(1)),
+        ),
+    ] {
+        println!(
+            "{label:<40} {:>18} {:>18}",
+            ms(&lab[key]["kept_alive_ms"]),
+            ms(&lab[key]["new_connection_ms"])
+        );
+    }
+    println!(
+        "  answers: /api/computers {} B, 24 h history {} B",
+        lab["body_bytes"]["computers"], lab["body_bytes"]["history_24h"]
+    );
+    println!(
+        "\nRequests per second on /api/computers, {} s per run, the default --max-connections:",
+        throughput.as_secs()
+    );
+    for r in lab["throughput_api_computers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        let count = |k: &str| r[k].as_u64().unwrap_or(0);
+        let mut note = String::new();
+        if count("refused_503") + count("closed_under_a_request") > 0
+            || count("connects") > count("connections")
+        {
+            note = format!(
+                "  {} answered, {} refused (503), {} closed under a request, {} connects",
+                count("answered"),
+                count("refused_503"),
+                count("closed_under_a_request"),
+                count("connects")
+            );
+        }
+        let n = count("connections");
+        let plural = if n == 1 { " " } else { "s" };
+        println!(
+            "{n:>4} connection{plural} {:>10.0} req/s{note}",
+            r["requests_per_second"].as_f64().unwrap_or(0.0)
+        );
+    }
+    let idle = &lab["idle_connections"];
+    let kib = |k: &str| idle[k].as_f64().unwrap_or(0.0) / 1024.0;
+    println!(
+        "\n{IDLE_CONNECTIONS} idle connections held: peak RSS idle {:.1} MiB, with them {:.1} MiB \
+         (+{:.1} MiB); the server kept {} open on {} threads; /api/computers among them: {} in \
+         {:.2} ms",
+        kib("peak_rss_idle_kib"),
+        kib("peak_rss_held_kib"),
+        idle["growth_mib"].as_f64().unwrap_or(0.0),
+        idle["kept_open_by_server"],
+        idle["threads"],
+        idle["request_status"],
+        idle["request_ms"].as_f64().unwrap_or(0.0)
+    );
+    let bytes = lab["binary"]["bytes"].as_u64().unwrap_or(0);
+    match lab["binary"]["before"]["bytes"].as_u64() {
+        Some(before) => {
+            let change = bytes as f64 - before as f64;
+            println!(
+                "\nBinary, stripped: {BEFORE_COMMIT} (tiny_http, measured once) {before} B, now \
+                 {bytes} B ({change:+.0} B, {:+.1} %)",
+                change / before as f64 * 100.0
+            );
+        }
+        None => println!("\nBinary, stripped: {bytes} B (no figure from before for this target)"),
+    }
+}
+
 fn main() {
+    let api_requests = env_count("LANSTAT_BENCH_API_REQUESTS", 2000);
+    let throughput = Duration::from_secs(env_count("LANSTAT_BENCH_THROUGHPUT_SECS", 5) as u64);
     let mut fleets = Vec::new();
     for n in [100, 500, 1000] {
         eprintln!("bench: polling {n} simulated agents every {INTERVAL} s for {ROUNDS} rounds...");
@@ -337,6 +633,8 @@ fn main() {
     let (dir, year, ids) = backfilled_year(100);
     eprintln!("bench: timing the history endpoints...");
     let history = history_latency(&dir, &ids);
+    eprintln!("bench: kept-alive clients against {LAB} computers...");
+    let lab = lab(api_requests, throughput);
 
     let big = fleets
         .iter()
@@ -358,8 +656,21 @@ fn main() {
         "history_p99_ms": { "value": worst_history, "target": 25, "ok": worst_history <= 25.0 },
         "api_computers_1000_p99_ms": { "value": big["api_computers_ms"]["p99"], "target": 20, "ok": big["api_computers_ms"]["p99"].as_f64().unwrap_or(f64::MAX) <= 20.0 },
     });
-    let report =
-        json!({ "poll_rounds": fleets, "year": year, "latency": history, "targets": targets });
+    let mut targets = targets;
+    let lab_p99 = lab["api_computers"]["kept_alive_ms"]["p99"]
+        .as_f64()
+        .unwrap_or(f64::MAX);
+    targets["api_computers_25_kept_alive_p99_ms"] = json!({ "value": lab_p99, "target": TARGET_LAB_COMPUTERS_P99_MS, "ok": lab_p99 <= TARGET_LAB_COMPUTERS_P99_MS });
+    let growth = lab["idle_connections"]["growth_mib"]
+        .as_f64()
+        .unwrap_or(f64::MAX);
+    targets["idle_300_connections_rss_growth_mib"] = json!({ "value": growth, "target": TARGET_IDLE_CONNECTIONS_GROWTH_MIB, "ok": growth <= TARGET_IDLE_CONNECTIONS_GROWTH_MIB });
+    if let Some(before) = before_binary_bytes() {
+        let bytes = lab["binary"]["bytes"].as_u64().unwrap_or(u64::MAX);
+        targets["binary_bytes_not_above_tiny_http"] =
+            json!({ "value": bytes, "target": before, "ok": bytes <= before });
+    }
+    let report = json!({ "poll_rounds": fleets, "year": year, "latency": history, "kept_alive_25": lab, "targets": targets });
 
     println!(
         "\nPoll rounds ({INTERVAL} s interval, 5 % dead + 5 % timing out; rounds 2-{}):",
@@ -414,10 +725,11 @@ fn main() {
             g["p99"].as_f64().unwrap_or(0.0)
         );
     }
+    print_lab(&lab, api_requests, throughput);
     println!("\nTargets:");
     for (k, v) in report["targets"].as_object().expect("targets") {
         println!(
-            "  {:<28} {:>14} (target {}) {}",
+            "  {:<36} {:>14} (target {}) {}",
             k,
             format!("{:.2}", v["value"].as_f64().unwrap_or(f64::NAN)),
             v["target"],

@@ -205,13 +205,15 @@ fn a_chunked_login_is_read_like_any_other() {
 #[test]
 fn two_hundred_requests_on_one_kept_alive_connection() {
     let s = start();
-    let mut conn = KeptAlive::connect(s.addr());
+    let mut conn = KeepAlive::connect(s.addr()).unwrap();
     for i in 0..200 {
-        conn.send(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
-        let (status, body) = conn.answer().unwrap_or_else(|| panic!("answer {i}"));
-        assert_eq!(status, 200);
-        assert!(body.starts_with(b"{"));
+        let r = conn
+            .get("/healthz", &[])
+            .unwrap_or_else(|e| panic!("answer {i}: {e}"));
+        assert_eq!(r.status, 200);
+        assert!(r.body.starts_with(b"{"));
     }
+    assert!(!conn.is_closed());
 }
 
 /// Out of file descriptors, the server pauses its accepts, says so once, and serves again by
