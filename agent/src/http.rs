@@ -7,7 +7,7 @@
 //! | `/healthz`    | GET, HEAD | none                         | `{"status":"ok"}`    |
 
 use crate::sampler::Latest;
-use crate::serve::{self, HeaderValue, Method, Request, Response, StatusCode, header};
+use crate::serve::{HeaderValue, Method, Request, Response, StatusCode, header};
 use crate::token::constant_time_eq;
 
 pub struct App {
@@ -30,18 +30,26 @@ pub fn handle(app: &App, req: &mut Request<'_>) -> Response {
         "/systeminfo" => Access::Token,
         "/metrics" => Access::TokenOrScrape,
         "/healthz" => Access::Open,
-        _ => return serve::error(StatusCode::NOT_FOUND, "not found"),
+        _ => return Response::error(StatusCode::NOT_FOUND, "not_found", "not found"),
     };
     if req.method() != Method::GET {
-        return serve::error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed")
-            .with_header(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+        return Response::error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "method not allowed",
+        )
+        .with_header(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
     }
     if !authorized(app, req, access) {
-        return serve::error(StatusCode::UNAUTHORIZED, "missing or wrong bearer token")
-            .with_header(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer realm=\"lanstat-agent\""),
-            );
+        return Response::error(
+            StatusCode::UNAUTHORIZED,
+            "bad_token",
+            "missing or wrong bearer token",
+        )
+        .with_header(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"lanstat-agent\""),
+        );
     }
     match access {
         Access::Token => {

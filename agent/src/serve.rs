@@ -44,11 +44,6 @@ where
         .map_err(|e| Error::Listen(format!("cannot start the listener thread: {e}")))
 }
 
-/// `{"error": "..."}` with a status.
-pub fn error(status: StatusCode, message: &str) -> Response {
-    Response::error(status, message)
-}
-
 /// Waits for a stop signal in a named thread and reports it on `events`.
 pub fn forward_signals(events: Sender<Event>) {
     let _ = std::thread::Builder::new()

@@ -105,6 +105,7 @@ fn missing_token_gets_401_with_www_authenticate() {
     assert_eq!(r.status, 401);
     assert!(r.header("www-authenticate").unwrap().starts_with("Bearer"));
     assert!(r.json()["error"].is_string());
+    assert_eq!(r.json()["code"], "bad_token");
 }
 
 #[test]
@@ -157,6 +158,7 @@ fn unknown_path_gets_404_json() {
         let r = agent.get(path);
         assert_eq!(r.status, 404, "{path}");
         assert_eq!(r.json()["error"], "not found");
+        assert_eq!(r.json()["code"], "not_found");
     }
 }
 
@@ -168,6 +170,7 @@ fn wrong_method_gets_405_with_allow() {
         assert_eq!(r.status, 405, "{method}");
         assert_eq!(r.header("allow"), Some("GET, HEAD"));
         assert!(r.json()["error"].is_string());
+        assert_eq!(r.json()["code"], "method_not_allowed");
     }
 }
 

@@ -24,6 +24,16 @@ pub enum BodyError {
 }
 
 impl BodyError {
+    /// Stable and machine-readable, for an answer's `code`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            BodyError::TooLarge(_) => "body_too_large",
+            BodyError::Timeout => "body_timeout",
+            BodyError::Incomplete => "body_incomplete",
+            BodyError::Malformed(_) => "bad_chunked_body",
+        }
+    }
+
     /// The status a handler should answer with.
     pub fn status(&self) -> StatusCode {
         match self {

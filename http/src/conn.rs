@@ -49,7 +49,7 @@ pub(crate) fn serve(
             HeadRead::Gone => return,
             HeadRead::Refused(r) => {
                 if shared.set_busy(slot) {
-                    let answer = Response::error(r.status, r.reason);
+                    let answer = Response::error(r.status, r.code, r.reason);
                     let _ = write(&mut wire, &answer, http::Version::HTTP_11, false, false);
                     linger(&mut wire, limits, shared, slot);
                 }
@@ -96,10 +96,7 @@ fn read_head(wire: &mut Wire, limits: &Limits, first: bool, since: Instant) -> H
                 return if wire.buffered().is_empty() {
                     HeadRead::Gone
                 } else {
-                    HeadRead::Refused(Refusal {
-                        status: StatusCode::REQUEST_TIMEOUT,
-                        reason: "the request head did not arrive in time",
-                    })
+                    HeadRead::Refused(head::TIMED_OUT)
                 };
             }
             Err(_) => return HeadRead::Gone,
@@ -140,7 +137,11 @@ fn exchange(
                 path_for_log(req.path())
             );
             keep = false;
-            Response::error(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+            Response::error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "internal error",
+            )
         }
     };
     let Incoming {

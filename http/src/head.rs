@@ -39,12 +39,33 @@ pub(crate) enum Framing {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Refusal {
     pub status: StatusCode,
+    /// Stable and machine-readable, for the answer's `code`.
+    pub code: &'static str,
     pub reason: &'static str,
 }
 
 const fn refuse(status: StatusCode, reason: &'static str) -> Refusal {
-    Refusal { status, reason }
+    let code = match status.as_u16() {
+        408 => "head_timeout",
+        414 => "request_line_too_long",
+        417 => "expectation_failed",
+        431 => "head_too_large",
+        501 => "unsupported_transfer_encoding",
+        505 => "http_version_not_supported",
+        _ => "bad_request",
+    };
+    Refusal {
+        status,
+        code,
+        reason,
+    }
 }
+
+/// The refusal of a head that did not arrive before its deadline.
+pub(crate) const TIMED_OUT: Refusal = refuse(
+    StatusCode::REQUEST_TIMEOUT,
+    "the request head did not arrive in time",
+);
 
 /// Decides when a growing buffer is worth parsing: when a line has ended, when the buffer is
 /// full, or when the request line is already too long. Parsing after every byte of a

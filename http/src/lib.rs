@@ -13,7 +13,7 @@
 //!     .serve(
 //!         |req| match req.path() {
 //!             "/healthz" => Response::json(StatusCode::OK, &serde_json::json!({"status": "ok"})),
-//!             _ => Response::error(StatusCode::NOT_FOUND, "not found"),
+//!             _ => Response::error(StatusCode::NOT_FOUND, "not_found", "not found"),
 //!         },
 //!         |why| eprintln!("the listener died: {why}"),
 //!     )

@@ -67,9 +67,13 @@ impl Response {
         Response::bytes(status, "application/json", body)
     }
 
-    /// `{"error": message}`.
-    pub fn error(status: StatusCode, message: &str) -> Response {
-        Response::json(status, &serde_json::json!({ "error": message }))
+    /// `{"error": message, "code": code}`: the message for people, the code (stable, such as
+    /// `not_found`) for programs.
+    pub fn error(status: StatusCode, code: &str, message: &str) -> Response {
+        Response::json(
+            status,
+            &serde_json::json!({ "error": message, "code": code }),
+        )
     }
 
     /// Adds a header field (beside any of the same name).

@@ -285,11 +285,15 @@ fn admit(
 /// Every connection is busy: a short 503 without blocking the accept thread, then close.
 fn refuse_busy(stream: Arc<TcpStream>) {
     let mut stream = &*stream;
-    let answer = Response::error(StatusCode::SERVICE_UNAVAILABLE, "too many connections")
-        .with_header(
-            http::header::RETRY_AFTER,
-            http::HeaderValue::from_static("1"),
-        );
+    let answer = Response::error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "too_many_connections",
+        "too many connections",
+    )
+    .with_header(
+        http::header::RETRY_AFTER,
+        http::HeaderValue::from_static("1"),
+    );
     let (head, body) = answer.encode(http::Version::HTTP_11, false, false, &crate::date::now());
     let _ = stream.set_nonblocking(true);
     let mut whole = head;

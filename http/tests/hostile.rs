@@ -453,6 +453,7 @@ fn garbage_gets_400_and_close() {
             "{:?}",
             String::from_utf8_lossy(junk)
         );
+        assert!(String::from_utf8_lossy(&out).contains(r#""code":"bad_request""#));
     }
     srv.assert_serving();
 }

@@ -175,6 +175,7 @@ fn api_without_session_is_401_and_pages_redirect() {
         let r = request(s.addr(), "GET", path, &[], b"");
         assert_eq!(r.status, 401, "{path}");
         assert!(r.json()["error"].is_string());
+        assert_eq!(r.json()["code"], "login_required", "{path}");
     }
     for path in ["/", "/manage", "/users", "/change_password"] {
         let r = request(s.addr(), "GET", path, &[], b"");

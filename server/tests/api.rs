@@ -56,6 +56,7 @@ fn add_computer_validates_fields_with_reasons() {
         let r = c.post_json("/api/add_computer", body);
         assert_eq!(r.status, 422, "{body}: {}", r.text());
         assert_eq!(r.json()["field"], field, "{body}");
+        assert_eq!(r.json()["code"], "invalid", "{body}");
         assert!(!r.json()["error"].as_str().unwrap().is_empty());
     }
 }
@@ -73,6 +74,7 @@ fn add_takes_json_or_a_form_and_refuses_duplicates() {
         r#"{"name":"nas","url":"http://nas2:8000","token":"0123456789abcdef"}"#,
     );
     assert_eq!(r.status, 409);
+    assert_eq!(r.json()["code"], "conflict");
     assert!(
         r.json()["error"]
             .as_str()
@@ -121,7 +123,11 @@ fn edit_and_delete_a_computer() {
 #[test]
 fn unknown_paths_and_methods() {
     let (s, mut c) = logged_in();
-    assert_eq!(c.get("/api/nope").status, 404);
+    let r = c.get("/api/nope");
+    assert_eq!(
+        (r.status, r.json()["code"].as_str()),
+        (404, Some("not_found"))
+    );
     assert_eq!(c.get("/api/computers/abc").status, 404);
     let r = c.send("DELETE", "/api/computers", None, b"");
     assert_eq!(r.status, 405);

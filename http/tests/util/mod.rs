@@ -71,7 +71,7 @@ fn handle(seen: &Seen, req: &mut Request<'_>) -> Response {
         "/healthz" => Response::bytes(StatusCode::OK, "text/plain", &b"ok"[..]),
         "/echo" => match req.body(1024) {
             Ok(b) => Response::bytes(StatusCode::OK, "application/octet-stream", b),
-            Err(e) => Response::error(e.status(), &e.to_string()),
+            Err(e) => Response::error(e.status(), e.code(), &e.to_string()),
         },
         "/sink" => Response::bytes(StatusCode::OK, "text/plain", &b"not read"[..]),
         "/panic" => panic!("a handler bug"),
@@ -89,7 +89,7 @@ fn handle(seen: &Seen, req: &mut Request<'_>) -> Response {
             }
             Response::bytes(StatusCode::OK, "text/plain", &b"unblocked"[..])
         }
-        _ => Response::error(StatusCode::NOT_FOUND, "not found"),
+        _ => Response::error(StatusCode::NOT_FOUND, "not_found", "not found"),
     }
 }
 

@@ -250,6 +250,28 @@ impl ApiError {
         }
     }
 
+    /// Stable and machine-readable, beside the message in every error body: what the
+    /// dashboard's scripts decide on, never the message's words.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::Unauthorized => "login_required",
+            ApiError::BadToken => "bad_token",
+            ApiError::BadCredentials => "bad_credentials",
+            ApiError::Forbidden(_) => "forbidden",
+            ApiError::PasswordChangeRequired => "password_change_required",
+            ApiError::NotFound(_) => "not_found",
+            ApiError::MethodNotAllowed(_) => "method_not_allowed",
+            ApiError::Conflict(_) => "conflict",
+            ApiError::Body(e) => e.code(),
+            ApiError::Invalid(_, _) => "invalid",
+            ApiError::BadRequest(_) => "bad_request",
+            ApiError::TooManyAttempts(_) => "too_many_attempts",
+            ApiError::CrossOrigin => "cross_origin",
+            ApiError::Unavailable(_) => "unavailable",
+            ApiError::Internal(_) => "internal",
+        }
+    }
+
     pub fn message(&self) -> String {
         match self {
             ApiError::Unauthorized => "login required".into(),
@@ -273,7 +295,7 @@ impl ApiError {
     }
 
     fn to_reply(&self) -> Response {
-        let mut body = serde_json::json!({ "error": self.message() });
+        let mut body = serde_json::json!({ "error": self.message(), "code": self.code() });
         if let ApiError::Invalid(field, _) = self {
             body["field"] = serde_json::Value::String(field.clone());
         }
