@@ -16,7 +16,7 @@ test: lint unit check-targets check-units test-install e2e
 
 lint:
 	$(CARGO) fmt --all -- --check
-	$(CARGO) clippy --workspace --all-targets --features lanstat-agent/testkit -- -D warnings
+	$(CARGO) clippy --workspace --all-targets --all-features -- -D warnings
 
 unit:
 	$(CARGO) test --workspace --all-features
@@ -37,7 +37,7 @@ e2e:
 
 ## demo: a simulated fleet with months of history behind a real server on :8001
 demo:
-	$(CARGO) build --release -p lanstat-server -p lanstat-agent --bins --examples
+	$(CARGO) build --release -p lanstat-server -p lanstat-agent --bins --examples --features lanstat-server/sim
 	./scripts/demo.sh
 
 ## bench: figures printed and written as JSON under target/bench/
@@ -48,8 +48,8 @@ bench-agent:
 	$(CARGO) run --release -p lanstat-agent --example bench --features testkit
 
 bench-server:
-	$(CARGO) build --release -p lanstat-server --bins --examples
-	$(CARGO) run --release -p lanstat-server --example bench
+	$(CARGO) build --release -p lanstat-server --bins --examples --features sim
+	$(CARGO) run --release -p lanstat-server --example bench --features sim
 
 # ---------------------------------------------------------------------------------------
 # Release, install and systemd units (README: Install on a Raspberry Pi)

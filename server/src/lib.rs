@@ -18,6 +18,8 @@ pub mod config;
 pub mod live;
 pub mod maintenance;
 pub mod poller;
+/// Simulated machines for the examples, benchmarks and tests; not in a release build.
+#[cfg(any(test, feature = "sim"))]
 pub mod sim;
 pub mod store;
 pub mod tls;
