@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use lanstat_agent::snapshot::{SystemInfo, round1};
 
-use crate::store::{Sample, Status};
+use crate::model::{Sample, Status};
 
 /// Largest answer read from an agent.
 pub const MAX_ANSWER_BYTES: u64 = 1024 * 1024;

@@ -17,6 +17,7 @@ pub mod clock;
 pub mod config;
 pub mod live;
 pub mod maintenance;
+pub mod model;
 pub mod poller;
 /// Simulated machines for the examples, benchmarks and tests; not in a release build.
 #[cfg(any(test, feature = "sim"))]
@@ -35,8 +36,9 @@ use crate::auth::{Passwords, Throttle};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::live::Live;
+use crate::model::Role;
 use crate::poller::InFlight;
-use crate::store::{Durability, Role, Store, StoreError};
+use crate::store::{Durability, Store, StoreError};
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 

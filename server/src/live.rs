@@ -9,7 +9,7 @@ use lanstat_agent::{SystemInfo, snapshot};
 use serde::Serialize;
 
 use crate::agents::Counters;
-use crate::store::Sample;
+use crate::model::Sample;
 
 #[derive(Clone)]
 pub struct LiveEntry {

@@ -8,7 +8,8 @@ use lanstat_agent::snapshot::{
 };
 
 use crate::agents;
-use crate::store::{self, Durability, Retention, Sample, Store, Tier, tiers};
+use crate::model::{Retention, Sample, Tier};
+use crate::store::{self, Durability, Store, tiers};
 
 /// One simulated machine's character, derived from its number.
 #[derive(Debug, Clone)]

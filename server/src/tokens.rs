@@ -11,7 +11,8 @@ use std::fmt::Write;
 
 use crate::auth::{hex, random_bytes};
 use crate::config::TokenAction;
-use crate::store::{self, ApiToken, Durability, StoreError};
+use crate::model::ApiToken;
+use crate::store::{self, Durability, StoreError};
 use crate::{App, Error};
 
 const SCHEME: &str = "lst_";

@@ -27,8 +27,8 @@ use std::sync::Mutex;
 use lanstat_agent::SystemInfo;
 
 use crate::App;
-use crate::store::alerts::{Event, EventKind, Rule, RuleKind, State, StateRow};
-use crate::store::{self, Durability, Sample, Status};
+use crate::model::{Event, EventKind, Rule, RuleKind, Sample, State, StateRow, Status};
+use crate::store::{self, Durability};
 
 /// After a message, the same alert fires again no sooner than this.
 pub const QUIET_SECS: i64 = 600;

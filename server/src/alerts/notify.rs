@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::App;
-use crate::store::alerts::{Channel, ChannelKind, Event, EventKind, Rule, RuleKind};
+use crate::model::{Channel, ChannelKind, Event, EventKind, Rule, RuleKind};
 use crate::store::{self, Durability, StoreError};
 
 /// Messages waiting for their first attempt, at most.

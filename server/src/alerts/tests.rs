@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::clock::Clock;
-use crate::store::alerts::EventKind::{Fired, Resolved};
+use crate::model::EventKind::{Fired, Resolved};
 
 const ORIGINAL: &str = r#"{"cpu_percent": 10.0,
     "memory": {"total": 1000, "used": 100, "percent": 10.0},

@@ -14,12 +14,12 @@ pub mod tiers;
 pub mod tokens;
 pub mod users;
 
-pub use computers::{Computer, ComputerInput, Kind, PollOutcome, Status};
 pub use schema::SCHEMA_VERSION;
-pub use stats::{HistoryPoint, Sample};
-pub use tiers::{Retention, Tier};
-pub use tokens::ApiToken;
-pub use users::{Role, SessionUser, User};
+// The model's types under their old paths, for the callers not yet moved to `crate::model`.
+pub use crate::model::{
+    ApiToken, Computer, ComputerInput, HistoryPoint, Kind, PollOutcome, Retention, Role, Sample,
+    SessionUser, Status, Tier, User,
+};
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -2,38 +2,9 @@
 //! chart never gets more points than it can draw.
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
-use serde::Serialize;
 
 use super::Result;
-
-/// One poll's figures, as stored. Rates are the server's own (from counters between its
-/// polls); the agent's reported rates are kept beside them.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct Sample {
-    pub computer_id: i64,
-    /// Unix seconds.
-    pub timestamp: i64,
-    pub cpu_percent: f64,
-    pub memory_total: i64,
-    pub memory_used: i64,
-    pub memory_percent: f64,
-    pub disk_total: i64,
-    pub disk_used: i64,
-    pub disk_percent: f64,
-    pub network_bytes_sent: i64,
-    pub network_bytes_recv: i64,
-    pub network_sent_per_sec: f64,
-    pub network_recv_per_sec: f64,
-    pub swap_percent: Option<f64>,
-    pub load_1: Option<f64>,
-    /// The hottest sensor, °C.
-    pub temperature: Option<f64>,
-    pub disk_read_per_sec: Option<f64>,
-    pub disk_write_per_sec: Option<f64>,
-    pub uptime_secs: Option<i64>,
-    pub agent_sent_per_sec: Option<f64>,
-    pub agent_recv_per_sec: Option<f64>,
-}
+use crate::model::{HistoryPoint, Sample};
 
 const COLUMNS: &str =
     "computer_id, timestamp, cpu_percent, memory_total, memory_used, memory_percent,
@@ -114,39 +85,6 @@ pub fn latest(conn: &Connection, computer_id: i64) -> Result<Option<Sample>> {
 pub fn delete_for(conn: &Connection, computer_id: i64) -> Result<()> {
     conn.execute("DELETE FROM stats WHERE computer_id = ?1", [computer_id])?;
     Ok(())
-}
-
-/// One chart point: the bucket's average, with its minimum and maximum where they tell
-/// something. A point with every value `None` marks a gap (the host was not answering).
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct HistoryPoint {
-    /// Unix seconds at the start of the bucket.
-    pub timestamp: i64,
-    pub samples: i64,
-    pub cpu_percent: Option<f64>,
-    pub cpu_percent_min: Option<f64>,
-    pub cpu_percent_max: Option<f64>,
-    pub memory_percent: Option<f64>,
-    pub memory_percent_min: Option<f64>,
-    pub memory_percent_max: Option<f64>,
-    pub memory_used: Option<f64>,
-    pub memory_total: Option<f64>,
-    pub disk_percent: Option<f64>,
-    pub disk_percent_min: Option<f64>,
-    pub disk_percent_max: Option<f64>,
-    pub disk_used: Option<f64>,
-    pub disk_total: Option<f64>,
-    pub network_sent_per_sec: Option<f64>,
-    pub network_sent_per_sec_max: Option<f64>,
-    pub network_recv_per_sec: Option<f64>,
-    pub network_recv_per_sec_max: Option<f64>,
-    pub temperature: Option<f64>,
-    pub temperature_min: Option<f64>,
-    pub temperature_max: Option<f64>,
-    pub load_1: Option<f64>,
-    pub swap_percent: Option<f64>,
-    pub disk_read_per_sec: Option<f64>,
-    pub disk_write_per_sec: Option<f64>,
 }
 
 /// Raw samples in `[from, to)` averaged into buckets of `step` seconds (buckets start at

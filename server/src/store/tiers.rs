@@ -9,101 +9,15 @@
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::Result;
-use super::stats::HistoryPoint;
+use crate::model::{HistoryPoint, Retention, Tier};
 
-/// A storage tier: raw samples or a rollup.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Tier {
-    Raw,
-    FiveMinutes,
-    Hour,
-    Day,
-}
-
-impl Tier {
-    /// Every tier, finest first.
-    pub const ALL: [Tier; 4] = [Tier::Raw, Tier::FiveMinutes, Tier::Hour, Tier::Day];
-    /// The tiers made by rolling up a finer one, in the order they are rolled up.
-    pub const ROLLUPS: [Tier; 3] = [Tier::FiveMinutes, Tier::Hour, Tier::Day];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Tier::Raw => "raw",
-            Tier::FiveMinutes => "5m",
-            Tier::Hour => "1h",
-            Tier::Day => "1d",
-        }
-    }
-
-    /// Bucket width in seconds (raw: none).
-    pub fn width(self) -> i64 {
-        match self {
-            Tier::Raw => 0,
-            Tier::FiveMinutes => 300,
-            Tier::Hour => 3600,
-            Tier::Day => 86_400,
-        }
-    }
-
-    fn table(self) -> &'static str {
-        match self {
-            Tier::Raw => "stats",
-            Tier::FiveMinutes => "stats_5m",
-            Tier::Hour => "stats_1h",
-            Tier::Day => "stats_1d",
-        }
-    }
-
-    /// The finer tier this one is rolled up from.
-    fn source(self) -> Tier {
-        match self {
-            Tier::Raw | Tier::FiveMinutes => Tier::Raw,
-            Tier::Hour => Tier::FiveMinutes,
-            Tier::Day => Tier::Hour,
-        }
-    }
-
-    /// The coarser tier rolled up from this one.
-    fn next(self) -> Option<Tier> {
-        match self {
-            Tier::Raw => Some(Tier::FiveMinutes),
-            Tier::FiveMinutes => Some(Tier::Hour),
-            Tier::Hour => Some(Tier::Day),
-            Tier::Day => None,
-        }
-    }
-}
-
-/// How long each tier keeps its data, in seconds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Retention {
-    pub raw: i64,
-    pub five_minutes: i64,
-    pub hour: i64,
-    pub day: i64,
-}
-
-impl Default for Retention {
-    /// Raw for 48 hours (full detail for "what happened last night"), 5-minute buckets for
-    /// 30 days, hourly buckets for a year, daily ones for five years.
-    fn default() -> Retention {
-        Retention {
-            raw: 48 * 3600,
-            five_minutes: 30 * 86_400,
-            hour: 365 * 86_400,
-            day: 5 * 365 * 86_400,
-        }
-    }
-}
-
-impl Retention {
-    pub fn of(&self, tier: Tier) -> i64 {
-        match tier {
-            Tier::Raw => self.raw,
-            Tier::FiveMinutes => self.five_minutes,
-            Tier::Hour => self.hour,
-            Tier::Day => self.day,
-        }
+/// The table a tier's rows live in.
+fn table(tier: Tier) -> &'static str {
+    match tier {
+        Tier::Raw => "stats",
+        Tier::FiveMinutes => "stats_5m",
+        Tier::Hour => "stats_1h",
+        Tier::Day => "stats_1d",
     }
 }
 
@@ -195,7 +109,7 @@ pub fn rollup_step(
                     conn.query_row("SELECT min(timestamp) FROM stats", [], |r| r.get(0))?
                 }
                 _ => conn.query_row(
-                    &format!("SELECT min(bucket) FROM {}", src.table()),
+                    &format!("SELECT min(bucket) FROM {}", table(src)),
                     [],
                     |r| r.get(0),
                 )?,
@@ -218,8 +132,8 @@ pub fn rollup_step(
          SELECT computer_id, ({time_col} / {w}) * {w} AS b, {select}
          FROM {} WHERE computer_id IN (SELECT id FROM computers) AND {time_col} >= ?1 AND {time_col} < ?2
          GROUP BY computer_id, b",
-        tier.table(),
-        src.table()
+        table(tier),
+        table(src)
     );
     conn.execute(&sql, params![start, end])?;
     set_watermark(conn, tier, end)?;
@@ -237,7 +151,7 @@ pub fn trim_step(conn: &Connection, tier: Tier, now: i64, retention: &Retention)
     // Per computer, so each delete is a range of the (computer_id, time) key, not a scan.
     let (table, time_col) = match tier {
         Tier::Raw => ("stats", "timestamp"),
-        _ => (tier.table(), "bucket"),
+        _ => (table(tier), "bucket"),
     };
     let ids: Vec<i64> = {
         let mut st = conn.prepare_cached("SELECT id FROM computers ORDER BY id")?;
@@ -277,7 +191,7 @@ pub fn vacuum_step(conn: &Connection) -> Result<i64> {
 pub fn delete_for(conn: &Connection, computer_id: i64) -> Result<()> {
     for t in Tier::ROLLUPS {
         conn.execute(
-            &format!("DELETE FROM {} WHERE computer_id = ?1", t.table()),
+            &format!("DELETE FROM {} WHERE computer_id = ?1", table(t)),
             [computer_id],
         )?;
     }
@@ -298,7 +212,7 @@ pub fn history(
         "SELECT (bucket / ?4) * ?4 AS b, {FROM_TIER}
          FROM {} WHERE computer_id = ?1 AND bucket >= ?2 AND bucket < ?3
          GROUP BY b ORDER BY b",
-        tier.table()
+        table(tier)
     );
     let mut st = conn.prepare_cached(&sql)?;
     let tenth = |v: Option<f64>| v.map(|x| x / 10.0);
@@ -375,7 +289,7 @@ pub fn history_across(
 pub fn row_counts(conn: &Connection) -> Result<Vec<(Tier, i64)>> {
     let count = |t: Tier| -> Result<i64> {
         Ok(
-            conn.query_row(&format!("SELECT count(*) FROM {}", t.table()), [], |r| {
+            conn.query_row(&format!("SELECT count(*) FROM {}", table(t)), [], |r| {
                 r.get(0)
             })?,
         )
@@ -386,7 +300,8 @@ pub fn row_counts(conn: &Connection) -> Result<Vec<(Tier, i64)>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::stats::{self, Sample};
+    use crate::model::Sample;
+    use crate::store::stats;
 
     fn db() -> Connection {
         let c = crate::store::test_db();

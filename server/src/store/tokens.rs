@@ -1,22 +1,9 @@
 //! Read-only API tokens: stored by hash, listed by name and prefix, revoked by deleting.
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
-use serde::Serialize;
 
 use super::{Result, name_taken};
-
-/// A token as lists show it; the token itself is never stored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ApiToken {
-    pub id: i64,
-    pub name: String,
-    /// The token's first characters, to tell tokens apart.
-    pub prefix: String,
-    pub created_at: i64,
-    /// The admin who made it; `None` for the command line or a deleted user.
-    pub created_by: Option<String>,
-    pub last_used_at: Option<i64>,
-}
+use crate::model::ApiToken;
 
 const COLUMNS: &str = "t.id, t.name, t.prefix, t.created_at, u.username, t.last_used_at";
 const FROM: &str = "api_tokens t LEFT JOIN users u ON u.id = t.created_by";
@@ -105,8 +92,9 @@ pub fn delete(conn: &Connection, id: i64) -> Result<ApiToken> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Role;
     use crate::store::StoreError;
-    use crate::store::users::{self, Role};
+    use crate::store::users;
 
     use crate::store::test_db as db;
 

@@ -8,7 +8,7 @@ use super::{ApiError, Call, Fields};
 use crate::App;
 use crate::alerts::notify::{self, Message};
 use crate::alerts::{self, margin, unit};
-use crate::store::alerts::{Channel, ChannelInput, ChannelKind, Rule, RuleInput, RuleKind};
+use crate::model::{Channel, ChannelInput, ChannelKind, Rule, RuleInput, RuleKind};
 use crate::store::{self, Durability, StoreError};
 
 /// Longest history answer.

@@ -9,7 +9,8 @@ use serde_json::json;
 use super::{ApiError, Call, Fields};
 use crate::App;
 use crate::live::LiveEntry;
-use crate::store::{self, Computer, ComputerInput, Durability, Kind};
+use crate::model::{Computer, ComputerInput, Firing, Kind};
+use crate::store::{self, Durability};
 use crate::{agents, alerts};
 
 /// A computer as the API shows it: never the token, only its last four characters. The
@@ -29,7 +30,7 @@ struct Head<'a> {
     last_seen: Option<i64>,
     token_hint: Option<String>,
     /// Firing alerts (rule, kind, target, since, value).
-    alerts: Vec<&'a store::alerts::Firing>,
+    alerts: Vec<&'a Firing>,
 }
 
 /// Appends a computer's JSON object to `out`.
@@ -37,7 +38,7 @@ fn write_view(
     out: &mut Vec<u8>,
     c: &Computer,
     live: Option<&LiveEntry>,
-    firing: &[store::alerts::Firing],
+    firing: &[Firing],
 ) -> Result<(), ApiError> {
     let head = Head {
         id: c.id,
@@ -69,7 +70,7 @@ fn view_reply(
     status: StatusCode,
     c: &Computer,
     live: Option<&LiveEntry>,
-    firing: &[store::alerts::Firing],
+    firing: &[Firing],
 ) -> Result<Response, ApiError> {
     let mut out = Vec::with_capacity(2048);
     write_view(&mut out, c, live, firing)?;

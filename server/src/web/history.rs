@@ -4,7 +4,8 @@ use lanstat_http::{Response, StatusCode};
 use serde::Serialize;
 
 use super::{ApiError, Call};
-use crate::store::{self, Retention, Tier, stats::HistoryPoint};
+use crate::model::{HistoryPoint, Retention, Tier};
+use crate::store;
 use crate::{App, clock};
 
 /// Points per series a chart gets at most (gap markers aside).

@@ -16,7 +16,8 @@ use std::collections::HashMap;
 use lanstat_http::{BodyError, HeaderValue, Request, Response, StatusCode, header};
 
 use crate::App;
-use crate::store::{Role, SessionUser, StoreError};
+use crate::model::{Role, SessionUser};
+use crate::store::StoreError;
 
 pub use computers::ListCache;
 pub use forms::Fields;

@@ -15,7 +15,8 @@ use serde_json::{Value, json};
 use super::{ApiError, Call};
 use crate::App;
 use crate::live::LiveEntry;
-use crate::store::{self, Computer, Kind, Status, Tier};
+use crate::model::{Computer, Kind, Status, Tier};
+use crate::store;
 
 /// Row counts scan whole tables: they are taken at most this often.
 const ROWS_MAX_AGE: Duration = Duration::from_secs(60);

@@ -6,7 +6,8 @@ use super::forms::cookie;
 use super::{ApiError, Call, pages, redirect};
 use crate::App;
 use crate::auth::{self, SESSION_COOKIE, Verdict};
-use crate::store::{self, Durability, SessionUser};
+use crate::model::SessionUser;
+use crate::store::{self, Durability};
 
 /// The live session named by the request's cookie, touching its last-seen time now and then.
 pub fn resolve(app: &App, call: &Call) -> Option<SessionUser> {
@@ -231,7 +232,7 @@ mod tests {
     use super::*;
     use crate::clock::Clock;
     use crate::config::{self, Command};
-    use crate::store::Role;
+    use crate::model::Role;
 
     #[test]
     fn sessions_expire_when_idle_and_at_their_absolute_limit() {

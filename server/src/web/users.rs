@@ -7,7 +7,8 @@ use serde_json::json;
 use super::{ApiError, Call};
 use crate::App;
 use crate::auth;
-use crate::store::{self, Durability, Role};
+use crate::model::Role;
+use crate::store::{self, Durability};
 
 fn check_username(name: &str) -> Result<String, ApiError> {
     let name = name.trim();

@@ -1,0 +1,75 @@
+//! Computers: what is polled (an agent, or the server's own host), its status, and a poll's
+//! outcome.
+
+use serde::Serialize;
+
+use super::history::Sample;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// A lanstat (or original Python) agent polled over HTTP.
+    Agent,
+    /// The server's own host, read with the agent library's sampler.
+    Local,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Online,
+    /// Unreachable: refused, timed out, no route, unknown host.
+    Offline,
+    /// Reachable but wrong: 401, bad JSON, oversize, invalid values.
+    Error,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Online => "online",
+            Status::Offline => "offline",
+            Status::Error => "error",
+        }
+    }
+
+    pub fn parse(s: &str) -> Status {
+        match s {
+            "online" => Status::Online,
+            "error" => Status::Error,
+            _ => Status::Offline,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Computer {
+    pub id: i64,
+    pub name: String,
+    pub url: String,
+    pub token: String,
+    pub kind: Kind,
+    pub enabled: bool,
+    pub status: Status,
+    pub status_reason: Option<String>,
+    pub status_changed_at: Option<i64>,
+    pub last_seen: Option<i64>,
+    pub created_at: Option<i64>,
+}
+
+/// Fields a user sets. `token: None` on an update keeps the stored token.
+#[derive(Debug, Clone)]
+pub struct ComputerInput {
+    pub name: String,
+    pub url: String,
+    pub token: Option<String>,
+    pub enabled: bool,
+}
+
+/// The result of polling one computer.
+#[derive(Debug, Clone)]
+pub struct PollOutcome {
+    pub computer_id: i64,
+    pub at: i64,
+    pub result: std::result::Result<Sample, (Status, String)>,
+}
