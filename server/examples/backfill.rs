@@ -93,7 +93,7 @@ fn run() -> Result<(), String> {
             .write(Durability::Durable, move |tx| {
                 match store::computers::add(tx, &input, now) {
                     Ok(c) => Ok(c.id),
-                    Err(store::StoreError::Conflict(_)) => Ok(tx.query_row(
+                    Err(store::StoreError::Taken(_)) => Ok(tx.query_row(
                         "SELECT id FROM computers WHERE name = ?1",
                         [&input.name],
                         |r| r.get(0),

@@ -15,6 +15,7 @@ pub mod alerts;
 pub mod auth;
 pub mod clock;
 pub mod config;
+pub mod domain;
 pub mod live;
 pub mod maintenance;
 pub mod model;

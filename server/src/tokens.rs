@@ -91,7 +91,7 @@ pub fn create(
     let now = app.clock.now();
     let record = app.store.write(Durability::Durable, move |tx| {
         if store::tokens::count(tx)? >= MAX_TOKENS {
-            return Err(StoreError::Conflict(format!(
+            return Err(StoreError::Refused(format!(
                 "there are {MAX_TOKENS} tokens already; revoke some first"
             )));
         }

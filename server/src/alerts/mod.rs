@@ -9,7 +9,7 @@
 //!   ends that, and it becomes *firing* once it has stayed at or above for the rule's
 //!   duration (at once for a duration of 0);
 //! - a firing alert resolves only when the value falls below the threshold by a margin
-//!   ([`margin`]: 2 points for percents and °C, 5 % of the threshold for network rates);
+//!   ([`RuleKind::margin`]: 2 points for percents and °C, 5 % of the threshold for rates);
 //! - after a message, the same rule, computer and target fire again no sooner than
 //!   [`QUIET_SECS`] later: a flapping value makes one fired and one resolved message per
 //!   quiet period at most;
@@ -60,24 +60,6 @@ pub struct Observed<'a> {
 pub struct Outcome {
     pub states: Vec<((i64, i64, String), Option<StateRow>)>,
     pub events: Vec<Event>,
-}
-
-/// How far below the threshold a firing value must fall to resolve.
-pub fn margin(kind: RuleKind, threshold: f64) -> f64 {
-    match kind {
-        RuleKind::Network => threshold.abs() * 0.05,
-        _ => 2.0,
-    }
-}
-
-/// The unit of a rule's threshold and values.
-pub fn unit(kind: RuleKind) -> &'static str {
-    match kind {
-        RuleKind::Cpu | RuleKind::Memory | RuleKind::Disk => "%",
-        RuleKind::Temperature => "°C",
-        RuleKind::Network => "MB/s",
-        RuleKind::Offline | RuleKind::Reboot => "s",
-    }
 }
 
 fn is_loopback(name: &str) -> bool {
@@ -176,7 +158,7 @@ pub fn step(
     };
     let clear = match rule.kind {
         RuleKind::Offline => value.is_none(),
-        _ => value.is_none_or(|v| v < threshold - margin(rule.kind, threshold)),
+        _ => value.is_none_or(|v| v < threshold - rule.kind.margin(threshold)),
     };
     let row = |state: State, since: i64, last_notified_at: Option<i64>| StateRow {
         rule_id: rule.id,

@@ -148,7 +148,7 @@ pub fn request(channel: &Channel, m: &Message, link: &str) -> Request {
                 "target": m.target,
                 "value": m.value,
                 "threshold": m.threshold,
-                "unit": m.kind.map(super::unit),
+                "unit": m.kind.map(RuleKind::unit),
                 "title": m.title,
                 "message": m.text,
                 "at": m.at,

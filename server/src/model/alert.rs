@@ -55,6 +55,47 @@ impl RuleKind {
             RuleKind::Disk | RuleKind::Temperature | RuleKind::Network
         )
     }
+
+    /// The unit of its threshold and values.
+    pub fn unit(self) -> &'static str {
+        match self {
+            RuleKind::Cpu | RuleKind::Memory | RuleKind::Disk => "%",
+            RuleKind::Temperature => "°C",
+            RuleKind::Network => "MB/s",
+            RuleKind::Offline | RuleKind::Reboot => "s",
+        }
+    }
+
+    /// The thresholds it accepts, and how to say so.
+    pub fn threshold_range(self) -> (f64, f64, &'static str) {
+        match self {
+            RuleKind::Cpu | RuleKind::Memory | RuleKind::Disk => {
+                (0.0, 100.0, "a percentage from 0 to 100")
+            }
+            RuleKind::Temperature => (-50.0, 200.0, "a temperature from -50 to 200 °C"),
+            RuleKind::Network => (0.0, 100_000.0, "a rate from 0 to 100000 MB/s"),
+            RuleKind::Offline | RuleKind::Reboot => (0.0, 0.0, ""),
+        }
+    }
+
+    /// How far below the threshold a firing value must fall to resolve: 2 points for
+    /// percents and °C, 5 % of the threshold for rates.
+    pub fn margin(self, threshold: f64) -> f64 {
+        match self {
+            RuleKind::Network => threshold.abs() * 0.05,
+            _ => 2.0,
+        }
+    }
+
+    /// "kind must be offline, cpu, …": every kind named, from the one list.
+    pub fn expected() -> String {
+        let names: Vec<&str> = RuleKind::ALL.iter().map(|k| k.as_str()).collect();
+        format!(
+            "kind must be {} or {}",
+            names[..names.len() - 1].join(", "),
+            names[names.len() - 1]
+        )
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -435,7 +435,7 @@ mod tests {
         let r = add_rule(&c, &rule("busy", None), 1).unwrap();
         assert!(matches!(
             add_rule(&c, &rule("busy", None), 1),
-            Err(StoreError::Conflict(m)) if m.contains("exists already")
+            Err(StoreError::Taken(m)) if m.contains("exists already")
         ));
         let s = StateRow {
             rule_id: r.id,
@@ -546,7 +546,7 @@ mod tests {
         );
         assert!(matches!(
             add_channel(&c, &edit, 1),
-            Err(StoreError::Conflict(m)) if m.contains("channel")
+            Err(StoreError::Taken(m)) if m.contains("channel")
         ));
     }
 }

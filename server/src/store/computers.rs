@@ -62,7 +62,7 @@ pub fn add(conn: &Connection, input: &ComputerInput, now: i64) -> Result<Compute
 pub fn update(conn: &Connection, id: i64, input: &ComputerInput) -> Result<Computer> {
     let current = get(conn, id)?;
     if current.kind == Kind::Local && (input.url != current.url) {
-        return Err(StoreError::Conflict(
+        return Err(StoreError::Refused(
             "the server's own host has no URL to change".into(),
         ));
     }
@@ -169,11 +169,11 @@ mod tests {
         let nas = add(&c, &input("nas"), 1).unwrap();
         assert!(matches!(
             add(&c, &input("pi"), 1),
-            Err(StoreError::Conflict(_))
+            Err(StoreError::Taken(_) | StoreError::Refused(_))
         ));
         assert!(matches!(
             update(&c, nas.id, &input("pi")),
-            Err(StoreError::Conflict(_))
+            Err(StoreError::Taken(_) | StoreError::Refused(_))
         ));
     }
 

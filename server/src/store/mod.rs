@@ -42,7 +42,11 @@ pub enum StoreError {
     /// The disk (or the quota) is full; writing resumes when space is freed.
     Full,
     /// A unique constraint: the name is taken.
-    Conflict(String),
+    Taken(String),
+    /// A rule about the data forbids the change ("the last admin cannot be deleted").
+    Refused(String),
+    /// A backup could not be made, and why.
+    Backup(String),
     NotFound,
     /// The writer thread has stopped.
     Closed,
@@ -55,7 +59,7 @@ impl std::fmt::Display for StoreError {
         match self {
             StoreError::Sqlite(e) => write!(f, "database error: {e}"),
             StoreError::Full => f.write_str("database or disk is full"),
-            StoreError::Conflict(m) => f.write_str(m),
+            StoreError::Taken(m) | StoreError::Refused(m) | StoreError::Backup(m) => f.write_str(m),
             StoreError::NotFound => f.write_str("not found"),
             StoreError::Closed => f.write_str("database writer has stopped"),
             StoreError::TooNew(v) => write!(
@@ -75,8 +79,8 @@ pub(crate) fn name_taken<'a>(
     name: &'a str,
 ) -> impl FnOnce(rusqlite::Error) -> StoreError + 'a {
     move |e| match StoreError::from(e) {
-        StoreError::Conflict(_) => {
-            StoreError::Conflict(format!("a {what} named {name:?} exists already"))
+        StoreError::Taken(_) => {
+            StoreError::Taken(format!("a {what} named {name:?} exists already"))
         }
         e => e,
     }
@@ -100,7 +104,7 @@ impl From<rusqlite::Error> for StoreError {
                 rusqlite::ErrorCode::ConstraintViolation
                     if code.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE =>
                 {
-                    return StoreError::Conflict("already exists".into());
+                    return StoreError::Taken("already exists".into());
                 }
                 _ => {}
             }
@@ -317,7 +321,7 @@ fn restrict_permissions(path: &Path) {
 
 fn backup(conn: &Connection, dest: &Path) -> Result<()> {
     if dest.exists() {
-        return Err(StoreError::Conflict(format!(
+        return Err(StoreError::Backup(format!(
             "{} exists already; choose a new file",
             dest.display()
         )));
@@ -335,13 +339,13 @@ fn backup(conn: &Connection, dest: &Path) -> Result<()> {
     drop(check);
     if verdict != "ok" {
         let _ = std::fs::remove_file(&tmp);
-        return Err(StoreError::Conflict(format!(
+        return Err(StoreError::Backup(format!(
             "the copy failed its integrity check: {verdict}"
         )));
     }
     restrict_permissions(&tmp);
     std::fs::rename(&tmp, dest)
-        .map_err(|e| StoreError::Conflict(format!("cannot write {}: {e}", dest.display())))?;
+        .map_err(|e| StoreError::Backup(format!("cannot write {}: {e}", dest.display())))?;
     Ok(())
 }
 
@@ -411,7 +415,7 @@ mod tests {
         db.store.read(users::count_users).unwrap();
         assert_eq!(db.store.generation(), g1, "reads leave it");
         let failed: Result<()> = db.store.write(Durability::Relaxed, |_| {
-            Err(StoreError::Conflict("no".into()))
+            Err(StoreError::Refused("no".into()))
         });
         assert!(failed.is_err());
         assert!(db.store.generation() > g1, "a failed write moves it too");
@@ -425,7 +429,7 @@ mod tests {
             users::create_user(tx, "ann", "h", Role::Admin, false, 1)?;
             Ok(())
         });
-        assert!(matches!(r, Err(StoreError::Conflict(_))));
+        assert!(matches!(r, Err(StoreError::Taken(_))));
         assert_eq!(db.store.read(users::count_users).unwrap(), 0);
     }
 
@@ -443,7 +447,7 @@ mod tests {
         assert_eq!(integrity_check(&copy).unwrap(), "ok");
         assert_eq!(users::count_users(&copy).unwrap(), 1);
         assert!(
-            matches!(db.store.backup_to(&dest), Err(StoreError::Conflict(_))),
+            matches!(db.store.backup_to(&dest), Err(StoreError::Backup(_))),
             "never overwrites"
         );
     }

@@ -121,7 +121,7 @@ mod tests {
         create(&c, "ha", b"h1", "p", Some(a.id), 1).unwrap();
         assert!(matches!(
             create(&c, "ha", b"h2", "p", None, 1),
-            Err(StoreError::Conflict(m)) if m.contains("exists already")
+            Err(StoreError::Taken(m)) if m.contains("exists already")
         ));
         users::delete_user(&c, a.id).unwrap();
         let t = find_by_name(&c, "ha").unwrap().unwrap();

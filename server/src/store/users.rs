@@ -116,7 +116,7 @@ fn admins_other_than(conn: &Connection, user_id: i64) -> Result<i64> {
 pub fn set_role(conn: &Connection, user_id: i64, role: Role) -> Result<User> {
     let user = get_user(conn, user_id)?;
     if user.role == Role::Admin && role != Role::Admin && admins_other_than(conn, user_id)? == 0 {
-        return Err(StoreError::Conflict(
+        return Err(StoreError::Refused(
             "the last admin cannot be demoted".into(),
         ));
     }
@@ -130,7 +130,7 @@ pub fn set_role(conn: &Connection, user_id: i64, role: Role) -> Result<User> {
 pub fn delete_user(conn: &Connection, user_id: i64) -> Result<()> {
     let user = get_user(conn, user_id)?;
     if user.role == Role::Admin && admins_other_than(conn, user_id)? == 0 {
-        return Err(StoreError::Conflict(
+        return Err(StoreError::Refused(
             "the last admin cannot be deleted".into(),
         ));
     }
@@ -210,7 +210,7 @@ mod tests {
         create_user(&c, "ann", "h", Role::Admin, false, 1).unwrap();
         assert!(matches!(
             create_user(&c, "ann", "h", Role::Viewer, false, 1),
-            Err(StoreError::Conflict(_))
+            Err(StoreError::Taken(_) | StoreError::Refused(_))
         ));
     }
 
@@ -221,11 +221,11 @@ mod tests {
         let v = create_user(&c, "vic", "h", Role::Viewer, false, 1).unwrap();
         assert!(matches!(
             delete_user(&c, a.id),
-            Err(StoreError::Conflict(_))
+            Err(StoreError::Taken(_) | StoreError::Refused(_))
         ));
         assert!(matches!(
             set_role(&c, a.id, Role::Viewer),
-            Err(StoreError::Conflict(_))
+            Err(StoreError::Taken(_) | StoreError::Refused(_))
         ));
         set_role(&c, v.id, Role::Admin).unwrap();
         set_role(&c, a.id, Role::Viewer).unwrap();

@@ -6,8 +6,8 @@ use serde_json::{Value, json};
 
 use super::{ApiError, Call, Fields};
 use crate::App;
+use crate::alerts;
 use crate::alerts::notify::{self, Message};
-use crate::alerts::{self, margin, unit};
 use crate::model::{Channel, ChannelInput, ChannelKind, Rule, RuleInput, RuleKind};
 use crate::store::{self, Durability, StoreError};
 
@@ -22,8 +22,8 @@ fn rule_view(r: &Rule) -> Value {
         "computer_id": r.computer_id,
         "target": r.target,
         "threshold": r.threshold,
-        "unit": r.kind.has_threshold().then(|| unit(r.kind)),
-        "resolve_below": r.threshold.map(|t| t - margin(r.kind, t)),
+        "unit": r.kind.has_threshold().then(|| r.kind.unit()),
+        "resolve_below": r.threshold.map(|t| t - r.kind.margin(t)),
         "duration_secs": r.duration_secs,
         "enabled": r.enabled,
         "created_at": r.created_at,

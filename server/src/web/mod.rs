@@ -322,7 +322,7 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> ApiError {
         match e {
             StoreError::NotFound => ApiError::NotFound("not found".into()),
-            StoreError::Conflict(m) => ApiError::Conflict(m),
+            StoreError::Taken(m) | StoreError::Refused(m) => ApiError::Conflict(m),
             StoreError::Full => {
                 ApiError::Unavailable("the server's disk is full; changes cannot be saved".into())
             }

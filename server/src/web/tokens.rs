@@ -48,7 +48,7 @@ pub fn create(app: &App, call: &mut Call) -> Result<Response, ApiError> {
     let by = call.user()?.user.id;
     let (record, token) = tokens::create(app, &name, Some(by)).map_err(|e| match e {
         CreateError::Name(why) => ApiError::Invalid("name".into(), why),
-        CreateError::Store(StoreError::Conflict(m)) => ApiError::Conflict(m),
+        CreateError::Store(StoreError::Taken(m) | StoreError::Refused(m)) => ApiError::Conflict(m),
         CreateError::Store(e) => e.into(),
     })?;
     println!(
