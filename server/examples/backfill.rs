@@ -12,8 +12,9 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
+use lanstat_server::model::NewComputer;
 use lanstat_server::sim::{self, Profile};
-use lanstat_server::store::{self, ComputerInput, Durability, Retention, Store};
+use lanstat_server::store::{self, Durability, Retention, Store};
 
 fn main() {
     if let Err(e) = run() {
@@ -83,19 +84,15 @@ fn run() -> Result<(), String> {
         .as_secs() as i64;
     let mut ids = Vec::new();
     for (name, url, token, enabled, n) in wanted {
-        let input = ComputerInput {
-            name: name.clone(),
-            url,
-            token: Some(token),
-            enabled,
-        };
+        let mut input = NewComputer::new(&name, &url, &token).map_err(|e| e.to_string())?;
+        input.enabled = enabled;
         let id = store
             .write(Durability::Durable, move |tx| {
                 match store::computers::add(tx, &input, now) {
                     Ok(c) => Ok(c.id),
                     Err(store::StoreError::Taken(_)) => Ok(tx.query_row(
                         "SELECT id FROM computers WHERE name = ?1",
-                        [&input.name],
+                        [&*input.name],
                         |r| r.get(0),
                     )?),
                     Err(e) => Err(e),

@@ -17,8 +17,9 @@ use lanstat_agent::testkit::{
     KeepAlive, Proc, TempDir, closed_by_server, env_number, idle_connections, keep_alive_load,
     made_up_secret, on_the_measured_target, raw, request,
 };
+use lanstat_server::model::NewComputer;
 use lanstat_server::sim::{self, Profile};
-use lanstat_server::store::{self, ComputerInput, Durability, Retention, Store};
+use lanstat_server::store::{self, Durability, Retention, Store};
 use serde_json::{Value, json};
 
 const ROUNDS: usize = 6;
@@ -175,7 +176,13 @@ fn start_fleet(dir: &TempDir, n: u64, extra: &[&str]) -> (Proc, Vec<Value>) {
     (fleet, list)
 }
 
-fn add_computer(store: &Store, input: ComputerInput, t: i64) -> i64 {
+/// A computer of the `fleet` example's manifest.
+fn fleet_computer(v: &Value) -> NewComputer {
+    let s = |k: &str| v[k].as_str().unwrap_or_default();
+    NewComputer::new(s("name"), s("url"), s("token")).expect("a simulated computer")
+}
+
+fn add_computer(store: &Store, input: NewComputer, t: i64) -> i64 {
     store
         .write(Durability::Durable, move |tx| {
             store::computers::add(tx, &input, t)
@@ -197,13 +204,7 @@ fn poll_rounds(n: u64) -> Value {
     store
         .write(Durability::Durable, move |tx| {
             for v in &list {
-                let s = |k: &str| v[k].as_str().unwrap_or_default().to_string();
-                let input = ComputerInput {
-                    name: s("name"),
-                    url: s("url"),
-                    token: Some(s("token")),
-                    enabled: true,
-                };
+                let input = fleet_computer(v);
                 store::computers::add(tx, &input, t)?;
             }
             Ok(())
@@ -292,12 +293,10 @@ fn backfilled_year(hosts: u64) -> (TempDir, Value, Vec<i64>) {
     let ids: Vec<(i64, Profile)> = (0..hosts)
         .map(|n| {
             let p = Profile::new(n);
-            let input = ComputerInput {
-                name: p.hostname.clone(),
-                url: "http://127.0.0.1:9/".into(),
-                token: Some(format!("sim-{n:08}")),
-                enabled: false,
-            };
+            let mut input =
+                NewComputer::new(&p.hostname, "http://127.0.0.1:9/", &format!("sim-{n:08}"))
+                    .expect("a simulated computer");
+            input.enabled = false;
             let id = add_computer(&store, input, t);
             (id, p)
         })
@@ -400,14 +399,7 @@ fn lab(requests: usize, throughput: Duration) -> Value {
     let hosts: Vec<(i64, Profile)> = list
         .iter()
         .map(|v| {
-            let s = |k: &str| v[k].as_str().unwrap_or_default().to_string();
-            let input = ComputerInput {
-                name: s("name"),
-                url: s("url"),
-                token: Some(s("token")),
-                enabled: true,
-            };
-            let id = add_computer(&store, input, t);
+            let id = add_computer(&store, fleet_computer(v), t);
             (id, Profile::new(v["n"].as_u64().unwrap_or(0)))
         })
         .collect();

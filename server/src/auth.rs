@@ -1,4 +1,4 @@
-//! Passwords (argon2id), session ids, login throttling and the same-origin check.
+//! Passwords (argon2id), session ids and login throttling.
 
 use std::collections::HashMap;
 use std::sync::{Condvar, Mutex, MutexGuard};
@@ -11,14 +11,6 @@ use crate::clock::Clock;
 
 pub const MIN_PASSWORD_BYTES: usize = 8;
 pub const MAX_PASSWORD_BYTES: usize = 1024;
-/// The session cookie's name.
-pub const SESSION_COOKIE: &str = "lanstat_session";
-/// A session unused for this long ends.
-pub const SESSION_IDLE_SECS: i64 = 7 * 86_400;
-/// A session ends this long after login whatever its use.
-pub const SESSION_MAX_SECS: i64 = 30 * 86_400;
-/// Last-seen times are written at most this often per session.
-pub const SESSION_TOUCH_SECS: i64 = 60;
 /// Argon2 costs ~19 MiB and ~25 ms per hash: at most this many run at once.
 const CONCURRENT_HASHES: usize = 2;
 /// The prefix of a hash made with today's parameters; anything else is upgraded at login.
@@ -383,28 +375,6 @@ impl Throttle {
     }
 }
 
-/// Whether a state-changing request comes from our own pages: `Sec-Fetch-Site` must be
-/// same-origin (or none: typed by the user) and `Origin`, when sent, must name the host the
-/// request was sent to. Requests with neither header come from scripts, not browsers.
-pub fn same_origin(sec_fetch_site: Option<&str>, origin: Option<&str>, host: Option<&str>) -> bool {
-    if let Some(site) = sec_fetch_site
-        && !matches!(site.trim(), "same-origin" | "none")
-    {
-        return false;
-    }
-    match origin {
-        None => true,
-        Some(o) => {
-            let Some(host) = host else { return false };
-            let o = o.trim();
-            let authority = o
-                .strip_prefix("http://")
-                .or_else(|| o.strip_prefix("https://"));
-            matches!(authority, Some(a) if a.trim_end_matches('/').eq_ignore_ascii_case(host.trim()))
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -652,30 +622,5 @@ mod tests {
             admitted.iter().all(|r| matches!(r, Ok(()) | Err(2))),
             "{admitted:?}"
         );
-    }
-
-    #[test]
-    fn same_origin_rules() {
-        assert!(same_origin(
-            Some("same-origin"),
-            Some("http://pi:8001"),
-            Some("pi:8001")
-        ));
-        assert!(same_origin(None, None, Some("pi:8001")));
-        assert!(same_origin(Some("none"), None, Some("pi:8001")));
-        assert!(!same_origin(Some("cross-site"), None, Some("pi:8001")));
-        assert!(!same_origin(
-            Some("same-site"),
-            Some("http://pi:8001"),
-            Some("pi:8001")
-        ));
-        assert!(!same_origin(
-            None,
-            Some("http://evil.example"),
-            Some("pi:8001")
-        ));
-        assert!(!same_origin(None, Some("null"), Some("pi:8001")));
-        assert!(!same_origin(None, Some("http://pi:8001"), None));
-        assert!(!same_origin(None, Some("http://pi:8002"), Some("pi:8001")));
     }
 }

@@ -14,6 +14,7 @@ pub mod agents;
 pub mod alerts;
 pub mod auth;
 pub mod clock;
+pub mod commands;
 pub mod config;
 pub mod domain;
 pub mod live;
@@ -25,21 +26,17 @@ pub mod poller;
 pub mod sim;
 pub mod store;
 pub mod tls;
-pub mod tokens;
 pub mod web;
 
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
 
 use lanstat_agent::Latest;
 
-use crate::auth::{Passwords, Throttle};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::live::Live;
-use crate::model::Role;
 use crate::poller::InFlight;
-use crate::store::{Durability, Store, StoreError};
+use crate::store::{Store, StoreError};
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
@@ -84,50 +81,36 @@ impl From<lanstat_agent::Error> for Error {
     }
 }
 
-/// Counters for the server's own health.
-#[derive(Default)]
-pub struct Metrics {
-    pub rounds: AtomicU64,
-    pub polls_ok: AtomicU64,
-    pub polls_failed: AtomicU64,
-    pub last_round_ms: AtomicU64,
-    pub db_write_errors: AtomicU64,
-}
-
 /// Everything a request handler or background thread needs, built once in `main`.
 pub struct App {
     pub config: Config,
     pub store: Arc<Store>,
     pub clock: Clock,
-    pub passwords: Passwords,
-    pub throttle: Throttle,
-    pub live: Live,
+    /// Users, sessions, logins and passwords.
+    pub accounts: domain::accounts::Accounts,
+    pub live: Arc<Live>,
     /// The last `/api/computers` answer, while nothing it shows has changed.
     pub computers_list: web::ListCache,
     /// The server's own host, when it monitors it.
     pub local: Option<Latest>,
     pub poll_client: ureq::Agent,
     pub in_flight: Arc<InFlight>,
-    pub metrics: Metrics,
-    /// What alert evaluation keeps between rounds.
-    pub alerts: alerts::Alerts,
+    pub metrics: Arc<domain::health::Counters>,
+    /// Rules, channels, history, and each round's judging.
+    pub alerts: Arc<domain::alerts::Alerts>,
+    /// Computers: cards, edits, tests.
+    pub computers: domain::computers::Computers,
+    /// Read-only API tokens.
+    pub tokens: domain::tokens::Tokens,
+    /// Newest figures and charts.
+    pub history: domain::history::History,
+    /// The server's own health.
+    pub health: domain::health::Health,
     /// The queue to the `notify` thread.
-    pub notifier: alerts::notify::Notifier,
-    /// The dashboard's address in messages when neither `--public-url` nor the channel
-    /// gives one; `main` sets it from the host name and port.
-    pub fallback_url: String,
+    pub notifier: Arc<alerts::notify::Notifier>,
 }
 
-/// What the first start printed or did about the first admin.
-#[derive(Debug, PartialEq, Eq)]
-pub enum FirstAdmin {
-    /// Users exist already.
-    Existing,
-    /// Made with ADMIN_PASSWORD.
-    FromEnv(String),
-    /// Made with this random password, to be shown once.
-    Generated { username: String, password: String },
-}
+pub use domain::accounts::FirstAdmin;
 
 impl App {
     /// Opens the database (migrating it) and builds the shared state. The local sampler is
@@ -149,82 +132,84 @@ impl App {
             e => Error::Store(e),
         })?;
         let poll_client = agents::client(poller::timeouts(config.poll_interval));
-        let notifier = alerts::notify::Notifier::new(config.notify_retry.clone());
+        let notifier = Arc::new(alerts::notify::Notifier::new(
+            store.clone(),
+            clock.clone(),
+            config.public_url.clone(),
+            config.notify_retry.clone(),
+        ));
+        let live = Arc::new(Live::default());
+        let metrics = Arc::new(domain::health::Counters::default());
+        let alerts = Arc::new(domain::alerts::Alerts::new(
+            store.clone(),
+            notifier.clone(),
+            live.clone(),
+            clock.clone(),
+            config.local,
+        ));
+        let computers = domain::computers::Computers::new(
+            store.clone(),
+            live.clone(),
+            alerts.clone(),
+            clock.clone(),
+            config.local,
+            poll_client.clone(),
+        );
         Ok(App {
-            throttle: Throttle::new(clock.clone()),
+            computers,
+            tokens: domain::tokens::Tokens::new(store.clone(), clock.clone()),
+            history: domain::history::History::new(
+                store.clone(),
+                live.clone(),
+                clock.clone(),
+                config.local,
+                config.poll_interval.as_secs() as i64,
+                config.retention,
+            ),
+            health: domain::health::Health::new(store.clone(), metrics.clone()),
+            accounts: domain::accounts::Accounts::new(store.clone(), clock.clone()),
             config,
             store,
             clock,
-            passwords: Passwords::new(),
-            live: Live::default(),
+            live,
             computers_list: Default::default(),
             local: None,
             poll_client,
             in_flight: Arc::new(InFlight::default()),
-            metrics: Metrics::default(),
-            alerts: alerts::Alerts::default(),
+            metrics,
+            alerts,
             notifier,
-            fallback_url: "http://localhost:8001".into(),
         })
     }
 
     pub fn with_local(mut self, latest: Latest) -> App {
+        self.computers.set_local_sampler(latest.clone());
         self.local = Some(latest);
         self
     }
 
     /// Creates the first admin when there is no user yet.
     pub fn ensure_first_admin(&self) -> Result<FirstAdmin, Error> {
-        if self.store.read(store::users::count_users)? > 0 {
-            return Ok(FirstAdmin::Existing);
-        }
-        let username = self.config.admin_username.clone();
-        let (password, generated) = match &self.config.admin_password {
-            Some(p) => (p.clone(), false),
-            None => (auth::random_password(), true),
-        };
-        let hash = self.passwords.hash(&password);
-        let now = self.clock.now();
-        let name = username.clone();
-        self.store.write(Durability::Durable, move |tx| {
-            // Another process may have made one meanwhile: only the first wins.
-            if store::users::count_users(tx)? > 0 {
-                return Ok(());
-            }
-            store::users::create_user(tx, &name, &hash, Role::Admin, generated, now).map(|_| ())
-        })?;
-        Ok(if generated {
-            FirstAdmin::Generated { username, password }
-        } else {
-            FirstAdmin::FromEnv(username)
-        })
+        self.accounts
+            .ensure_first_admin(
+                &self.config.admin_username,
+                self.config.admin_password.as_deref(),
+            )
+            .map_err(|e| Error::Other(e.to_string()))
     }
 
     /// Makes sure the server's own host has its row, when it is monitored.
     pub fn ensure_local_computer(&self, hostname: &str) -> Result<Option<i64>, Error> {
-        if !self.config.local {
-            return Ok(None);
-        }
-        let (host, now) = (hostname.to_string(), self.clock.now());
-        Ok(Some(self.store.write(Durability::Durable, move |tx| {
-            store::computers::ensure_local(tx, &host, now)
-        })?))
+        self.computers
+            .ensure_local(hostname)
+            .map_err(|e| Error::Other(e.to_string()))
     }
 
     /// Gives `username` a new random password, forces a change at next login and ends their
     /// sessions. Returns the password, to be shown once.
     pub fn reset_password(&self, username: &str) -> Result<String, Error> {
-        let user = self
-            .store
-            .read(|c| store::users::find_by_name(c, username))?
-            .ok_or_else(|| Error::Other(format!("no user named {username:?}")))?;
-        let password = auth::random_password();
-        let hash = self.passwords.hash(&password);
-        let now = self.clock.now();
-        self.store.write(Durability::Durable, move |tx| {
-            store::users::set_password(tx, user.id, &hash, true, now)?;
-            store::users::delete_user_sessions(tx, user.id, None).map(|_| ())
-        })?;
-        Ok(password)
+        self.accounts
+            .reset_password_of(username)
+            .map_err(|e| Error::Other(e.to_string()))
     }
 }

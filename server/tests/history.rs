@@ -3,6 +3,7 @@
 
 mod util;
 
+use lanstat_server::model::NewComputer;
 use lanstat_server::sim::{self, Profile};
 use lanstat_server::store::{self, Durability, Retention, Store};
 use util::*;
@@ -21,12 +22,8 @@ fn now() -> i64 {
 fn backfilled(days: i64) -> (TempDir, i64, i64) {
     let dir = TempDir::new("history");
     let store = Store::open(&dir.join("stats.db")).unwrap();
-    let input = store::ComputerInput {
-        name: "sim".into(),
-        url: "http://127.0.0.1:1".into(),
-        token: Some("0123456789abcdef".into()),
-        enabled: false,
-    };
+    let mut input = NewComputer::new("sim", "http://127.0.0.1:1", "0123456789abcdef").unwrap();
+    input.enabled = false;
     let t = now();
     let id = store
         .write(Durability::Durable, move |tx| {

@@ -1,8 +1,8 @@
 //! Alerts: rules judged after every poll round against the figures just stored, a state per
 //! rule, computer and target (ok, pending, firing, resolved), and the events that state
-//! changes make. The judging is pure ([`evaluate`]); [`after_round`] reads its inputs,
-//! writes the outcome in one transaction and hands messages to the `notify` thread, never
-//! waiting for a delivery.
+//! changes make, judged by pure functions ([`evaluate`], [`step`]) tested round by round;
+//! `domain::alerts` reads their inputs, writes the outcome and queues the messages on the
+//! [`notify`] thread, never waiting for a delivery.
 //!
 //! The rules of the state machine:
 //! - a value at or above the threshold makes the state *pending*; one reading below it
@@ -17,29 +17,20 @@
 //!   server restart does not restart the count; reboot fires once per reboot and has no
 //!   resolved message.
 //! - an admin's change (a rule turned off, changed or removed; its computer paused or
-//!   removed) ends a firing alert with a resolved message that says so ([`end_firing`]).
+//!   removed) ends a firing alert with a resolved message that says so ([`ended`]).
 
 pub mod notify;
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Mutex;
 
 use lanstat_agent::SystemInfo;
 
-use crate::App;
-use crate::model::{Event, EventKind, Rule, RuleKind, Sample, State, StateRow, Status};
-use crate::store::{self, Durability};
+use crate::model::{Event, EventKind, Rule, RuleKind, Sample, State, StateRow};
 
 /// After a message, the same alert fires again no sooner than this.
 pub const QUIET_SECS: i64 = 600;
 /// An uptime this much lower than the last one is a reboot (not a clock's jitter).
 const REBOOT_SLACK_SECS: u64 = 2;
-
-/// What evaluation keeps between rounds in memory: the last uptime of each computer.
-#[derive(Default)]
-pub struct Alerts {
-    uptimes: Mutex<HashMap<i64, u64>>,
-}
 
 /// A computer as a round left it.
 #[derive(Debug, Clone)]
@@ -404,139 +395,26 @@ fn unsaid_event(
     }
 }
 
-/// Ends the firing alerts of `rules` (on one computer, or on every one) because an admin
-/// changed something rather than because the value cleared: each gets a resolved event that
-/// says why, so a channel that was told of the alert is told it is over. Runs in the
-/// caller's transaction; hand the events to [`notify_ended`] once it has committed.
-pub fn end_firing(
-    tx: &rusqlite::Connection,
-    rules: &[Rule],
-    computer_id: Option<i64>,
-    why: &str,
-    now: i64,
-) -> store::Result<Vec<Event>> {
-    let only = match rules {
-        [one] => Some(one.id),
-        _ => None,
+/// The resolved event of a firing alert that an admin's change ended (a rule turned off,
+/// changed or removed; its computer paused or removed) rather than its value clearing: its
+/// message says why, so a channel that was told of the alert is told it is over.
+pub fn ended(rule: &Rule, state: &StateRow, computer_name: &str, why: &str, now: i64) -> Event {
+    let on = if state.target_key.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", what(rule, &state.target_key))
     };
-    let mut ended = Vec::new();
-    for (s, computer) in store::alerts::firing_states(tx, only, computer_id)? {
-        let Some(rule) = rules.iter().find(|r| r.id == s.rule_id) else {
-            continue;
-        };
-        let on = if s.target_key.is_empty() {
-            String::new()
-        } else {
-            format!(" ({})", what(rule, &s.target_key))
-        };
-        let mut e = Event {
-            message: format!("{computer}: alert \"{}\"{on} ended: {why}", rule.name),
-            ..unsaid_event(
-                rule,
-                (s.computer_id, &computer),
-                &s.target_key,
-                EventKind::Resolved,
-                s.value,
-                now,
-            )
-        };
-        e.id = store::alerts::add_event(tx, &e)?;
-        store::alerts::put_state(tx, (s.rule_id, s.computer_id, &s.target_key), None)?;
-        ended.push(e);
+    Event {
+        message: format!("{computer_name}: alert \"{}\"{on} ended: {why}", rule.name),
+        ..unsaid_event(
+            rule,
+            (state.computer_id, computer_name),
+            &state.target_key,
+            EventKind::Resolved,
+            state.value,
+            now,
+        )
     }
-    Ok(ended)
-}
-
-/// Sends the messages of alerts that [`end_firing`] ended.
-pub fn notify_ended(app: &App, rules: &[Rule], ended: &[Event]) {
-    for e in ended {
-        println!(
-            "event=alert_ended alert_event_id={} rule_id={} computer_id={}",
-            e.id,
-            e.rule_id.unwrap_or(0),
-            e.computer_id.unwrap_or(0)
-        );
-        if let Some(rule) = rules.iter().find(|r| Some(r.id) == e.rule_id) {
-            app.notifier.send_event(app, rule, e);
-        }
-    }
-}
-
-/// Judges the rules after a poll round, records what changed and queues the messages.
-/// Errors are logged; the next round tries again.
-pub fn after_round(app: &App) {
-    if let Err(e) = judge_round(app) {
-        eprintln!("event=alerts_failed error={:?}", e.to_string());
-    }
-}
-
-fn judge_round(app: &App) -> store::Result<()> {
-    let now = app.clock.now();
-    let local = app.config.local;
-    let (rules, computers, states) = app.store.read(|c| {
-        Ok((
-            store::alerts::list_rules(c)?,
-            store::computers::list(c, local)?,
-            store::alerts::list_states(c)?,
-        ))
-    })?;
-    let live = app.live.snapshot();
-    let observed: Vec<Observed> = computers
-        .iter()
-        .filter(|c| c.enabled)
-        .map(|c| {
-            let entry = live.get(&c.id).filter(|_| c.status == Status::Online);
-            Observed {
-                id: c.id,
-                name: &c.name,
-                online: c.status == Status::Online,
-                down_since: (c.status != Status::Online)
-                    .then_some(c.status_changed_at)
-                    .flatten(),
-                reason: c.status_reason.as_deref(),
-                info: entry.map(|e| &*e.info),
-                sample: entry.map(|e| &*e.sample),
-            }
-        })
-        .collect();
-    let outcome = {
-        let mut uptimes = app.alerts.uptimes.lock().unwrap_or_else(|e| e.into_inner());
-        let outcome = evaluate(&rules, &observed, &states, &uptimes, now);
-        for c in &observed {
-            if let Some(up) = c.info.and_then(|i| i.uptime_secs) {
-                uptimes.insert(c.id, up);
-            }
-        }
-        outcome
-    };
-    if outcome.states.is_empty() && outcome.events.is_empty() {
-        return Ok(());
-    }
-    let Outcome { states, mut events } = outcome;
-    let written = events.clone();
-    let ids = app.store.write(Durability::Relaxed, move |tx| {
-        for ((rule_id, computer_id, key), row) in &states {
-            store::alerts::put_state(tx, (*rule_id, *computer_id, key), row.as_ref())?;
-        }
-        written
-            .iter()
-            .map(|e| store::alerts::add_event(tx, e))
-            .collect::<store::Result<Vec<i64>>>()
-    })?;
-    for (e, id) in events.iter_mut().zip(ids) {
-        e.id = id;
-        println!(
-            "event=alert_{} alert_event_id={} rule_id={} computer_id={}",
-            e.kind.as_str(),
-            e.id,
-            e.rule_id.unwrap_or(0),
-            e.computer_id.unwrap_or(0)
-        );
-        if let Some(rule) = rules.iter().find(|r| Some(r.id) == e.rule_id) {
-            app.notifier.send_event(app, rule, e);
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

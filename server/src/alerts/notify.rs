@@ -8,15 +8,16 @@
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::App;
+use crate::clock::Clock;
+use crate::model::alert::mask_url;
 use crate::model::{Channel, ChannelKind, Event, EventKind, Rule, RuleKind};
-use crate::store::{self, Durability, StoreError};
+use crate::store::{self, Durability, Store, StoreError};
 
 /// Messages waiting for their first attempt, at most.
 const QUEUE_CAP: usize = 256;
@@ -230,38 +231,6 @@ pub fn request(channel: &Channel, m: &Message, link: &str) -> Request {
     }
 }
 
-/// A channel URL as answers show it: scheme and host, then only the last four characters
-/// of the rest (which holds the secret: a webhook token, a topic name).
-pub fn mask_url(url: &str) -> String {
-    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
-    let split = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (host, tail) = rest.split_at(split);
-    let host = host.rsplit('@').next().unwrap_or(host);
-    let n = tail.chars().count();
-    let tail = if n == 0 {
-        String::new()
-    } else if n >= 8 {
-        format!("/…{}", tail.chars().skip(n - 4).collect::<String>())
-    } else {
-        "/…".to_string()
-    };
-    if scheme.is_empty() {
-        format!("{host}{tail}")
-    } else {
-        format!("{scheme}://{host}{tail}")
-    }
-}
-
-/// A token as answers show it.
-pub fn mask_token(token: &str) -> String {
-    let n = token.chars().count();
-    if n >= 12 {
-        format!("…{}", token.chars().skip(n - 4).collect::<String>())
-    } else {
-        "…".to_string()
-    }
-}
-
 /// The HTTP client for deliveries: short timeouts, no redirects, statuses as values.
 pub fn client() -> ureq::Agent {
     ureq::Agent::config_builder()
@@ -275,16 +244,27 @@ pub fn client() -> ureq::Agent {
         .new_agent()
 }
 
-/// Makes one attempt. `Ok` with the status for a 2xx answer; otherwise what went wrong, in
-/// words that never include the URL.
-pub fn deliver(client: &ureq::Agent, req: &Request) -> Result<u16, String> {
+/// Why a message did not arrive, in words that never include the channel's URL or token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Undelivered(pub String);
+
+impl std::fmt::Display for Undelivered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Undelivered {}
+
+/// Makes one attempt. `Ok` with the status for a 2xx answer; otherwise what went wrong.
+pub fn deliver(client: &ureq::Agent, req: &Request) -> Result<u16, Undelivered> {
     let mut call = client.post(&req.url);
     for (k, v) in &req.headers {
         call = call.header(*k, v);
     }
     let resp = call
         .send(&req.body[..])
-        .map_err(|e| describe(e, &req.url))?;
+        .map_err(|e| Undelivered(describe(e, &req.url)))?;
     let status = resp.status().as_u16();
     // Read a little of the answer so the connection ends cleanly; it is not needed.
     let _ = resp
@@ -295,7 +275,7 @@ pub fn deliver(client: &ureq::Agent, req: &Request) -> Result<u16, String> {
     if (200..300).contains(&status) {
         Ok(status)
     } else {
-        Err(format!("the receiver answered HTTP {status}"))
+        Err(Undelivered(format!("the receiver answered HTTP {status}")))
     }
 }
 
@@ -323,16 +303,6 @@ fn describe(e: ureq::Error, url: &str) -> String {
     text.replace(url, &mask_url(url))
 }
 
-/// The dashboard's address for messages: `--public-url`, else the address the admin used
-/// when saving the channel, else this host's name and port.
-pub fn link(app: &App, channel: &Channel) -> String {
-    app.config
-        .public_url
-        .clone()
-        .or_else(|| channel.link_base.clone())
-        .unwrap_or_else(|| app.fallback_url.clone())
-}
-
 struct Job {
     channel_id: i64,
     message: Arc<Message>,
@@ -349,8 +319,15 @@ struct Queue {
     stopped: bool,
 }
 
-/// The queue between evaluation and the `notify` thread, and its counters.
+/// The queue between evaluation and the `notify` thread, and its counters. It reads the
+/// channels and records each delivery's outcome on its channel itself.
 pub struct Notifier {
+    store: Arc<Store>,
+    clock: Clock,
+    /// `--public-url`, for links in messages.
+    public_url: Option<String>,
+    /// This host's name and port, when neither `--public-url` nor the channel gives a link.
+    fallback_url: OnceLock<String>,
     queue: Mutex<Queue>,
     wake: Condvar,
     /// Waits before the 2nd, 3rd, … attempt.
@@ -362,8 +339,17 @@ pub struct Notifier {
 }
 
 impl Notifier {
-    pub fn new(retry_delays: Vec<Duration>) -> Notifier {
+    pub fn new(
+        store: Arc<Store>,
+        clock: Clock,
+        public_url: Option<String>,
+        retry_delays: Vec<Duration>,
+    ) -> Notifier {
         Notifier {
+            store,
+            clock,
+            public_url,
+            fallback_url: OnceLock::new(),
             queue: Mutex::new(Queue::default()),
             wake: Condvar::new(),
             retry_delays,
@@ -374,8 +360,19 @@ impl Notifier {
         }
     }
 
-    pub fn client(&self) -> &ureq::Agent {
-        &self.client
+    /// This host's address for links, once the listening port is known.
+    pub fn set_fallback_url(&self, url: String) {
+        let _ = self.fallback_url.set(url);
+    }
+
+    /// The dashboard's address for messages: `--public-url`, else the address the admin used
+    /// when saving the channel, else this host's name and port.
+    pub fn link(&self, channel: &Channel) -> String {
+        self.public_url
+            .clone()
+            .or_else(|| channel.link_base.clone())
+            .or_else(|| self.fallback_url.get().cloned())
+            .unwrap_or_else(|| "http://localhost:8001".into())
     }
 
     /// Queues a message for a channel without waiting; a full queue drops its oldest.
@@ -395,8 +392,8 @@ impl Notifier {
     }
 
     /// Queues an event's message for every enabled channel.
-    pub fn send_event(&self, app: &App, rule: &Rule, e: &Event) {
-        let channels = match app.store.read(store::alerts::list_channels) {
+    pub fn send_event(&self, rule: &Rule, e: &Event) {
+        let channels = match self.store.read(store::alerts::list_channels) {
             Ok(c) => c,
             Err(err) => {
                 eprintln!("event=notification_failed error={:?}", err.to_string());
@@ -498,31 +495,34 @@ impl Notifier {
     }
 }
 
-/// Sends one message to one channel now and records the outcome on the channel.
-pub fn send_now(app: &App, channel: &Channel, message: &Message) -> Result<u16, String> {
-    let req = request(channel, message, &link(app, channel));
-    let result = deliver(app.notifier.client(), &req);
-    let (id, now) = (channel.id, app.clock.now());
-    let outcome = result.clone().map(|_| ());
-    let write = app.store.write(
-        Durability::Relaxed,
-        move |tx| match store::alerts::record_delivery(
-            tx,
-            id,
-            outcome.as_ref().map(|_| ()).map_err(|e| e.as_str()),
-            now,
-        ) {
-            Err(StoreError::NotFound) => Ok(()),
-            r => r,
-        },
-    );
-    if let Err(e) = write {
-        eprintln!(
-            "event=db_write_failed what=channel_delivery error={:?}",
-            e.to_string()
-        );
+impl Notifier {
+    /// Sends one message to one channel now and records the outcome on the channel.
+    pub fn send_now(&self, channel: &Channel, message: &Message) -> Result<u16, Undelivered> {
+        let req = request(channel, message, &self.link(channel));
+        let result = deliver(&self.client, &req);
+        let (id, now) = (channel.id, self.clock.now());
+        let outcome = result.clone().map(|_| ());
+        let write =
+            self.store.write(
+                Durability::Relaxed,
+                move |tx| match store::alerts::record_delivery(
+                    tx,
+                    id,
+                    outcome.as_ref().map(|_| ()).map_err(|e| e.0.as_str()),
+                    now,
+                ) {
+                    Err(StoreError::NotFound) => Ok(()),
+                    r => r,
+                },
+            );
+        if let Err(e) = write {
+            eprintln!(
+                "event=db_write_failed what=channel_delivery error={:?}",
+                e.to_string()
+            );
+        }
+        result
     }
-    result
 }
 
 /// Marks the channel free again however its delivery ends, a panic included.
@@ -535,19 +535,19 @@ impl Drop for Finish<'_> {
 }
 
 /// Hands each job due to a `notify-send` thread of its own.
-fn run(app: Arc<App>) {
-    while let Some(job) = app.notifier.next() {
+fn run(notifier: Arc<Notifier>) {
+    while let Some(job) = notifier.next() {
         let id = job.channel_id;
-        let worker = app.clone();
+        let worker = notifier.clone();
         let spawned = std::thread::Builder::new()
             .name("notify-send".into())
             .spawn(move || {
-                let _finish = Finish(&worker.notifier, id);
+                let _finish = Finish(&worker, id);
                 attempt(&worker, job);
             });
         if let Err(e) = spawned {
-            app.notifier.dropped.fetch_add(1, Ordering::Relaxed);
-            app.notifier.finish(id);
+            notifier.dropped.fetch_add(1, Ordering::Relaxed);
+            notifier.finish(id);
             eprintln!(
                 "event=notification_dropped channel_id={id} reason={:?}",
                 e.to_string()
@@ -557,8 +557,8 @@ fn run(app: Arc<App>) {
 }
 
 /// One attempt to deliver a job; a failure queues its retry.
-fn attempt(app: &App, mut job: Job) {
-    let channel = match app
+fn attempt(n: &Notifier, mut job: Job) {
+    let channel = match n
         .store
         .read(|c| store::alerts::get_channel(c, job.channel_id))
     {
@@ -574,8 +574,7 @@ fn attempt(app: &App, mut job: Job) {
         }
     };
     job.attempts += 1;
-    let n = &app.notifier;
-    match send_now(app, &channel, &job.message) {
+    match n.send_now(&channel, &job.message) {
         Ok(status) => {
             n.delivered.fetch_add(1, Ordering::Relaxed);
             println!(
@@ -601,20 +600,20 @@ fn attempt(app: &App, mut job: Job) {
 
 /// The `notify` thread.
 pub struct NotifyThread {
-    app: Arc<App>,
+    notifier: Arc<Notifier>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl NotifyThread {
-    pub fn start(app: Arc<App>) -> std::io::Result<NotifyThread> {
+    pub fn start(notifier: Arc<Notifier>) -> std::io::Result<NotifyThread> {
         let thread = {
-            let app = app.clone();
+            let notifier = notifier.clone();
             std::thread::Builder::new()
                 .name("notify".into())
                 .spawn(move || {
                     loop {
-                        let app = app.clone();
-                        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(app))) {
+                        let n = notifier.clone();
+                        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(n))) {
                             Ok(()) => return,
                             Err(_) => eprintln!("event=notify_panic action=continue"),
                         }
@@ -622,14 +621,14 @@ impl NotifyThread {
                 })?
         };
         Ok(NotifyThread {
-            app,
+            notifier,
             thread: Some(thread),
         })
     }
 
     /// Stops after the delivery in hand; queued messages are dropped.
     pub fn stop(mut self) {
-        self.app.notifier.stop();
+        self.notifier.stop();
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
@@ -756,25 +755,14 @@ mod tests {
         );
     }
 
-    #[test]
-    fn secrets_are_masked() {
-        assert_eq!(
-            mask_url("https://discord.com/api/webhooks/123/abcdefXYZ9"),
-            "https://discord.com/…XYZ9"
-        );
-        assert_eq!(mask_url("http://127.0.0.1:9/h"), "http://127.0.0.1:9/…");
-        assert_eq!(mask_url("https://ntfy.sh"), "https://ntfy.sh");
-        assert_eq!(
-            mask_url("https://u:p@host/x?token=abcdefgh"),
-            "https://host/…efgh"
-        );
-        assert_eq!(mask_token("AbCdEfGhIjKl"), "…IjKl");
-        assert_eq!(mask_token("short"), "…");
+    fn notifier(db: &crate::store::test_support::TestDb, retries: Vec<Duration>) -> Notifier {
+        Notifier::new(db.store.clone(), Clock::fake(0), None, retries)
     }
 
     #[test]
     fn a_busy_channel_waits_and_the_others_go_on() {
-        let n = Notifier::new(vec![Duration::from_secs(60)]);
+        let db = crate::store::test_support::TestDb::new("notify-busy");
+        let n = notifier(&db, vec![Duration::from_secs(60)]);
         let m = Arc::new(fired());
         n.push(1, m.clone());
         n.push(1, m.clone());
@@ -802,7 +790,8 @@ mod tests {
 
     #[test]
     fn a_full_queue_drops_its_oldest() {
-        let n = Notifier::new(vec![]);
+        let db = crate::store::test_support::TestDb::new("notify-full");
+        let n = notifier(&db, vec![]);
         for i in 0..QUEUE_CAP as i64 + 3 {
             n.push(i, Arc::new(fired()));
         }

@@ -1,6 +1,7 @@
 //! The one error of the domain layer: what went wrong in words a person can act on, and in a
 //! kind the web layer turns into a status and a stable code (in one function, `web::ApiError`).
 
+use crate::model::Invalid;
 use crate::store::StoreError;
 
 /// Why an operation was refused or failed. Nothing was changed when one is returned.
@@ -78,6 +79,15 @@ impl std::fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+impl From<Invalid> for Error {
+    fn from(e: Invalid) -> Error {
+        Error::Invalid {
+            field: e.field,
+            message: e.message,
+        }
+    }
+}
 
 impl From<StoreError> for Error {
     fn from(e: StoreError) -> Error {

@@ -3,6 +3,8 @@
 
 use serde::Serialize;
 
+use super::values::{ChannelToken, ChannelUrl, Name, RuleDuration, RuleTarget, Threshold};
+
 /// What a rule watches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -89,12 +91,7 @@ impl RuleKind {
 
     /// "kind must be offline, cpu, …": every kind named, from the one list.
     pub fn expected() -> String {
-        let names: Vec<&str> = RuleKind::ALL.iter().map(|k| k.as_str()).collect();
-        format!(
-            "kind must be {} or {}",
-            names[..names.len() - 1].join(", "),
-            names[names.len() - 1]
-        )
+        expected(&RuleKind::ALL.map(RuleKind::as_str))
     }
 }
 
@@ -114,16 +111,30 @@ pub struct Rule {
     pub created_at: Option<i64>,
 }
 
-/// Fields a user sets on a rule.
+/// A rule as an admin sets it, every value checked.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RuleInput {
-    pub name: String,
+    pub name: Name,
     pub kind: RuleKind,
     pub computer_id: Option<i64>,
-    pub target: Option<String>,
-    pub threshold: Option<f64>,
-    pub duration_secs: i64,
+    pub target: Option<RuleTarget>,
+    /// For the kinds that have one ([`RuleKind::has_threshold`]).
+    pub threshold: Option<Threshold>,
+    pub duration: RuleDuration,
     pub enabled: bool,
+}
+
+impl Rule {
+    /// Whether `input` judges the same things the same way (it may rename the rule): if not,
+    /// the rule's states start afresh.
+    pub fn means_the_same(&self, input: &RuleInput) -> bool {
+        self.kind == input.kind
+            && self.computer_id == input.computer_id
+            && self.target.as_deref() == input.target.as_deref()
+            && self.threshold == input.threshold.map(Threshold::get)
+            && self.duration_secs == input.duration.secs()
+            && self.enabled == input.enabled
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -158,6 +169,20 @@ impl ChannelKind {
     pub fn parse(s: &str) -> Option<ChannelKind> {
         ChannelKind::ALL.into_iter().find(|k| k.as_str() == s)
     }
+
+    /// "kind must be webhook, …": every kind named, from the one list.
+    pub fn expected() -> String {
+        expected(&ChannelKind::ALL.map(ChannelKind::as_str))
+    }
+}
+
+/// "kind must be a, b or c".
+fn expected(names: &[&str]) -> String {
+    match names {
+        [] => "kind is not known".into(),
+        [one] => format!("kind must be {one}"),
+        [rest @ .., last] => format!("kind must be {} or {last}", rest.join(", ")),
+    }
 }
 
 /// A delivery channel. `url` and `token` are secrets: the API shows them masked.
@@ -177,14 +202,58 @@ pub struct Channel {
     pub last_error_at: Option<i64>,
 }
 
-/// Fields a user sets on a channel. `url: None` and `token: None` keep the stored ones.
+impl Channel {
+    /// The address as answers show it: never the secret in it.
+    pub fn shown_url(&self) -> String {
+        mask_url(&self.url)
+    }
+
+    /// The token as answers show it.
+    pub fn shown_token(&self) -> Option<String> {
+        self.token.as_deref().map(mask_token)
+    }
+}
+
+/// A channel URL as answers show it: scheme and host, then only the last four characters
+/// of the rest (which holds the secret: a webhook token, a topic name).
+pub fn mask_url(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let split = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (host, tail) = rest.split_at(split);
+    let host = host.rsplit('@').next().unwrap_or(host);
+    let n = tail.chars().count();
+    let tail = if n == 0 {
+        String::new()
+    } else if n >= 8 {
+        format!("/…{}", tail.chars().skip(n - 4).collect::<String>())
+    } else {
+        "/…".to_string()
+    };
+    if scheme.is_empty() {
+        format!("{host}{tail}")
+    } else {
+        format!("{scheme}://{host}{tail}")
+    }
+}
+
+/// A token as answers show it.
+pub fn mask_token(token: &str) -> String {
+    let n = token.chars().count();
+    if n >= 12 {
+        format!("…{}", token.chars().skip(n - 4).collect::<String>())
+    } else {
+        "…".to_string()
+    }
+}
+
+/// A channel as an admin sets it, every value checked. `url: None` and `token: None` keep
+/// the stored ones.
 #[derive(Debug, Clone)]
 pub struct ChannelInput {
-    pub name: String,
+    pub name: Name,
     pub kind: ChannelKind,
-    pub url: Option<String>,
-    /// `Some(None)` clears the token.
-    pub token: Option<Option<String>>,
+    pub url: Option<ChannelUrl>,
+    pub token: Option<ChannelToken>,
     pub enabled: bool,
     pub link_base: Option<String>,
 }
@@ -271,4 +340,25 @@ pub struct Firing {
     pub target: Option<String>,
     pub since: i64,
     pub value: Option<f64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_masked() {
+        assert_eq!(
+            mask_url("https://discord.com/api/webhooks/123/abcdefXYZ9"),
+            "https://discord.com/…XYZ9"
+        );
+        assert_eq!(mask_url("http://127.0.0.1:9/h"), "http://127.0.0.1:9/…");
+        assert_eq!(mask_url("https://ntfy.sh"), "https://ntfy.sh");
+        assert_eq!(
+            mask_url("https://u:p@host/x?token=abcdefgh"),
+            "https://host/…efgh"
+        );
+        assert_eq!(mask_token("AbCdEfGhIjKl"), "…IjKl");
+        assert_eq!(mask_token("short"), "…");
+    }
 }

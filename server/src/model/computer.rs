@@ -4,6 +4,8 @@
 use serde::Serialize;
 
 use super::history::Sample;
+use super::patch::Patch;
+use super::values::{AgentToken, AgentUrl, Name};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -57,13 +59,35 @@ pub struct Computer {
     pub created_at: Option<i64>,
 }
 
-/// Fields a user sets. `token: None` on an update keeps the stored token.
+/// An agent to poll, every value checked.
 #[derive(Debug, Clone)]
-pub struct ComputerInput {
-    pub name: String,
-    pub url: String,
-    pub token: Option<String>,
+pub struct NewComputer {
+    pub name: Name,
+    pub url: AgentUrl,
+    pub token: AgentToken,
     pub enabled: bool,
+}
+
+impl NewComputer {
+    /// Checks each value, as the dashboard's form does; enabled.
+    pub fn new(name: &str, url: &str, token: &str) -> Result<NewComputer, super::Invalid> {
+        Ok(NewComputer {
+            name: Name::parse(name, "give the computer a name")?,
+            url: AgentUrl::parse(url)?,
+            token: AgentToken::parse(token)?,
+            enabled: true,
+        })
+    }
+}
+
+/// An edit of a computer: each field kept or set. What is kept is not checked again (a
+/// computer of the original design may carry a name we would refuse today).
+#[derive(Debug, Clone, Default)]
+pub struct ComputerEdit {
+    pub name: Patch<Name>,
+    pub url: Patch<AgentUrl>,
+    pub token: Patch<AgentToken>,
+    pub enabled: Patch<bool>,
 }
 
 /// The result of polling one computer.

@@ -50,12 +50,12 @@ pub fn add_rule(conn: &Connection, input: &RuleInput, now: i64) -> Result<Rule> 
         "INSERT INTO alert_rules (name, kind, computer_id, target, threshold, duration_secs, enabled, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         params![
-            input.name,
+            &*input.name,
             input.kind.as_str(),
             input.computer_id,
-            input.target,
-            input.threshold,
-            input.duration_secs,
+            input.target.as_deref(),
+            input.threshold.map(|t| t.get()),
+            input.duration.secs(),
             input.enabled as i64,
             now
         ],
@@ -64,36 +64,31 @@ pub fn add_rule(conn: &Connection, input: &RuleInput, now: i64) -> Result<Rule> 
     get_rule(conn, conn.last_insert_rowid())
 }
 
-/// Whether an edit keeps what the rule means (a new name only): its alerts then carry on.
-pub fn same_meaning(rule: &Rule, input: &RuleInput) -> bool {
-    rule.kind == input.kind
-        && rule.computer_id == input.computer_id
-        && rule.target == input.target
-        && rule.threshold == input.threshold
-        && rule.duration_secs == input.duration_secs
-        && rule.enabled == input.enabled
-}
-
-/// Changes a rule. Unless only its name changed, its states start afresh and the new rule is
-/// judged from the next round on (end its firing alerts first: `alerts::end_firing`).
-pub fn update_rule(conn: &Connection, id: i64, input: &RuleInput) -> Result<Rule> {
-    let current = get_rule(conn, id)?;
+/// Changes a rule; `fresh_states` drops its states, so it is judged afresh from the next
+/// round on (end its firing alerts first).
+pub fn update_rule(
+    conn: &Connection,
+    id: i64,
+    input: &RuleInput,
+    fresh_states: bool,
+) -> Result<Rule> {
+    get_rule(conn, id)?;
     conn.execute(
         "UPDATE alert_rules SET name = ?2, kind = ?3, computer_id = ?4, target = ?5, threshold = ?6,
              duration_secs = ?7, enabled = ?8 WHERE id = ?1",
         params![
             id,
-            input.name,
+            &*input.name,
             input.kind.as_str(),
             input.computer_id,
-            input.target,
-            input.threshold,
-            input.duration_secs,
+            input.target.as_deref(),
+            input.threshold.map(|t| t.get()),
+            input.duration.secs(),
             input.enabled as i64
         ],
     )
     .map_err(name_taken("rule", &input.name))?;
-    if !same_meaning(&current, input) {
+    if fresh_states {
         conn.execute("DELETE FROM alert_state WHERE rule_id = ?1", [id])?;
     }
     get_rule(conn, id)
@@ -149,10 +144,10 @@ pub fn add_channel(conn: &Connection, input: &ChannelInput, now: i64) -> Result<
         "INSERT INTO alert_channels (name, kind, url, token, enabled, link_base, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         params![
-            input.name,
+            &*input.name,
             input.kind.as_str(),
             input.url.as_deref().unwrap_or(""),
-            input.token.clone().flatten(),
+            input.token.as_deref(),
             input.enabled as i64,
             input.link_base,
             now
@@ -164,15 +159,19 @@ pub fn add_channel(conn: &Connection, input: &ChannelInput, now: i64) -> Result<
 
 pub fn update_channel(conn: &Connection, id: i64, input: &ChannelInput) -> Result<Channel> {
     let current = get_channel(conn, id)?;
-    let url = input.url.clone().unwrap_or(current.url);
-    let token = input.token.clone().unwrap_or(current.token);
+    let url = input.url.as_ref().map_or(current.url, |u| u.to_string());
+    let token = input
+        .token
+        .as_ref()
+        .map(|t| t.to_string())
+        .or(current.token);
     let link_base = input.link_base.clone().or(current.link_base);
     conn.execute(
         "UPDATE alert_channels SET name = ?2, kind = ?3, url = ?4, token = ?5, enabled = ?6, link_base = ?7
          WHERE id = ?1",
         params![
             id,
-            input.name,
+            &*input.name,
             input.kind.as_str(),
             url,
             token,
@@ -389,7 +388,8 @@ pub fn computer_exists(conn: &Connection, id: i64) -> Result<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::ComputerInput;
+    use crate::model::NewComputer;
+    use crate::model::values::{ChannelToken, ChannelUrl, Name, RuleDuration, Threshold};
     use crate::store::StoreError;
     use crate::store::computers;
 
@@ -397,12 +397,12 @@ mod tests {
 
     fn rule(name: &str, computer_id: Option<i64>) -> RuleInput {
         RuleInput {
-            name: name.into(),
+            name: Name::parse(name, "name").unwrap(),
             kind: RuleKind::Cpu,
             computer_id,
             target: None,
-            threshold: Some(90.0),
-            duration_secs: 60,
+            threshold: Some(Threshold::new(RuleKind::Cpu, 90.0).unwrap()),
+            duration: RuleDuration::new(60.0).unwrap(),
             enabled: true,
         }
     }
@@ -449,13 +449,16 @@ mod tests {
         put_state(&c, (r.id, 7, ""), Some(&s)).unwrap();
         assert_eq!(list_states(&c).unwrap(), vec![s.clone()]);
         // A new name keeps the states; a new threshold starts afresh.
-        update_rule(&c, r.id, &rule("busier", None)).unwrap();
+        let renamed = rule("busier", None);
+        assert!(r.means_the_same(&renamed));
+        update_rule(&c, r.id, &renamed, false).unwrap();
         assert_eq!(list_states(&c).unwrap(), vec![s]);
         let stricter = RuleInput {
-            threshold: Some(95.0),
+            threshold: Some(Threshold::new(RuleKind::Cpu, 95.0).unwrap()),
             ..rule("busier", None)
         };
-        update_rule(&c, r.id, &stricter).unwrap();
+        assert!(!r.means_the_same(&stricter));
+        update_rule(&c, r.id, &stricter, true).unwrap();
         assert!(list_states(&c).unwrap().is_empty());
         assert!(matches!(delete_rule(&c, 999), Err(StoreError::NotFound)));
     }
@@ -465,12 +468,7 @@ mod tests {
         let c = db();
         let pi = computers::add(
             &c,
-            &ComputerInput {
-                name: "pi".into(),
-                url: "http://pi:8000".into(),
-                token: Some("t".repeat(20)),
-                enabled: true,
-            },
+            &NewComputer::new("pi", "http://pi:8000", &"t".repeat(20)).unwrap(),
             1,
         )
         .unwrap();
@@ -516,16 +514,19 @@ mod tests {
     fn an_edited_channel_keeps_its_secret_unless_given_one() {
         let c = db();
         let input = ChannelInput {
-            name: "hook".into(),
+            name: Name::parse("hook", "name").unwrap(),
             kind: ChannelKind::Webhook,
-            url: Some("https://example.test/hook/secret".into()),
-            token: Some(Some("tok-secret".into())),
+            url: Some(
+                ChannelUrl::parse("https://example.test/hook/secret", ChannelKind::Webhook)
+                    .unwrap(),
+            ),
+            token: Some(ChannelToken::parse("tok-secret").unwrap()),
             enabled: true,
             link_base: None,
         };
         let ch = add_channel(&c, &input, 1).unwrap();
         let edit = ChannelInput {
-            name: "hook 2".into(),
+            name: Name::parse("hook 2", "name").unwrap(),
             url: None,
             token: None,
             ..input.clone()

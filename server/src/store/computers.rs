@@ -4,8 +4,8 @@
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::stats;
-use super::{Result, StoreError, name_taken};
-use crate::model::{Computer, ComputerInput, Kind, PollOutcome, Status};
+use super::{Result, name_taken};
+use crate::model::{Computer, ComputerEdit, Kind, NewComputer, PollOutcome, Status};
 
 const COLUMNS: &str = "id, name, url, token, kind, enabled, status, status_reason, status_changed_at, last_seen, created_at";
 
@@ -49,29 +49,31 @@ pub fn get(conn: &Connection, id: i64) -> Result<Computer> {
     )?)
 }
 
-pub fn add(conn: &Connection, input: &ComputerInput, now: i64) -> Result<Computer> {
-    let token = input.token.as_deref().unwrap_or("");
+pub fn add(conn: &Connection, c: &NewComputer, now: i64) -> Result<Computer> {
     conn.execute(
         "INSERT INTO computers (name, url, token, status, enabled, kind, created_at) VALUES (?1, ?2, ?3, 'offline', ?4, 'agent', ?5)",
-        params![input.name, input.url, token, input.enabled as i64, now],
+        params![&*c.name, &*c.url, &*c.token, c.enabled as i64, now],
     )
-    .map_err(name_taken("computer", &input.name))?;
+    .map_err(name_taken("computer", &c.name))?;
     get(conn, conn.last_insert_rowid())
 }
 
-pub fn update(conn: &Connection, id: i64, input: &ComputerInput) -> Result<Computer> {
-    let current = get(conn, id)?;
-    if current.kind == Kind::Local && (input.url != current.url) {
-        return Err(StoreError::Refused(
-            "the server's own host has no URL to change".into(),
-        ));
-    }
-    let token = input.token.clone().unwrap_or(current.token);
+/// Applies an edit: a kept field stays as stored.
+pub fn update(conn: &Connection, id: i64, e: &ComputerEdit) -> Result<Computer> {
+    get(conn, id)?;
+    let name = e.name.as_set().map(|n| n.to_string());
     conn.execute(
-        "UPDATE computers SET name = ?2, url = ?3, token = ?4, enabled = ?5 WHERE id = ?1",
-        params![id, input.name, input.url, token, input.enabled as i64],
+        "UPDATE computers SET name = coalesce(?2, name), url = coalesce(?3, url),
+             token = coalesce(?4, token), enabled = coalesce(?5, enabled) WHERE id = ?1",
+        params![
+            id,
+            name,
+            e.url.as_set().map(|u| u.to_string()),
+            e.token.as_set().map(|t| t.to_string()),
+            e.enabled.as_set().map(|b| *b as i64)
+        ],
     )
-    .map_err(name_taken("computer", &input.name))?;
+    .map_err(name_taken("computer", name.as_deref().unwrap_or("")))?;
     get(conn, id)
 }
 
@@ -150,15 +152,18 @@ pub fn record_round(conn: &Connection, outcomes: &[PollOutcome]) -> Result<()> {
 mod tests {
     use super::*;
 
-    use crate::model::Sample;
+    use crate::model::values::Name;
+    use crate::model::{Patch, Sample};
     use crate::store::test_db as db;
 
-    fn input(name: &str) -> ComputerInput {
-        ComputerInput {
-            name: name.into(),
-            url: "http://pi:8000".into(),
-            token: Some("t".repeat(20)),
-            enabled: true,
+    fn input(name: &str) -> NewComputer {
+        NewComputer::new(name, "http://pi:8000", &"t".repeat(20)).unwrap()
+    }
+
+    fn renamed(name: &str) -> ComputerEdit {
+        ComputerEdit {
+            name: Patch::Set(Name::parse(name, "name").unwrap()),
+            ..ComputerEdit::default()
         }
     }
 
@@ -169,11 +174,11 @@ mod tests {
         let nas = add(&c, &input("nas"), 1).unwrap();
         assert!(matches!(
             add(&c, &input("pi"), 1),
-            Err(StoreError::Taken(_) | StoreError::Refused(_))
+            Err(crate::store::StoreError::Taken(_))
         ));
         assert!(matches!(
-            update(&c, nas.id, &input("pi")),
-            Err(StoreError::Taken(_) | StoreError::Refused(_))
+            update(&c, nas.id, &renamed("pi")),
+            Err(crate::store::StoreError::Taken(_))
         ));
     }
 
@@ -181,11 +186,14 @@ mod tests {
     fn update_without_token_keeps_it() {
         let c = db();
         let pi = add(&c, &input("pi"), 1).unwrap();
-        let mut i = input("pi2");
-        i.token = None;
-        let after = update(&c, pi.id, &i).unwrap();
+        let after = update(&c, pi.id, &renamed("pi2")).unwrap();
         assert_eq!(after.token, pi.token);
         assert_eq!(after.name, "pi2");
+        assert_eq!(
+            (after.url, after.enabled),
+            (pi.url, pi.enabled),
+            "kept as stored"
+        );
     }
 
     #[test]
@@ -254,6 +262,9 @@ mod tests {
             .query_row("SELECT count(*) FROM stats", [], |r| r.get(0))
             .unwrap();
         assert_eq!(n, 0);
-        assert!(matches!(delete(&c, pi.id), Err(StoreError::NotFound)));
+        assert!(matches!(
+            delete(&c, pi.id),
+            Err(crate::store::StoreError::NotFound)
+        ));
     }
 }

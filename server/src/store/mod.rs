@@ -17,8 +17,8 @@ pub mod users;
 pub use schema::SCHEMA_VERSION;
 // The model's types under their old paths, for the callers not yet moved to `crate::model`.
 pub use crate::model::{
-    ApiToken, Computer, ComputerInput, HistoryPoint, Kind, PollOutcome, Retention, Role, Sample,
-    SessionUser, Status, Tier, User,
+    ApiToken, Computer, HistoryPoint, Kind, PollOutcome, Retention, Role, Sample, SessionUser,
+    Status, Tier, User,
 };
 
 use std::path::{Path, PathBuf};
@@ -117,6 +117,9 @@ impl From<rusqlite::Error> for StoreError {
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// A connection or transaction, as `read` and `write` hand them to the domain's queries.
+pub type Conn = Connection;
 
 /// Whether a write must reach the disk before it returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -346,6 +349,12 @@ fn backup(conn: &Connection, dest: &Path) -> Result<()> {
     restrict_permissions(&tmp);
     std::fs::rename(&tmp, dest)
         .map_err(|e| StoreError::Backup(format!("cannot write {}: {e}", dest.display())))?;
+    Ok(())
+}
+
+/// A query that touches nothing: whether the database answers.
+pub fn ping(conn: &Connection) -> Result<()> {
+    conn.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?;
     Ok(())
 }
 

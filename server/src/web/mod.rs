@@ -3,24 +3,20 @@
 
 mod alerts;
 mod computers;
-mod forms;
 mod history;
+mod input;
 mod pages;
 mod prometheus;
 mod session;
 mod tokens;
 mod users;
 
-use std::collections::HashMap;
-
 use lanstat_http::{BodyError, HeaderValue, Request, Response, StatusCode, header};
 
-use crate::App;
 use crate::model::{Role, SessionUser};
-use crate::store::StoreError;
+use crate::{App, domain};
 
 pub use computers::ListCache;
-pub use forms::Fields;
 
 /// Largest request body we read.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -204,50 +200,66 @@ const ROUTES: &[Route] = &[
     route("GET", "/api/alerts/events", Access::Reader, alerts::events),
 ];
 
-/// An error as the client sees it. [`ApiError::status`] is the one place statuses are chosen.
+/// An error as the client sees it: what the HTTP side refuses, or what the domain refused.
+/// [`ApiError::status`] and [`ApiError::code`] are the one place each is chosen.
 #[derive(Debug)]
 pub enum ApiError {
     /// No valid session.
     Unauthorized,
     /// A bearer token that is malformed, unknown or revoked.
     BadToken,
-    /// A login with a wrong username or password.
-    BadCredentials,
-    Forbidden(String),
     /// Logged in, but the password must be changed first.
     PasswordChangeRequired,
+    /// A viewer on an admin route, or an API token beyond reading.
+    Forbidden(String),
+    CrossOrigin,
+    /// No such route or file.
     NotFound(String),
     MethodNotAllowed(String),
-    Conflict(String),
     /// The request body was too large, too slow or malformed.
     Body(BodyError),
-    /// A field is invalid: (field, message).
-    Invalid(String, String),
+    /// The body is not JSON or a form this server reads.
     BadRequest(String),
-    TooManyAttempts(i64),
-    CrossOrigin,
-    Unavailable(String),
+    /// An answer could not be made (never expected).
     Internal(String),
+    /// What the domain layer refused or failed at.
+    Domain(domain::Error),
+}
+
+impl From<domain::Error> for ApiError {
+    fn from(e: domain::Error) -> ApiError {
+        ApiError::Domain(e)
+    }
+}
+
+impl From<crate::model::Invalid> for ApiError {
+    fn from(e: crate::model::Invalid) -> ApiError {
+        ApiError::Domain(e.into())
+    }
 }
 
 impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
-            ApiError::Unauthorized | ApiError::BadCredentials | ApiError::BadToken => {
-                StatusCode::UNAUTHORIZED
-            }
+            ApiError::Unauthorized | ApiError::BadToken => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) | ApiError::PasswordChangeRequired | ApiError::CrossOrigin => {
                 StatusCode::FORBIDDEN
             }
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Body(e) => e.status(),
-            ApiError::Invalid(_, _) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            ApiError::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Domain(e) => match e {
+                domain::Error::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+                domain::Error::NotFound(_) => StatusCode::NOT_FOUND,
+                domain::Error::Conflict { .. } => StatusCode::CONFLICT,
+                domain::Error::Forbidden(_) => StatusCode::FORBIDDEN,
+                domain::Error::BadCredentials => StatusCode::UNAUTHORIZED,
+                domain::Error::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
+                domain::Error::DiskFull => StatusCode::SERVICE_UNAVAILABLE,
+                domain::Error::Storage => StatusCode::INTERNAL_SERVER_ERROR,
+            },
         }
     }
 
@@ -257,19 +269,24 @@ impl ApiError {
         match self {
             ApiError::Unauthorized => "login_required",
             ApiError::BadToken => "bad_token",
-            ApiError::BadCredentials => "bad_credentials",
             ApiError::Forbidden(_) => "forbidden",
             ApiError::PasswordChangeRequired => "password_change_required",
+            ApiError::CrossOrigin => "cross_origin",
             ApiError::NotFound(_) => "not_found",
             ApiError::MethodNotAllowed(_) => "method_not_allowed",
-            ApiError::Conflict(_) => "conflict",
             ApiError::Body(e) => e.code(),
-            ApiError::Invalid(_, _) => "invalid",
             ApiError::BadRequest(_) => "bad_request",
-            ApiError::TooManyAttempts(_) => "too_many_attempts",
-            ApiError::CrossOrigin => "cross_origin",
-            ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal(_) => "internal",
+            ApiError::Domain(e) => match e {
+                domain::Error::Invalid { .. } => "invalid",
+                domain::Error::NotFound(_) => "not_found",
+                domain::Error::Conflict { .. } => "conflict",
+                domain::Error::Forbidden(_) => "forbidden",
+                domain::Error::BadCredentials => "bad_credentials",
+                domain::Error::TooManyAttempts(_) => "too_many_attempts",
+                domain::Error::DiskFull => "unavailable",
+                domain::Error::Storage => "internal",
+            },
         }
     }
 
@@ -277,28 +294,31 @@ impl ApiError {
         match self {
             ApiError::Unauthorized => "login required".into(),
             ApiError::BadToken => "unknown or revoked API token".into(),
-            ApiError::BadCredentials => "wrong username or password".into(),
             ApiError::PasswordChangeRequired => "change your password first".into(),
             ApiError::MethodNotAllowed(_) => "method not allowed".into(),
             ApiError::Body(e) => e.to_string(),
-            ApiError::TooManyAttempts(secs) => {
-                format!("too many failed attempts; try again in {secs} s")
-            }
             ApiError::CrossOrigin => "cross-origin request refused".into(),
-            ApiError::Invalid(_, m) => m.clone(),
             ApiError::Forbidden(m)
             | ApiError::NotFound(m)
-            | ApiError::Conflict(m)
             | ApiError::BadRequest(m)
-            | ApiError::Unavailable(m)
             | ApiError::Internal(m) => m.clone(),
+            ApiError::Domain(e) => e.to_string(),
+        }
+    }
+
+    /// The field a refusal blames, for the form to show it there.
+    fn field(&self) -> Option<&'static str> {
+        match self {
+            ApiError::Domain(domain::Error::Invalid { field, .. }) => Some(field),
+            ApiError::Domain(domain::Error::Conflict { field, .. }) => *field,
+            _ => None,
         }
     }
 
     fn to_reply(&self) -> Response {
         let mut body = serde_json::json!({ "error": self.message(), "code": self.code() });
-        if let ApiError::Invalid(field, _) = self {
-            body["field"] = serde_json::Value::String(field.clone());
+        if let Some(field) = self.field() {
+            body["field"] = serde_json::Value::String(field.into());
         }
         let reply = Response::json(self.status(), &body);
         match self {
@@ -306,7 +326,7 @@ impl ApiError {
                 Ok(v) => reply.with_header(header::ALLOW, v),
                 Err(_) => reply,
             },
-            ApiError::TooManyAttempts(secs) => {
+            ApiError::Domain(domain::Error::TooManyAttempts(secs)) => {
                 reply.with_header(header::RETRY_AFTER, HeaderValue::from(*secs))
             }
             ApiError::BadToken => reply.with_header(
@@ -318,27 +338,10 @@ impl ApiError {
     }
 }
 
-impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> ApiError {
-        match e {
-            StoreError::NotFound => ApiError::NotFound("not found".into()),
-            StoreError::Taken(m) | StoreError::Refused(m) => ApiError::Conflict(m),
-            StoreError::Full => {
-                ApiError::Unavailable("the server's disk is full; changes cannot be saved".into())
-            }
-            other => {
-                eprintln!("event=db_error error={:?}", other.to_string());
-                ApiError::Internal("database error".into())
-            }
-        }
-    }
-}
-
 /// One request being handled.
 pub struct Call<'a, 'r> {
     pub req: &'a mut Request<'r>,
     pub path: String,
-    pub query: HashMap<String, String>,
     /// Numeric path parameters in order.
     pub ids: Vec<i64>,
     /// The `:file` parameter.
@@ -379,21 +382,22 @@ impl Call<'_, '_> {
         self.ids.first().copied().unwrap_or(0)
     }
 
-    /// The request's form or JSON fields, at most [`MAX_BODY_BYTES`].
-    pub fn fields(&mut self) -> Result<Fields, ApiError> {
-        let ctype = self
-            .header("Content-Type")
-            .unwrap_or("")
-            .to_ascii_lowercase();
+    /// The request's body (a JSON object or a form, at most [`MAX_BODY_BYTES`]) as `T`.
+    pub fn input<T: serde::de::DeserializeOwned>(&mut self) -> Result<T, ApiError> {
+        let ctype = self.header("Content-Type").unwrap_or("").to_string();
         let body = self.req.body(MAX_BODY_BYTES).map_err(ApiError::Body)?;
-        Fields::parse(&ctype, &body)
+        input::parse_body(&ctype, &body)
+    }
+
+    /// The query string as `T`.
+    pub fn query_as<T: serde::de::DeserializeOwned>(&self) -> Result<T, ApiError> {
+        input::parse_query(self.req.query())
     }
 }
 
 /// Answers one request. HEAD arrives as GET: the HTTP layer drops the body it answers.
 pub fn handle(app: &App, req: &mut Request<'_>) -> Response {
     let path = req.path().to_string();
-    let query = req.query().map(forms::parse_urlencoded).unwrap_or_default();
     let method = req.method().as_str().to_ascii_uppercase();
     let https = req
         .header("X-Forwarded-Proto")
@@ -402,7 +406,6 @@ pub fn handle(app: &App, req: &mut Request<'_>) -> Response {
     let mut call = Call {
         req,
         path,
-        query,
         ids: Vec::new(),
         file: None,
         session: None,
@@ -466,7 +469,7 @@ fn run(app: &App, call: &mut Call, route: &Route, method: &str) -> Result<Respon
         return (route.handler)(app, call);
     }
     if method != "GET"
-        && !crate::auth::same_origin(
+        && !same_origin(
             call.header("Sec-Fetch-Site"),
             call.header("Origin"),
             call.header("Host"),
@@ -493,6 +496,28 @@ fn run(app: &App, call: &mut Call, route: &Route, method: &str) -> Result<Respon
         }
     }
     (route.handler)(app, call)
+}
+
+/// Whether a state-changing request comes from our own pages: `Sec-Fetch-Site` must be
+/// same-origin (or none: typed by the user) and `Origin`, when sent, must name the host the
+/// request was sent to. Requests with neither header come from scripts, not browsers.
+pub fn same_origin(sec_fetch_site: Option<&str>, origin: Option<&str>, host: Option<&str>) -> bool {
+    if let Some(site) = sec_fetch_site
+        && !matches!(site.trim(), "same-origin" | "none")
+    {
+        return false;
+    }
+    match origin {
+        None => true,
+        Some(o) => {
+            let Some(host) = host else { return false };
+            let o = o.trim();
+            let authority = o
+                .strip_prefix("http://")
+                .or_else(|| o.strip_prefix("https://"));
+            matches!(authority, Some(a) if a.trim_end_matches('/').eq_ignore_ascii_case(host.trim()))
+        }
+    }
 }
 
 /// Pages answer errors a person can act on: the login page when logged out, the password
@@ -595,6 +620,31 @@ mod tests {
         assert_eq!(match_path("/static/:file", "/static/"), None);
         assert_eq!(match_path("/", "/"), Some((vec![], None)));
         assert_eq!(match_path("/", ""), None);
+    }
+
+    #[test]
+    fn same_origin_rules() {
+        assert!(same_origin(
+            Some("same-origin"),
+            Some("http://pi:8001"),
+            Some("pi:8001")
+        ));
+        assert!(same_origin(None, None, Some("pi:8001")));
+        assert!(same_origin(Some("none"), None, Some("pi:8001")));
+        assert!(!same_origin(Some("cross-site"), None, Some("pi:8001")));
+        assert!(!same_origin(
+            Some("same-site"),
+            Some("http://pi:8001"),
+            Some("pi:8001")
+        ));
+        assert!(!same_origin(
+            None,
+            Some("http://evil.example"),
+            Some("pi:8001")
+        ));
+        assert!(!same_origin(None, Some("null"), Some("pi:8001")));
+        assert!(!same_origin(None, Some("http://pi:8001"), None));
+        assert!(!same_origin(None, Some("http://pi:8002"), Some("pi:8001")));
     }
 
     #[test]

@@ -2,10 +2,7 @@
 //! metric names, labelled `instance` and `name`, plus statuses and the server's own health)
 //! and `/api/prometheus/targets`, the fleet in the format of Prometheus' `http_sd_configs`.
 
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 use lanstat_agent::Snapshot;
 use lanstat_agent::metrics::{CONTENT_TYPE, Exposition, write_host};
@@ -14,75 +11,10 @@ use serde_json::{Value, json};
 
 use super::{ApiError, Call};
 use crate::App;
-use crate::live::LiveEntry;
-use crate::model::{Computer, Kind, Status, Tier};
-use crate::store;
-
-/// Row counts scan whole tables: they are taken at most this often.
-const ROWS_MAX_AGE: Duration = Duration::from_secs(60);
-
-/// Where Prometheus should scrape an agent, from the URL the dashboard polls.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ScrapeTarget {
-    pub scheme: &'static str,
-    /// `host:port`, with the scheme's default port written out.
-    pub address: String,
-    pub metrics_path: String,
-}
-
-/// Splits an agent URL (`http://pi:8000`, `https://proxy/pi/`, `http://pi:8000/systeminfo`)
-/// into what Prometheus needs. `None` for a URL the dashboard would not accept.
-pub fn scrape_target(url: &str) -> Option<ScrapeTarget> {
-    let url = url.trim();
-    let (scheme, rest, port) = if let Some(r) = url.strip_prefix("http://") {
-        ("http", r, "80")
-    } else if let Some(r) = url.strip_prefix("https://") {
-        ("https", r, "443")
-    } else {
-        return None;
-    };
-    if rest.contains(['?', '#', '@']) {
-        return None;
-    }
-    let (authority, path) = match rest.find('/') {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, ""),
-    };
-    let has_port = match authority.strip_prefix('[') {
-        Some(v6) => {
-            let (_, after) = v6.split_once(']')?;
-            !after.is_empty()
-        }
-        None => authority.contains(':'),
-    };
-    if authority.is_empty() || authority.starts_with(':') {
-        return None;
-    }
-    let address = if has_port {
-        authority.to_string()
-    } else {
-        format!("{authority}:{port}")
-    };
-    let path = path.trim_end_matches('/');
-    let base = path.strip_suffix("/systeminfo").unwrap_or(path);
-    Some(ScrapeTarget {
-        scheme,
-        address,
-        metrics_path: format!("{base}/metrics"),
-    })
-}
-
-/// The server's own health, as counted since it started.
-#[derive(Debug, Clone, Default)]
-pub struct Health {
-    pub poll_round_secs: f64,
-    pub poll_rounds: u64,
-    pub polls_ok: u64,
-    pub polls_failed: u64,
-    pub db_write_errors: u64,
-    pub db_bytes: u64,
-    pub rows: Vec<(Tier, i64)>,
-}
+use crate::domain::computers::Latest;
+use crate::domain::health::Figures;
+use crate::model::values::AgentUrl;
+use crate::model::{Computer, Kind, Status};
 
 /// One computer's part of the exposition: its row, and its figures while it is online
 /// (a stale answer is not shown as a current one: the series stop, and the age says why).
@@ -95,7 +27,7 @@ pub struct HostView<'a> {
 }
 
 /// The `/metrics` body.
-pub fn render(hosts: &[HostView], health: &Health, now_ms: i64) -> String {
+pub fn render(hosts: &[HostView], health: &Figures, now_ms: i64) -> String {
     let mut e = Exposition::new();
     for h in hosts {
         let labels = [
@@ -211,16 +143,14 @@ pub fn render(hosts: &[HostView], health: &Health, now_ms: i64) -> String {
 
 /// `GET /metrics`.
 pub fn metrics(app: &App, _call: &mut Call) -> Result<Response, ApiError> {
-    let computers = app
-        .store
-        .read(|c| store::computers::list(c, app.config.local))?;
-    let live = app.live.snapshot();
-    let hosts: Vec<HostView> = computers
+    let cards = app.computers.cards()?;
+    let hosts: Vec<HostView> = cards
+        .computers
         .iter()
         .filter(|c| c.enabled)
-        .map(|c| host_view(app, c, live.get(&c.id)))
+        .map(|c| host_view(app, c, cards.latest.get(&c.id)))
         .collect();
-    let text = render(&hosts, &health(app), app.clock.now_ms());
+    let text = render(&hosts, &app.health.figures(), app.clock.now_ms());
     Ok(Response::bytes(
         StatusCode::OK,
         CONTENT_TYPE,
@@ -228,7 +158,7 @@ pub fn metrics(app: &App, _call: &mut Call) -> Result<Response, ApiError> {
     ))
 }
 
-fn host_view<'a>(app: &App, c: &'a Computer, live: Option<&LiveEntry>) -> HostView<'a> {
+fn host_view<'a>(app: &App, c: &'a Computer, live: Option<&Latest>) -> HostView<'a> {
     let online = c.status == Status::Online;
     let last_answer_ms = live
         .map(|l| l.at_ms)
@@ -237,7 +167,7 @@ fn host_view<'a>(app: &App, c: &'a Computer, live: Option<&LiveEntry>) -> HostVi
         // The server's own host: the sampler's full snapshot, with the Linux-only series
         // (CPU seconds, every meminfo field, disk counters) an agent's JSON does not carry.
         Kind::Local => {
-            let full = app.local.as_ref().map(|l| l.get());
+            let full = app.computers.local_snapshot();
             let instance = full
                 .as_ref()
                 .map(|s| s.info.hostname.clone())
@@ -251,7 +181,7 @@ fn host_view<'a>(app: &App, c: &'a Computer, live: Option<&LiveEntry>) -> HostVi
         }
         Kind::Agent => HostView {
             computer: c,
-            instance: scrape_target(&c.url)
+            instance: AgentUrl::scrape_target(&c.url)
                 .map(|t| t.address)
                 .unwrap_or_else(|| c.url.clone()),
             snapshot: live
@@ -262,80 +192,24 @@ fn host_view<'a>(app: &App, c: &'a Computer, live: Option<&LiveEntry>) -> HostVi
     }
 }
 
-fn health(app: &App) -> Health {
-    use std::sync::atomic::Ordering::Relaxed;
-    let m = &app.metrics;
-    Health {
-        poll_round_secs: m.last_round_ms.load(Relaxed) as f64 / 1000.0,
-        poll_rounds: m.rounds.load(Relaxed),
-        polls_ok: m.polls_ok.load(Relaxed),
-        polls_failed: m.polls_failed.load(Relaxed),
-        db_write_errors: m.db_write_errors.load(Relaxed),
-        db_bytes: database_bytes(app.store.path()),
-        rows: row_counts(app),
-    }
-}
-
-fn database_bytes(path: &Path) -> u64 {
-    ["", "-wal"]
-        .iter()
-        .map(|suffix| {
-            let mut p = path.as_os_str().to_owned();
-            p.push(suffix);
-            std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0)
-        })
-        .sum()
-}
-
-type RowCache = HashMap<PathBuf, (Instant, Vec<(Tier, i64)>)>;
-
-/// Rows per tier, counted at most once a [`ROWS_MAX_AGE`] per database: a count walks a
-/// whole index, which on a Pi with a big history is not free at every scrape.
-fn row_counts(app: &App) -> Vec<(Tier, i64)> {
-    static CACHE: Mutex<Option<RowCache>> = Mutex::new(None);
-    let path = app.store.path().to_path_buf();
-    if let Some((at, rows)) = CACHE
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .get_or_insert_with(HashMap::new)
-        .get(&path)
-        && at.elapsed() < ROWS_MAX_AGE
-    {
-        return rows.clone();
-    }
-    let rows = match app.store.read(store::tiers::row_counts) {
-        Ok(r) => r.to_vec(),
-        Err(e) => {
-            eprintln!("event=db_error what=row_counts error={:?}", e.to_string());
-            return Vec::new();
-        }
-    };
-    CACHE
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .get_or_insert_with(HashMap::new)
-        .insert(path, (Instant::now(), rows.clone()));
-    rows
-}
-
 /// `GET /api/prometheus/targets`: every enabled agent as an `http_sd_configs` target group.
 /// Agents known to be the original Python client are left out: it has no `/metrics`.
 pub fn targets(app: &App, _call: &mut Call) -> Result<Response, ApiError> {
-    let computers = app.store.read(|c| store::computers::list(c, false))?;
-    let live = app.live.snapshot();
-    let groups: Vec<Value> = computers
+    let cards = app.computers.cards()?;
+    let groups: Vec<Value> = cards
+        .computers
         .iter()
         .filter(|c| c.enabled && c.kind == Kind::Agent)
-        .filter_map(|c| target_group(c, live.get(&c.id)))
+        .filter_map(|c| target_group(c, cards.latest.get(&c.id)))
         .collect();
     Ok(Response::json(StatusCode::OK, &groups))
 }
 
-fn target_group(c: &Computer, live: Option<&LiveEntry>) -> Option<Value> {
+fn target_group(c: &Computer, live: Option<&Latest>) -> Option<Value> {
     if live.is_some_and(|l| l.info.agent_version.is_none()) {
         return None;
     }
-    let t = scrape_target(&c.url)?;
+    let t = AgentUrl::scrape_target(&c.url)?;
     let mut labels = serde_json::Map::new();
     labels.insert("name".into(), json!(c.name));
     if let Some(l) = live {
@@ -355,43 +229,7 @@ fn target_group(c: &Computer, live: Option<&LiveEntry>) -> Option<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn target(url: &str) -> Option<(&'static str, String, String)> {
-        scrape_target(url).map(|t| (t.scheme, t.address, t.metrics_path))
-    }
-
-    #[test]
-    fn scrape_targets_from_agent_urls() {
-        let t = |s: &'static str, a: &str, p: &str| Some((s, a.to_string(), p.to_string()));
-        assert_eq!(target("http://pi:8000"), t("http", "pi:8000", "/metrics"));
-        assert_eq!(target("http://pi:8000/"), t("http", "pi:8000", "/metrics"));
-        assert_eq!(target("http://pi"), t("http", "pi:80", "/metrics"));
-        assert_eq!(
-            target("https://gw.example/lab/pi/"),
-            t("https", "gw.example:443", "/lab/pi/metrics")
-        );
-        assert_eq!(
-            target("http://pi:8000/systeminfo"),
-            t("http", "pi:8000", "/metrics")
-        );
-        assert_eq!(
-            target("http://[fe80::1]:8000"),
-            t("http", "[fe80::1]:8000", "/metrics")
-        );
-        assert_eq!(target("https://[::1]"), t("https", "[::1]:443", "/metrics"));
-        for bad in [
-            "local",
-            "",
-            "ftp://pi",
-            "http://",
-            "http://:80",
-            "http://u:p@pi",
-            "http://pi?x",
-            "http://[::1",
-        ] {
-            assert_eq!(target(bad), None, "{bad}");
-        }
-    }
+    use crate::model::Tier;
 
     fn computer(id: i64, name: &str, status: Status) -> Computer {
         Computer {
@@ -451,9 +289,9 @@ mod tests {
                 last_answer_ms: None,
             },
         ];
-        let health = Health {
+        let health = Figures {
             rows: vec![(Tier::Raw, 5), (Tier::FiveMinutes, 2), (Tier::Hour, 1)],
-            ..Health::default()
+            ..Figures::default()
         };
         let text = render(&hosts, &health, 1_700_000_002_500);
         assert!(

@@ -2,12 +2,13 @@
 //! rule for a request that presents a token instead of a session.
 
 use lanstat_http::{Response, StatusCode};
+use serde::Deserialize;
 use serde_json::json;
 
+use super::input::{Field, Text};
 use super::{Access, ApiError, Call};
 use crate::App;
-use crate::store::{self, StoreError};
-use crate::tokens::{self, CreateError};
+use crate::domain::tokens;
 
 /// The token of a request that sends `Authorization: Bearer …` (empty when the header names
 /// the scheme and nothing else). Such a request is judged by its token alone: its cookie is
@@ -22,7 +23,7 @@ pub fn presented(call: &Call) -> Option<String> {
 
 /// Lets a token request through to a `Reader` route read with `GET`, and nothing else.
 pub fn admit(app: &App, method: &str, access: Access, given: &str) -> Result<(), ApiError> {
-    let token = tokens::authenticate(app, given).ok_or(ApiError::BadToken)?;
+    let token = app.tokens.authenticate(given).ok_or(ApiError::BadToken)?;
     if method != "GET" || access != Access::Reader {
         println!(
             "event=api_token_refused token_id={} method={method}",
@@ -37,20 +38,21 @@ pub fn admit(app: &App, method: &str, access: Access, given: &str) -> Result<(),
 }
 
 pub fn list(app: &App, _call: &mut Call) -> Result<Response, ApiError> {
-    let list = app.store.read(store::tokens::list)?;
-    Ok(Response::json(StatusCode::OK, &list))
+    Ok(Response::json(StatusCode::OK, &app.tokens.list()?))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct TokenBody {
+    name: Field<Text>,
 }
 
 /// `POST /api/tokens` with `name`: 201 with the record and `token`, shown this once.
 pub fn create(app: &App, call: &mut Call) -> Result<Response, ApiError> {
-    let fields = call.fields()?;
-    let name = fields.required("name")?;
+    let b: TokenBody = call.input()?;
+    let name = b.name.required("name", tokens::name)?;
     let by = call.user()?.user.id;
-    let (record, token) = tokens::create(app, &name, Some(by)).map_err(|e| match e {
-        CreateError::Name(why) => ApiError::Invalid("name".into(), why),
-        CreateError::Store(StoreError::Taken(m) | StoreError::Refused(m)) => ApiError::Conflict(m),
-        CreateError::Store(e) => e.into(),
-    })?;
+    let (record, token) = app.tokens.create(name, Some(by))?;
     println!(
         "event=api_token_created token_id={} by_user_id={by}",
         record.id
@@ -62,14 +64,10 @@ pub fn create(app: &App, call: &mut Call) -> Result<Response, ApiError> {
 
 /// `DELETE /api/tokens/<id>`: the token stops working at once.
 pub fn revoke(app: &App, call: &mut Call) -> Result<Response, ApiError> {
-    let id = call.id();
-    let gone = tokens::revoke(app, id).map_err(|e| match e {
-        StoreError::NotFound => ApiError::NotFound(format!("no token with id {id}")),
-        e => e.into(),
-    })?;
-    println!("event=api_token_revoked token_id={id}");
+    let gone = app.tokens.revoke(call.id())?;
+    println!("event=api_token_revoked token_id={}", call.id());
     Ok(Response::json(
         StatusCode::OK,
-        &json!({ "ok": true, "id": id, "name": gone.name }),
+        &json!({ "ok": true, "id": call.id(), "name": gone.name }),
     ))
 }

@@ -28,6 +28,14 @@ impl<T> Patch<T> {
         }
     }
 
+    /// The new value, or `current` (which may be nothing) when the edit leaves the field.
+    pub fn or_current(self, current: Option<T>) -> Option<T> {
+        match self {
+            Patch::Keep => current,
+            Patch::Set(v) => Some(v),
+        }
+    }
+
     pub fn is_set(&self) -> bool {
         matches!(self, Patch::Set(_))
     }
@@ -67,6 +75,8 @@ mod tests {
         assert_eq!(Patch::Set(2).or(1), 2);
         assert_eq!(Patch::Set(None).or(Some(1)), None, "set to nothing");
         assert_eq!(Patch::<i32>::Keep.or_else(|| 3), 3);
+        assert_eq!(Patch::<i32>::Keep.or_current(None), None);
+        assert_eq!(Patch::Set(4).or_current(Some(1)), Some(4));
         assert_eq!(Patch::Set("2").map(str::len), Patch::Set(1));
         assert_eq!(
             Patch::Set("x".parse::<i32>()).transpose().map_err(|_| ()),

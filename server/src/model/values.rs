@@ -4,8 +4,39 @@
 
 use std::fmt;
 
-use crate::domain::{Error, Result};
-use crate::model::{ChannelKind, RuleKind};
+use super::{ChannelKind, RuleKind};
+
+/// A value refused: the field it came from and why, in words for the person who typed it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid {
+    pub field: &'static str,
+    pub message: String,
+}
+
+impl Invalid {
+    pub fn new(field: &'static str, message: impl Into<String>) -> Invalid {
+        Invalid {
+            field,
+            message: message.into(),
+        }
+    }
+
+    /// The same refusal, blamed on another field (a new password is `password` in one form
+    /// and `new_password` in another).
+    pub fn in_field(self, field: &'static str) -> Invalid {
+        Invalid { field, ..self }
+    }
+}
+
+impl fmt::Display for Invalid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Invalid {}
+
+pub type Result<T> = std::result::Result<T, Invalid>;
 
 /// Implements `Deref<Target = str>`, `Display` and `into_string` for a checked text.
 macro_rules! text_value {
@@ -43,16 +74,16 @@ impl Name {
         let name = s.trim();
         let n = name.chars().count();
         if n == 0 {
-            return Err(Error::invalid("name", ask));
+            return Err(Invalid::new("name", ask));
         }
         if n > 64 {
-            return Err(Error::invalid(
+            return Err(Invalid::new(
                 "name",
                 "the name must be at most 64 characters",
             ));
         }
         if name.chars().any(char::is_control) {
-            return Err(Error::invalid(
+            return Err(Invalid::new(
                 "name",
                 "the name cannot hold control characters",
             ));
@@ -100,7 +131,7 @@ text_value!(AgentUrl);
 
 impl AgentUrl {
     pub fn parse(s: &str) -> Result<AgentUrl> {
-        let bad = |m: &str| Error::invalid("url", m);
+        let bad = |m: &str| Invalid::new("url", m);
         let url = s.trim();
         if url.is_empty() {
             return Err(bad(
@@ -123,6 +154,42 @@ impl AgentUrl {
     }
 }
 
+/// Where Prometheus should scrape an agent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScrapeTarget {
+    pub scheme: &'static str,
+    /// `host:port`, with the scheme's default port written out.
+    pub address: String,
+    pub metrics_path: String,
+}
+
+impl AgentUrl {
+    /// Splits an agent's address (`http://pi:8000`, `https://proxy/pi/`,
+    /// `http://pi:8000/systeminfo`) into what Prometheus needs. `None` for an address the
+    /// dashboard would not accept (a stored one of the original design may be anything).
+    pub fn scrape_target(url: &str) -> Option<ScrapeTarget> {
+        let url = url.trim();
+        if url.contains(['?', '#']) {
+            return None;
+        }
+        let uri = web_address(url).ok()?;
+        let https = uri.scheme_str() == Some("https");
+        let authority = uri.authority()?.as_str();
+        let address = if uri.port().is_some() {
+            authority.to_string()
+        } else {
+            format!("{authority}:{}", if https { 443 } else { 80 })
+        };
+        let path = uri.path().trim_end_matches('/');
+        let base = path.strip_suffix("/systeminfo").unwrap_or(path);
+        Some(ScrapeTarget {
+            scheme: if https { "https" } else { "http" },
+            address,
+            metrics_path: format!("{base}/metrics"),
+        })
+    }
+}
+
 /// An agent's token, as the agent printed it: one word of at most 256 characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AgentToken(String);
@@ -132,13 +199,13 @@ impl AgentToken {
     pub fn parse(s: &str) -> Result<AgentToken> {
         let token = s.trim();
         if token.is_empty() {
-            return Err(Error::invalid(
+            return Err(Invalid::new(
                 "token",
                 "enter the token the agent printed when it started",
             ));
         }
         if token.len() > 256 || token.chars().any(|c| c.is_control() || c.is_whitespace()) {
-            return Err(Error::invalid(
+            return Err(Invalid::new(
                 "token",
                 "the token must be one word of at most 256 characters",
             ));
@@ -155,7 +222,7 @@ text_value!(ChannelUrl);
 
 impl ChannelUrl {
     pub fn parse(s: &str, kind: ChannelKind) -> Result<ChannelUrl> {
-        let bad = |m: &str| Error::invalid("url", m);
+        let bad = |m: &str| Invalid::new("url", m);
         let url = s.trim();
         if url.is_empty() {
             return Err(bad("enter the channel's address"));
@@ -193,7 +260,7 @@ impl ChannelToken {
     pub fn parse(s: &str) -> Result<ChannelToken> {
         let t = s.trim();
         if t.len() > 512 || !t.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(Error::invalid(
+            return Err(Invalid::new(
                 "token",
                 "the token must be one word of at most 512 characters",
             ));
@@ -210,7 +277,7 @@ impl Threshold {
     pub fn new(kind: RuleKind, value: f64) -> Result<Threshold> {
         let (lo, hi, words) = kind.threshold_range();
         if !value.is_finite() || !(lo..=hi).contains(&value) {
-            return Err(Error::invalid(
+            return Err(Invalid::new(
                 "threshold",
                 format!("the threshold must be {words}"),
             ));
@@ -224,13 +291,13 @@ impl Threshold {
 }
 
 /// What a rule may wait before it fires: whole seconds, up to a week.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct RuleDuration(i64);
 
 impl RuleDuration {
     pub fn new(secs: f64) -> Result<RuleDuration> {
         if !(0.0..=7.0 * 86_400.0).contains(&secs) || secs.fract() != 0.0 {
-            return Err(Error::invalid(
+            return Err(Invalid::new(
                 "duration_secs",
                 "the duration must be whole seconds from 0 to 7 days",
             ));
@@ -256,7 +323,7 @@ impl RuleTarget {
             return Ok(None);
         }
         if t.chars().count() > 255 || t.chars().any(char::is_control) {
-            return Err(Error::invalid(
+            return Err(Invalid::new(
                 "target",
                 "the target must be at most 255 characters, without control characters",
             ));
@@ -274,13 +341,13 @@ impl Username {
     pub fn parse(s: &str) -> Result<Username> {
         let name = s.trim();
         if name.is_empty() || name.chars().count() > 64 {
-            return Err(Error::invalid(
+            return Err(Invalid::new(
                 "username",
                 "the user name must be 1 to 64 characters",
             ));
         }
         if name.chars().any(|c| c.is_control() || c.is_whitespace()) {
-            return Err(Error::invalid(
+            return Err(Invalid::new(
                 "username",
                 "the user name cannot hold spaces or control characters",
             ));
@@ -297,16 +364,16 @@ pub const MIN_PASSWORD_BYTES: usize = 8;
 pub const MAX_PASSWORD_BYTES: usize = 1024;
 
 impl NewPassword {
-    /// Refused in the field `password`; see [`Error::in_field`] for another.
+    /// Refused in the field `password`; see [`Invalid::in_field`] for another.
     pub fn parse(s: &str) -> Result<NewPassword> {
         if s.len() < MIN_PASSWORD_BYTES {
-            return Err(Error::invalid(
+            return Err(Invalid::new(
                 "password",
                 format!("the password must be at least {MIN_PASSWORD_BYTES} characters"),
             ));
         }
         if s.len() > MAX_PASSWORD_BYTES {
-            return Err(Error::invalid(
+            return Err(Invalid::new(
                 "password",
                 format!("the password must be at most {MAX_PASSWORD_BYTES} bytes"),
             ));
@@ -331,8 +398,8 @@ mod tests {
 
     fn field(r: Result<impl fmt::Debug>) -> &'static str {
         match r {
-            Err(Error::Invalid { field, .. }) => field,
-            other => panic!("not refused: {other:?}"),
+            Err(Invalid { field, .. }) => field,
+            Ok(v) => panic!("not refused: {v:?}"),
         }
     }
 
@@ -372,6 +439,41 @@ mod tests {
     }
 
     #[test]
+    fn scrape_targets_from_agent_urls() {
+        let target =
+            |url: &str| AgentUrl::scrape_target(url).map(|t| (t.scheme, t.address, t.metrics_path));
+        let t = |s: &'static str, a: &str, p: &str| Some((s, a.to_string(), p.to_string()));
+        assert_eq!(target("http://pi:8000"), t("http", "pi:8000", "/metrics"));
+        assert_eq!(target("http://pi:8000/"), t("http", "pi:8000", "/metrics"));
+        assert_eq!(target("http://pi"), t("http", "pi:80", "/metrics"));
+        assert_eq!(
+            target("https://gw.example/lab/pi/"),
+            t("https", "gw.example:443", "/lab/pi/metrics")
+        );
+        assert_eq!(
+            target("http://pi:8000/systeminfo"),
+            t("http", "pi:8000", "/metrics")
+        );
+        assert_eq!(
+            target("http://[fe80::1]:8000"),
+            t("http", "[fe80::1]:8000", "/metrics")
+        );
+        assert_eq!(target("https://[::1]"), t("https", "[::1]:443", "/metrics"));
+        for bad in [
+            "local",
+            "",
+            "ftp://pi",
+            "http://",
+            "http://:80",
+            "http://u:p@pi",
+            "http://pi?x",
+            "http://[::1",
+        ] {
+            assert_eq!(target(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
     fn names_are_checked() {
         let ask = "give the computer a name";
         assert!(Name::parse("", ask).is_err());
@@ -383,10 +485,7 @@ mod tests {
             "Living-room Pi"
         );
         assert!(Name::parse(&"é".repeat(64), ask).is_ok());
-        match Name::parse("", ask) {
-            Err(Error::Invalid { message, .. }) => assert_eq!(message, ask),
-            other => panic!("{other:?}"),
-        }
+        assert_eq!(Name::parse("", ask).unwrap_err().message, ask);
     }
 
     #[test]

@@ -1,0 +1,234 @@
+//! Computers: the agents to poll and the server's own host. Adding, editing, pausing and
+//! removing them (a pause or a removal ends their firing alerts with a message), testing an
+//! agent before it is saved, and what their cards show.
+
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use lanstat_agent::{Snapshot, SystemInfo};
+
+use crate::agents;
+use crate::clock::Clock;
+use crate::domain::alerts::{Alerts, end_firing};
+use crate::domain::{Error, Result};
+use crate::live::{Live, LiveEntry};
+use crate::model::values::{AgentToken, AgentUrl};
+use crate::model::{Computer, ComputerEdit, Firing, Kind, NewComputer, Patch, Status};
+use crate::store::{self, Durability, Store};
+
+/// The latest full answer of a computer, as the live map keeps it.
+pub type Latest = LiveEntry;
+
+/// Every computer's card: the computers (the local one first), their latest answers and the
+/// alerts firing now.
+pub struct Cards {
+    pub computers: Vec<Computer>,
+    pub latest: HashMap<i64, Latest>,
+    pub firing: Vec<Firing>,
+}
+
+/// One computer's card.
+pub struct Card {
+    pub computer: Computer,
+    pub latest: Option<Latest>,
+    pub firing: Vec<Firing>,
+}
+
+/// An agent to test: a new address and token, or a saved computer's, either replaced by the
+/// one given.
+#[derive(Debug, Default)]
+pub struct TestTarget {
+    pub saved: Option<i64>,
+    pub url: Patch<AgentUrl>,
+    pub token: Patch<AgentToken>,
+}
+
+/// What polling an agent once found.
+pub struct Tested {
+    pub answer: std::result::Result<SystemInfo, (Status, String)>,
+    pub took: Duration,
+}
+
+pub struct Computers {
+    store: Arc<Store>,
+    live: Arc<Live>,
+    alerts: Arc<Alerts>,
+    clock: Clock,
+    /// Whether the server monitors its own host; without it, the host's row is hidden.
+    local: bool,
+    /// The sampler of the server's own host, once it runs.
+    local_sampler: OnceLock<lanstat_agent::Latest>,
+    client: ureq::Agent,
+}
+
+impl Computers {
+    pub fn new(
+        store: Arc<Store>,
+        live: Arc<Live>,
+        alerts: Arc<Alerts>,
+        clock: Clock,
+        local: bool,
+        client: ureq::Agent,
+    ) -> Computers {
+        Computers {
+            store,
+            live,
+            alerts,
+            clock,
+            local,
+            local_sampler: OnceLock::new(),
+            client,
+        }
+    }
+
+    /// Attaches the sampler that reads the server's own host.
+    pub fn set_local_sampler(&self, latest: lanstat_agent::Latest) {
+        let _ = self.local_sampler.set(latest);
+    }
+
+    /// The server's own host's latest full snapshot, when it is sampled.
+    pub fn local_snapshot(&self) -> Option<Arc<Snapshot>> {
+        self.local_sampler.get().map(|l| l.get())
+    }
+
+    /// Moves on with every change to what the cards show (the database's and the live map's
+    /// counts): what was built from [`Computers::cards`] while it stays the same is current.
+    /// Read it before the cards.
+    pub fn generation(&self) -> (u64, u64) {
+        (self.store.generation(), self.live.generation())
+    }
+
+    pub fn cards(&self) -> Result<Cards> {
+        let local = self.local;
+        let (computers, firing) = self
+            .store
+            .read(|c| Ok((store::computers::list(c, local)?, store::alerts::firing(c)?)))?;
+        Ok(Cards {
+            computers,
+            latest: self.live.snapshot(),
+            firing,
+        })
+    }
+
+    pub fn card(&self, id: i64) -> Result<Card> {
+        let computer = self.get(id)?;
+        let firing = self.store.read(store::alerts::firing)?;
+        Ok(Card {
+            latest: self.live.get(id),
+            computer,
+            firing,
+        })
+    }
+
+    /// The computer with `id`; the server's own host only while it is monitored.
+    pub fn get(&self, id: i64) -> Result<Computer> {
+        find(&self.store, self.local, id)
+    }
+
+    pub fn add(&self, new: NewComputer) -> Result<Computer> {
+        let now = self.clock.now();
+        let c = self.store.write(Durability::Durable, move |tx| {
+            store::computers::add(tx, &new, now)
+        })?;
+        println!(
+            "event=computer_added computer_id={} name={:?}",
+            c.id, c.name
+        );
+        Ok(c)
+    }
+
+    /// Applies an edit. Pausing ends the computer's firing alerts with a message; a new
+    /// address or token starts its rates afresh. The server's own host has no address to
+    /// change: one given is ignored.
+    pub fn update(&self, id: i64, mut edit: ComputerEdit) -> Result<Card> {
+        let current = self.get(id)?;
+        if current.kind == Kind::Local {
+            edit.url = Patch::Keep;
+        }
+        let pausing = current.enabled && edit.enabled.as_set() == Some(&false);
+        let now = self.clock.now();
+        let (c, rules, ended) = self.store.write(Durability::Durable, move |tx| {
+            let (rules, ended) = if pausing {
+                let rules = store::alerts::list_rules(tx)?;
+                let why = "monitoring of the computer was paused";
+                let ended = end_firing(tx, &rules, Some(id), why, now)?;
+                (rules, ended)
+            } else {
+                Default::default()
+            };
+            Ok((store::computers::update(tx, id, &edit)?, rules, ended))
+        })?;
+        self.alerts.notify_ended(&rules, &ended);
+        if c.url != current.url || c.token != current.token {
+            self.live.remove(id); // the next rate must not mix two agents' counters
+        }
+        Ok(Card {
+            latest: self.live.get(id),
+            computer: c,
+            firing: Vec::new(),
+        })
+    }
+
+    /// Removes the computer and its history; its firing alerts end with a message, and their
+    /// events go with the history.
+    pub fn delete(&self, id: i64) -> Result<()> {
+        self.get(id)?;
+        let now = self.clock.now();
+        let (rules, ended) = self.store.write(Durability::Durable, move |tx| {
+            let rules = store::alerts::list_rules(tx)?;
+            let why = "the computer was removed";
+            let ended = end_firing(tx, &rules, Some(id), why, now)?;
+            store::computers::delete(tx, id)?;
+            Ok((rules, ended))
+        })?;
+        self.alerts.notify_ended(&rules, &ended);
+        self.live.remove(id);
+        println!("event=computer_removed computer_id={id}");
+        Ok(())
+    }
+
+    /// Polls an agent once and says what came back: the address and token given, or a saved
+    /// computer's where none is given.
+    pub fn test(&self, target: TestTarget) -> Result<Tested> {
+        let saved = target.saved.map(|id| self.get(id)).transpose()?;
+        let url = match (target.url, &saved) {
+            (Patch::Set(u), _) => u.into_string(),
+            (Patch::Keep, Some(c)) => c.url.clone(),
+            (Patch::Keep, None) => AgentUrl::parse("")?.into_string(),
+        };
+        let token = match (target.token, &saved) {
+            (Patch::Set(t), _) => t.into_string(),
+            (Patch::Keep, Some(c)) => c.token.clone(),
+            (Patch::Keep, None) => AgentToken::parse("")?.into_string(),
+        };
+        let started = Instant::now();
+        let answer = agents::fetch(&self.client, &url, &token);
+        Ok(Tested {
+            answer,
+            took: started.elapsed(),
+        })
+    }
+
+    /// Makes sure the server's own host has its row, when it is monitored.
+    pub fn ensure_local(&self, hostname: &str) -> Result<Option<i64>> {
+        if !self.local {
+            return Ok(None);
+        }
+        let (host, now) = (hostname.to_string(), self.clock.now());
+        Ok(Some(self.store.write(Durability::Durable, move |tx| {
+            store::computers::ensure_local(tx, &host, now)
+        })?))
+    }
+}
+
+/// The computer with `id`; the server's own host only while it is monitored (`local`).
+pub fn find(store: &Store, local: bool, id: i64) -> Result<Computer> {
+    let c = store
+        .read(|conn| store::computers::get(conn, id))
+        .map_err(Error::not_found("computer", id))?;
+    if c.kind == Kind::Local && !local {
+        return Err(Error::NotFound(format!("no computer with id {id}")));
+    }
+    Ok(c)
+}

@@ -1,0 +1,312 @@
+//! What a request sends, read into serde-derived structs: a JSON object or a urlencoded form
+//! (the original's pages post forms) becomes the same fields; queries and cookies too.
+//!
+//! Field types are lenient on purpose: a [`Text`] takes a string or a number, a [`Flag`] a
+//! boolean or a form's "on"/"true"/"1", and anything else is kept as wrong rather than failing
+//! the whole body, so each field's refusal names the field ("token must be text").
+//! [`Field`] tells a missing field (keep it) from a null one (clear it).
+
+use serde::Deserialize;
+use serde::de::{DeserializeOwned, Deserializer};
+use serde_json::{Map, Value};
+
+use super::ApiError;
+use crate::domain;
+use crate::model::Patch;
+
+/// Reads a body as `T`: JSON for `application/json`, a form for
+/// `application/x-www-form-urlencoded` (or no content type, as curl sends one).
+pub fn parse_body<T: DeserializeOwned>(content_type: &str, body: &[u8]) -> Result<T, ApiError> {
+    let ctype = content_type.to_ascii_lowercase();
+    let object = if ctype.starts_with("application/json") {
+        let value: Value = serde_json::from_slice(body)
+            .map_err(|e| ApiError::BadRequest(format!("the body is not valid JSON: {e}")))?;
+        match value {
+            Value::Object(o) => o,
+            _ => {
+                return Err(ApiError::BadRequest(
+                    "the body must be a JSON object".into(),
+                ));
+            }
+        }
+    } else if ctype.is_empty() || ctype.starts_with("application/x-www-form-urlencoded") {
+        if std::str::from_utf8(body).is_err() {
+            return Err(ApiError::BadRequest("the form is not UTF-8".into()));
+        }
+        form(body)
+    } else {
+        return Err(ApiError::BadRequest(
+            "send JSON (application/json) or a form (application/x-www-form-urlencoded)".into(),
+        ));
+    };
+    from_object(object)
+}
+
+/// Reads a query string as `T`, every value text.
+pub fn parse_query<T: DeserializeOwned>(query: Option<&str>) -> Result<T, ApiError> {
+    from_object(form(query.unwrap_or("").as_bytes()))
+}
+
+/// `a=1&b=x%20y` as an object of strings (a repeated key keeps its last value; `+` is a
+/// space).
+fn form(bytes: &[u8]) -> Map<String, Value> {
+    form_urlencoded::parse(bytes)
+        .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned())))
+        .collect()
+}
+
+fn from_object<T: DeserializeOwned>(object: Map<String, Value>) -> Result<T, ApiError> {
+    serde_json::from_value(Value::Object(object))
+        .map_err(|e| ApiError::BadRequest(format!("the request cannot be read: {e}")))
+}
+
+/// A cookie's value from a `Cookie` header.
+pub fn cookie<'a>(header: Option<&'a str>, name: &str) -> Option<&'a str> {
+    header?.split(';').find_map(|part| {
+        let (k, v) = part.trim().split_once('=')?;
+        (k.trim() == name).then(|| v.trim().trim_matches('"'))
+    })
+}
+
+/// A field as sent: absent, null, or a value.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum Field<T> {
+    #[default]
+    Missing,
+    Null,
+    Given(T),
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Field<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Field<T>, D::Error> {
+        Ok(Option::<T>::deserialize(d)?.map_or(Field::Null, Field::Given))
+    }
+}
+
+/// A text field's value: a string, or a number written as text.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Text {
+    Given(String),
+    /// An array, an object or a boolean: not text.
+    Wrong,
+}
+
+impl<'de> Deserialize<'de> for Text {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Text, D::Error> {
+        Ok(match Value::deserialize(d)? {
+            Value::String(s) => Text::Given(s),
+            Value::Number(n) => Text::Given(n.to_string()),
+            _ => Text::Wrong,
+        })
+    }
+}
+
+/// A yes/no field's value: JSON true/false, or a form's "on", "true", "1", "yes" (and "off",
+/// "false", "0", "no" or empty).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Flag {
+    Given(bool),
+    Wrong,
+}
+
+impl<'de> Deserialize<'de> for Flag {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Flag, D::Error> {
+        Ok(match Value::deserialize(d)? {
+            Value::Bool(b) => Flag::Given(b),
+            Value::String(s) => match s.as_str() {
+                "on" | "true" | "1" | "yes" => Flag::Given(true),
+                "off" | "false" | "0" | "no" | "" => Flag::Given(false),
+                _ => Flag::Wrong,
+            },
+            _ => Flag::Wrong,
+        })
+    }
+}
+
+impl Field<Text> {
+    /// The text, if one was given (a null counts as none).
+    pub fn text(self, field: &'static str) -> domain::Result<Option<String>> {
+        match self {
+            Field::Missing | Field::Null => Ok(None),
+            Field::Given(Text::Given(s)) => Ok(Some(s)),
+            Field::Given(Text::Wrong) => Err(domain::Error::invalid(
+                field,
+                format!("{field} must be text"),
+            )),
+        }
+    }
+
+    /// A field that must be there: checked by `parse`, as empty text when missing, so the
+    /// person is told what to enter.
+    pub fn required<T, E>(
+        self,
+        field: &'static str,
+        parse: impl FnOnce(&str) -> Result<T, E>,
+    ) -> domain::Result<T>
+    where
+        domain::Error: From<E>,
+    {
+        Ok(parse(&self.text(field)?.unwrap_or_default())?)
+    }
+
+    /// An edit of the field: left alone when missing or null, else checked by `parse`.
+    pub fn patch<T, E>(
+        self,
+        field: &'static str,
+        parse: impl FnOnce(&str) -> Result<T, E>,
+    ) -> domain::Result<Patch<T>>
+    where
+        domain::Error: From<E>,
+    {
+        match self.text(field)? {
+            Some(t) => Ok(Patch::Set(parse(&t)?)),
+            None => Ok(Patch::Keep),
+        }
+    }
+
+    /// A secret's edit: empty text keeps the stored one too (forms show secrets blank).
+    pub fn patch_secret<T, E>(
+        self,
+        field: &'static str,
+        parse: impl FnOnce(&str) -> Result<T, E>,
+    ) -> domain::Result<Patch<T>>
+    where
+        domain::Error: From<E>,
+    {
+        match self.text(field)? {
+            Some(t) if !t.trim().is_empty() => Ok(Patch::Set(parse(&t)?)),
+            _ => Ok(Patch::Keep),
+        }
+    }
+
+    /// A number, if given (empty text counts as none).
+    pub fn number(self, field: &'static str) -> domain::Result<Option<f64>> {
+        match self.text(field)? {
+            None => Ok(None),
+            Some(t) if t.trim().is_empty() => Ok(None),
+            Some(t) => t
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite())
+                .map(Some)
+                .ok_or_else(|| domain::Error::invalid(field, format!("{field} must be a number"))),
+        }
+    }
+}
+
+impl Field<Flag> {
+    pub fn flag(self, field: &'static str) -> domain::Result<Option<bool>> {
+        match self {
+            Field::Missing | Field::Null => Ok(None),
+            Field::Given(Flag::Given(b)) => Ok(Some(b)),
+            Field::Given(Flag::Wrong) => Err(domain::Error::invalid(
+                field,
+                format!("{field} must be true or false"),
+            )),
+        }
+    }
+
+    pub fn patch(self, field: &'static str) -> domain::Result<Patch<bool>> {
+        Ok(self.flag(field)?.map_or(Patch::Keep, Patch::Set))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Deserialize, Debug)]
+    struct Probe {
+        #[serde(default)]
+        name: Field<Text>,
+        #[serde(default)]
+        enabled: Field<Flag>,
+        #[serde(default)]
+        n: Field<Text>,
+        #[serde(default)]
+        x: Field<Text>,
+        #[serde(default)]
+        gone: Field<Text>,
+    }
+
+    fn json(body: &str) -> Probe {
+        parse_body("application/json", body.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn json_and_form_fields() {
+        let p = json(r#"{"name":"pi","enabled":false,"n":3,"x":[1],"gone":null}"#);
+        assert_eq!(p.name.text("name").unwrap().as_deref(), Some("pi"));
+        assert_eq!(p.enabled.flag("enabled").unwrap(), Some(false));
+        assert_eq!(p.n.text("n").unwrap().as_deref(), Some("3"));
+        assert!(p.x.text("x").is_err());
+        assert_eq!(p.gone, Field::Null);
+        let p: Probe = parse_body(
+            "application/x-www-form-urlencoded",
+            b"enabled=on&name=a%20b+c",
+        )
+        .unwrap();
+        assert_eq!(p.enabled.flag("enabled").unwrap(), Some(true));
+        assert_eq!(p.name.text("name").unwrap().as_deref(), Some("a b c"));
+        assert_eq!(p.n, Field::Missing);
+    }
+
+    #[test]
+    fn patches_keep_what_is_missing_and_check_what_is_given() {
+        let p = json(r#"{"name":"  ","x":"7"}"#);
+        let keep = p
+            .gone
+            .patch("gone", |t| domain::Result::Ok(t.to_string()))
+            .unwrap();
+        assert_eq!(keep, Patch::Keep);
+        assert_eq!(
+            p.name
+                .patch_secret("name", |t| domain::Result::Ok(t.to_string()))
+                .unwrap(),
+            Patch::Keep,
+            "a blank secret keeps the stored one"
+        );
+        assert_eq!(p.x.number("x").unwrap(), Some(7.0));
+        let p = json(r#"{"n":"seven"}"#);
+        assert!(p.n.number("n").is_err());
+    }
+
+    #[test]
+    fn urlencoded_values_decode_like_browsers_send_them() {
+        let m = form(b"username=ann&password=a%20b%2Bc+d&empty=&flag&bad=%zz&pct=100%");
+        assert_eq!(m["username"], "ann");
+        assert_eq!(m["password"], "a b+c d");
+        assert_eq!(m["empty"], "");
+        assert_eq!(m["flag"], "");
+        assert_eq!(m["bad"], "%zz", "a broken escape is kept literally");
+        assert_eq!(m["pct"], "100%");
+    }
+
+    #[test]
+    fn bad_bodies_are_clear_errors() {
+        for (ctype, body) in [
+            ("application/json", &b"{"[..]),
+            ("application/json", b"[1,2]"),
+            ("text/xml", b"<a/>"),
+            ("application/x-www-form-urlencoded", b"\xff\xfe"),
+        ] {
+            assert!(
+                matches!(
+                    parse_body::<Probe>(ctype, body),
+                    Err(ApiError::BadRequest(_))
+                ),
+                "{ctype} {body:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn cookies_are_found_by_name() {
+        let h = Some("a=1; lanstat_session=abc ; b=\"2\"");
+        assert_eq!(cookie(h, "lanstat_session"), Some("abc"));
+        assert_eq!(cookie(h, "b"), Some("2"));
+        assert_eq!(cookie(h, "c"), None);
+        assert_eq!(cookie(None, "a"), None);
+    }
+}
