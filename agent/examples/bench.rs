@@ -129,14 +129,8 @@ fn run() -> Result<(), String> {
     );
     let auth = format!("Bearer {}", agent.token);
     let headers = [("Authorization", auth.as_str())];
-    let systeminfo = load(
-        agent.pid,
-        agent.addr,
-        "/systeminfo",
-        &headers,
-        config.requests,
-    )?;
-    let metrics = load(agent.pid, agent.addr, "/metrics", &headers, config.requests)?;
+    let run = |path| load(agent.pid, agent.addr, path, &headers, config.requests);
+    let (systeminfo, metrics) = (run("/systeminfo")?, run("/metrics")?);
     let ours = Figures {
         binary: binary_size(&agent_bin, &tmp)?,
         start: agent_start,
@@ -578,14 +572,8 @@ fn kept_alive(
         "{} requests each to /systeminfo and /metrics on one kept-alive connection",
         config.requests
     );
-    let systeminfo = keep_alive(
-        agent.pid,
-        agent.addr,
-        "/systeminfo",
-        &headers,
-        config.requests,
-    )?;
-    let metrics = keep_alive(agent.pid, agent.addr, "/metrics", &headers, config.requests)?;
+    let run = |path| keep_alive(agent.pid, agent.addr, path, &headers, config.requests);
+    let (systeminfo, metrics) = (run("/systeminfo")?, run("/metrics")?);
 
     // Before the throughput runs, so the peak is that of the idle connections on top of the
     // sequential requests, not that of 32 busy clients.
@@ -756,6 +744,26 @@ struct Target {
 }
 
 impl Target {
+    /// A size in bytes, shown in MiB.
+    fn mib(name: &'static str, bytes: u64, limit_bytes: u64) -> Target {
+        Target {
+            name,
+            unit: "MiB",
+            value: bytes as f64 / MIB,
+            limit: limit_bytes as f64 / MIB,
+        }
+    }
+
+    /// A load's 99th percentile against the latency target.
+    fn p99(name: &'static str, load: &Load) -> Target {
+        Target {
+            name,
+            unit: "ms",
+            value: as_ms(load.p99),
+            limit: as_ms(TARGET_P99),
+        }
+    }
+
     fn pass(&self) -> bool {
         self.value <= self.limit
     }
@@ -766,61 +774,38 @@ impl Target {
 }
 
 fn check_targets(ours: &Figures, clients: &Clients) -> Vec<Target> {
-    let mut t = vec![Target {
-        name: "peak RSS",
-        unit: "MiB",
-        value: ours.rss_peak as f64 / MIB,
-        limit: TARGET_RSS_BYTES as f64 / MIB,
-    }];
-    for (name, load) in [
-        ("p99 GET /systeminfo", ours.systeminfo.as_ref()),
-        ("p99 GET /metrics", Some(&ours.metrics)),
-    ] {
-        if let Some(load) = load {
-            t.push(Target {
-                name,
-                unit: "ms",
-                value: as_ms(load.p99),
-                limit: as_ms(TARGET_P99),
-            });
-        }
+    let mut t = vec![Target::mib("peak RSS", ours.rss_peak, TARGET_RSS_BYTES)];
+    if let Some(load) = &ours.systeminfo {
+        t.push(Target::p99("p99 GET /systeminfo", load));
     }
+    t.push(Target::p99("p99 GET /metrics", &ours.metrics));
     t.push(Target {
         name: "idle CPU (one core)",
         unit: "%",
         value: ours.idle.percent,
         limit: TARGET_IDLE_PERCENT,
     });
-    t.push(Target {
-        name: "binary, stripped",
-        unit: "MiB",
-        value: ours.binary.bytes() as f64 / MIB,
-        limit: TARGET_BINARY_BYTES as f64 / MIB,
-    });
-    for (name, load) in [
-        ("kept-alive p99 /systeminfo", &clients.systeminfo),
-        ("kept-alive p99 /metrics", &clients.metrics),
-    ] {
-        t.push(Target {
-            name,
-            unit: "ms",
-            value: as_ms(load.p99),
-            limit: as_ms(TARGET_P99),
-        });
-    }
-    t.push(Target {
-        name: "peak RSS, 300 idle conns",
-        unit: "MiB",
-        value: clients.held.peak as f64 / MIB,
-        limit: TARGET_IDLE_CONNECTIONS_RSS_BYTES as f64 / MIB,
-    });
+    t.push(Target::mib(
+        "binary, stripped",
+        ours.binary.bytes(),
+        TARGET_BINARY_BYTES,
+    ));
+    t.push(Target::p99(
+        "kept-alive p99 /systeminfo",
+        &clients.systeminfo,
+    ));
+    t.push(Target::p99("kept-alive p99 /metrics", &clients.metrics));
+    t.push(Target::mib(
+        "peak RSS, 300 idle conns",
+        clients.held.peak,
+        TARGET_IDLE_CONNECTIONS_RSS_BYTES,
+    ));
     if let Some(before) = before_binary_bytes() {
-        t.push(Target {
-            name: "binary, not above tiny_http's",
-            unit: "MiB",
-            value: ours.binary.bytes() as f64 / MIB,
-            limit: before as f64 / MIB,
-        });
+        t.push(Target::mib(
+            "binary, not above tiny_http's",
+            ours.binary.bytes(),
+            before,
+        ));
     }
     t
 }

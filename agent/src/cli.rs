@@ -58,6 +58,16 @@ impl Args {
     }
 }
 
+/// The error for a flag the program does not know. `--workers`, which both programs once
+/// had, says what replaced it.
+pub fn unknown_flag(flag: &str) -> Error {
+    if flag == "workers" {
+        Error::Usage("--workers is now --max-connections (one thread per connection)".into())
+    } else {
+        Error::Usage(format!("unknown option --{flag} (see --help)"))
+    }
+}
+
 /// Parses a number of seconds for `flag`: a positive integer up to a day.
 pub fn parse_seconds(flag: &str, value: &str) -> Result<u64, Error> {
     match value.trim().parse::<u64>() {
@@ -66,6 +76,19 @@ pub fn parse_seconds(flag: &str, value: &str) -> Result<u64, Error> {
             "--{flag} must be a whole number of seconds from 1 to 86400, not {value:?}"
         ))),
     }
+}
+
+/// Parses `--max-connections`: connections served at once, from 1 to `max`.
+pub fn parse_max_connections(value: &str, max: usize) -> Result<usize, Error> {
+    value
+        .parse()
+        .ok()
+        .filter(|n| (1..=max).contains(n))
+        .ok_or_else(|| {
+            Error::Usage(format!(
+                "--max-connections must be from 1 to {max}, not {value:?}"
+            ))
+        })
 }
 
 /// Checks that a listen address has the form host:port.
@@ -129,5 +152,18 @@ mod tests {
         for bad in ["127.0.0.1", "nohost:99999", ":", "1.2.3.4:x"] {
             assert!(parse_listen("l", bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn max_connections_is_checked_against_its_cap() {
+        assert_eq!(parse_max_connections("1", 16).unwrap(), 1);
+        assert_eq!(parse_max_connections("16", 16).unwrap(), 16);
+        for bad in ["0", "17", "-1", "x", ""] {
+            assert!(parse_max_connections(bad, 16).is_err(), "{bad}");
+        }
+        assert_eq!(
+            parse_max_connections("5000", 4096).unwrap_err().to_string(),
+            "--max-connections must be from 1 to 4096, not \"5000\""
+        );
     }
 }

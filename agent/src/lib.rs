@@ -2,8 +2,9 @@
 //! background and served over HTTP as the original JSON (`/systeminfo`) and as Prometheus
 //! text (`/metrics`).
 //!
-//! The server uses this library too: the wire types in [`snapshot`], and a [`Sampler`] to
-//! monitor its own host.
+//! The server uses this library too: the wire types in [`snapshot`], a [`Sampler`] to
+//! monitor its own host, the periodic [`worker`] behind its background loops, the flag
+//! reader in [`cli`], and the serving and shutdown path in [`serve`].
 //!
 //! ```no_run
 //! let sampler = lanstat_agent::Sampler::start(std::time::Duration::from_secs(5)).unwrap();
@@ -15,13 +16,16 @@ pub mod cli;
 pub mod collect;
 pub mod http;
 pub mod metrics;
+pub mod published;
 pub mod sampler;
 pub mod serve;
 pub mod snapshot;
 pub mod sys;
 pub mod token;
+pub mod worker;
 
-pub use sampler::{Latest, Sampler, Snapshot};
+pub use published::Snapshot;
+pub use sampler::{Latest, Sampler};
 pub use snapshot::SystemInfo;
 
 /// This build's version.

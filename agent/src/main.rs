@@ -2,11 +2,12 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::mpsc;
 use std::time::Duration;
 
-use lanstat_agent::cli::{Arg, Args, parse_listen, parse_seconds};
-use lanstat_agent::serve::{self, Event};
+use lanstat_agent::cli::{
+    Arg, Args, parse_listen, parse_max_connections, parse_seconds, unknown_flag,
+};
+use lanstat_agent::serve;
 use lanstat_agent::{Error, Sampler, http, token};
 
 const HELP: &str = "\
@@ -102,23 +103,9 @@ fn parse(argv: impl Iterator<Item = String>) -> Result<Option<Config>, Error> {
                 "token" => c.token = Some(args.value(&f)?),
                 "scrape-token-file" => c.scrape_token_file = Some(PathBuf::from(args.value(&f)?)),
                 "max-connections" => {
-                    let v = args.value(&f)?;
-                    c.max_connections = v
-                        .parse()
-                        .ok()
-                        .filter(|n| (1..=1024).contains(n))
-                        .ok_or_else(|| {
-                            Error::Usage(format!(
-                                "--max-connections must be from 1 to 1024, not {v:?}"
-                            ))
-                        })?;
+                    c.max_connections = parse_max_connections(&args.value(&f)?, 1024)?
                 }
-                "workers" => {
-                    return Err(Error::Usage(
-                        "--workers is now --max-connections (one thread per connection)".into(),
-                    ));
-                }
-                _ => return Err(Error::Usage(format!("unknown option --{f} (see --help)"))),
+                _ => return Err(unknown_flag(&f)),
             },
             Arg::Word(w) => match w.as_str() {
                 "token" => c.command = Command::PrintToken,
@@ -188,14 +175,12 @@ fn run(c: Config) -> Result<ExitCode, Error> {
     let sampler = Sampler::start(c.sample_interval).map_err(Error::Collect)?;
     let hostname = sampler.latest().get().info.hostname.clone();
 
-    let (tx, rx) = mpsc::channel();
-    serve::forward_signals(tx.clone());
     let app = http::App {
         latest: sampler.latest(),
         token: token.clone(),
         scrape_token,
     };
-    let running = serve::serve(server, move |req| http::handle(&app, req), tx)?;
+    let serving = serve::start(server, move |req| http::handle(&app, req))?;
 
     let shown_host = if addr.ip().is_unspecified() {
         hostname.clone()
@@ -226,18 +211,7 @@ fn run(c: Config) -> Result<ExitCode, Error> {
             .unwrap_or_else(|| "unknown".into())
     );
 
-    let code = match rx.recv() {
-        Ok(Event::Signal(sig)) => {
-            println!("event=stopping signal={sig}");
-            ExitCode::SUCCESS
-        }
-        Ok(Event::ListenerFailed(why)) => {
-            eprintln!("event=listener_failed error={why:?} action=exit");
-            ExitCode::from(1)
-        }
-        Err(_) => ExitCode::from(1),
-    };
-    running.stop();
+    let code = serving.wait();
     drop(sampler);
     Ok(code)
 }

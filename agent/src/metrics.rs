@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use crate::sampler::Snapshot;
+use crate::published::Snapshot;
 
 /// The Content-Type of [`render`]'s output.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -115,6 +115,13 @@ fn write_value(out: &mut String, v: f64) {
         let _ = write!(out, "{}", v as i64);
     } else {
         let _ = write!(out, "{v}");
+    }
+}
+
+impl Snapshot {
+    /// The `/metrics` body, rendered on first use and shared by every reader.
+    pub fn metrics(&self) -> &str {
+        self.metrics.get_or_init(|| render(self))
     }
 }
 

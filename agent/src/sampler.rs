@@ -3,15 +3,15 @@
 //! the latest snapshot, so any number of readers see the same figures and never wait on the OS.
 
 use std::collections::HashMap;
-use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::{Arc, Condvar, Mutex, OnceLock, RwLock};
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
-use crate::collect::{Collector, LinuxExtra, Reading, system_name};
+use crate::collect::{Collector, Reading, system_name};
+use crate::published::Snapshot;
 use crate::snapshot::{
     DiskIo, Interface, Memory, NetworkRates, NetworkTotals, SystemInfo, percent, round1,
 };
+use crate::worker::{Schedule, Worker};
 
 /// A rate above this (1 TiB/s) is no link's: the counter was swapped or reset.
 const MAX_RATE: f64 = (1u64 << 40) as f64;
@@ -24,40 +24,6 @@ pub fn rate(prev: u64, cur: u64, secs: f64) -> f64 {
     }
     let r = (cur - prev) as f64 / secs;
     if r > MAX_RATE { 0.0 } else { round1(r) }
-}
-
-/// One published sample: the wire JSON's fields plus the Linux extras for `/metrics`.
-/// Its JSON and Prometheus text are rendered once, on first use, and shared by every reader.
-#[derive(Debug)]
-pub struct Snapshot {
-    pub info: SystemInfo,
-    pub linux: LinuxExtra,
-    json: OnceLock<Vec<u8>>,
-    metrics: OnceLock<String>,
-}
-
-impl Snapshot {
-    pub fn new(info: SystemInfo, linux: LinuxExtra) -> Snapshot {
-        Snapshot {
-            info,
-            linux,
-            json: OnceLock::new(),
-            metrics: OnceLock::new(),
-        }
-    }
-
-    /// The `/systeminfo` body.
-    pub fn json(&self) -> &[u8] {
-        self.json.get_or_init(|| {
-            serde_json::to_vec(&self.info)
-                .expect("SystemInfo holds only finite numbers and strings")
-        })
-    }
-
-    /// The `/metrics` body.
-    pub fn metrics(&self) -> &str {
-        self.metrics.get_or_init(|| crate::metrics::render(self))
-    }
 }
 
 /// Turns the current reading into a snapshot, with rates over the window since `prev`.
@@ -175,8 +141,8 @@ impl Latest {
 /// The sampling thread. Dropping it stops the thread.
 pub struct Sampler {
     latest: Latest,
-    stop: Arc<(Mutex<bool>, Condvar)>,
-    thread: Option<JoinHandle<()>>,
+    /// Stops the sampling thread when the sampler is dropped.
+    _thread: Worker,
 }
 
 impl Sampler {
@@ -185,20 +151,29 @@ impl Sampler {
     pub fn start(interval: Duration) -> Result<Sampler, String> {
         let mut collector = Collector::new()?;
         std::thread::sleep(sysinfo::MINIMUM_CPU_UPDATE_INTERVAL + Duration::from_millis(50));
-        let first = collector.read();
-        let latest = Latest(Arc::new(RwLock::new(Arc::new(build(None, first.clone())))));
-        let stop = Arc::new((Mutex::new(false), Condvar::new()));
-        let thread = {
-            let (latest, stop) = (latest.clone(), stop.clone());
-            std::thread::Builder::new()
-                .name("sampler".into())
-                .spawn(move || run(collector, first, interval, latest, stop))
-                .map_err(|e| format!("cannot start the sampler thread: {e}"))?
+        let mut prev = collector.read();
+        let latest = Latest(Arc::new(RwLock::new(Arc::new(build(None, prev.clone())))));
+        let publish = latest.clone();
+        // Keep a steady cadence, but never try to catch up on missed ticks after a stall.
+        let schedule = Schedule::Steady {
+            first: interval,
+            every: interval,
+            min_gap: interval / 2,
         };
+        let worker = Worker::start(
+            "sampler",
+            schedule,
+            "event=sample_failed reason=panic_while_reading_the_os action=keep_previous_sample",
+            move |_| {
+                let cur = collector.read();
+                publish.set(build(Some(&prev), cur.clone()));
+                prev = cur;
+            },
+        )
+        .map_err(|e| format!("cannot start the sampler thread: {e}"))?;
         Ok(Sampler {
             latest,
-            stop,
-            thread: Some(thread),
+            _thread: worker,
         })
     }
 
@@ -207,60 +182,10 @@ impl Sampler {
     }
 }
 
-impl Drop for Sampler {
-    fn drop(&mut self) {
-        let (lock, cvar) = &*self.stop;
-        *lock.lock().unwrap_or_else(|e| e.into_inner()) = true;
-        cvar.notify_all();
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-fn run(
-    mut collector: Collector,
-    mut prev: Reading,
-    interval: Duration,
-    latest: Latest,
-    stop: Arc<(Mutex<bool>, Condvar)>,
-) {
-    let (lock, cvar) = &*stop;
-    let mut next = Instant::now() + interval;
-    loop {
-        {
-            let mut stopped = lock.lock().unwrap_or_else(|e| e.into_inner());
-            loop {
-                if *stopped {
-                    return;
-                }
-                let now = Instant::now();
-                if now >= next {
-                    break;
-                }
-                stopped = cvar
-                    .wait_timeout(stopped, next - now)
-                    .unwrap_or_else(|e| e.into_inner())
-                    .0;
-            }
-        }
-        // Keep a steady cadence, but never try to catch up on missed ticks after a stall.
-        next = (next + interval).max(Instant::now() + interval / 2);
-        match catch_unwind(AssertUnwindSafe(|| collector.read())) {
-            Ok(cur) => {
-                latest.set(build(Some(&prev), cur.clone()));
-                prev = cur;
-            }
-            Err(_) => eprintln!(
-                "event=sample_failed reason=panic_while_reading_the_os action=keep_previous_sample"
-            ),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Instant;
 
     fn reading(at: Instant, ifaces: &[(&str, u64, u64)], disk_io: Option<(u64, u64)>) -> Reading {
         Reading {

@@ -1,9 +1,21 @@
 //! Serving a handler for both programs on the project's bounded HTTP layer (`lanstat-http`):
-//! bind with a clear error, a deep accept queue, and whatever should end the process (a stop
-//! signal, a listener that died) delivered to `main` as one [`Event`].
+//! bind with a clear error, a deep accept queue, and the one shutdown path both `main`s
+//! take: whatever should end the process (a stop signal, a listener that died) arrives as
+//! one event, and [`Serving::wait`] logs it, stops serving and gives the exit code.
+//!
+//! ```no_run
+//! use lanstat_agent::serve::{self, Limits, Response, StatusCode};
+//!
+//! let (server, addr) = serve::bind("127.0.0.1:0", Limits::default()).unwrap();
+//! let serving = serve::start(server, |_req| Response::json(StatusCode::OK, &"hi")).unwrap();
+//! println!("listening on {addr}");
+//! let code = serving.wait(); // until SIGTERM (0) or a dead listener (1)
+//! // stop the background threads here, then exit with `code`
+//! ```
 
 use std::net::SocketAddr;
-use std::sync::mpsc::Sender;
+use std::process::ExitCode;
+use std::sync::mpsc::{self, Receiver, Sender};
 
 pub use lanstat_http::{
     HeaderValue, Limits, Method, Request, Response, Running, Server, StatusCode, header,
@@ -13,7 +25,7 @@ use crate::Error;
 
 /// Why the process should stop.
 #[derive(Debug)]
-pub enum Event {
+enum Event {
     /// A stop signal arrived (SIGTERM, SIGINT, SIGHUP).
     Signal(&'static str),
     /// The listener died; the service manager should restart us.
@@ -21,7 +33,7 @@ pub enum Event {
 }
 
 /// Binds `addr` ("0.0.0.0:8000", "127.0.0.1:0", "[::]:8000") with `limits`; nothing is
-/// served until [`serve`].
+/// served until [`start`].
 pub fn bind(addr: &str, limits: Limits) -> Result<(Server, SocketAddr), Error> {
     let server = Server::bind(addr, limits)
         .map_err(|e| Error::Listen(lanstat_http::describe_bind_error(addr, &e)))?;
@@ -32,20 +44,60 @@ pub fn bind(addr: &str, limits: Limits) -> Result<(Server, SocketAddr), Error> {
     Ok((server, local))
 }
 
-/// Serves `handler`; if the listener ever dies, [`Event::ListenerFailed`] goes to `events`.
-pub fn serve<H>(server: Server, handler: H, events: Sender<Event>) -> Result<Running, Error>
+/// A handler being served, until [`Serving::wait`] sees a reason to stop.
+pub struct Serving {
+    running: Running,
+    events: Receiver<Event>,
+}
+
+/// Serves `handler` and starts waiting for stop signals (blocked with
+/// [`crate::sys::block_stop_signals`] first thing in `main`).
+pub fn start<H>(server: Server, handler: H) -> Result<Serving, Error>
 where
     H: Fn(&mut Request<'_>) -> Response + Send + Sync + 'static,
 {
-    server
+    let (events, rx) = mpsc::channel();
+    forward_signals(events.clone());
+    let running = server
         .serve(handler, move |why| {
             let _ = events.send(Event::ListenerFailed(why));
         })
-        .map_err(|e| Error::Listen(format!("cannot start the listener thread: {e}")))
+        .map_err(|e| Error::Listen(format!("cannot start the listener thread: {e}")))?;
+    Ok(Serving {
+        running,
+        events: rx,
+    })
+}
+
+impl Serving {
+    /// Blocks until a stop signal arrives or the listener dies, logs which, and stops
+    /// serving. The exit code is 0 after a signal, 1 when the listener died (so the service
+    /// manager restarts us). The caller stops its own threads after this.
+    pub fn wait(self) -> ExitCode {
+        let code = stopping(self.events.recv().ok());
+        self.running.stop();
+        code
+    }
+}
+
+/// Logs why the process stops and gives its exit code.
+fn stopping(event: Option<Event>) -> ExitCode {
+    match event {
+        Some(Event::Signal(sig)) => {
+            println!("event=stopping signal={sig}");
+            ExitCode::SUCCESS
+        }
+        Some(Event::ListenerFailed(why)) => {
+            eprintln!("event=listener_failed error={why:?} action=exit");
+            ExitCode::from(1)
+        }
+        // Cannot happen while the signal thread holds its sender; if it never started, stop.
+        None => ExitCode::from(1),
+    }
 }
 
 /// Waits for a stop signal in a named thread and reports it on `events`.
-pub fn forward_signals(events: Sender<Event>) {
+fn forward_signals(events: Sender<Event>) {
     let _ = std::thread::Builder::new()
         .name("signals".into())
         .spawn(move || {
@@ -66,5 +118,15 @@ mod tests {
             .unwrap()
             .to_string();
         assert!(err.contains("in use"), "{err}");
+    }
+
+    #[test]
+    fn a_signal_exits_0_and_a_dead_listener_1() {
+        assert_eq!(stopping(Some(Event::Signal("SIGTERM"))), ExitCode::SUCCESS);
+        assert_eq!(
+            stopping(Some(Event::ListenerFailed("gone".into()))),
+            ExitCode::from(1)
+        );
+        assert_eq!(stopping(None), ExitCode::from(1));
     }
 }

@@ -241,13 +241,18 @@ mod tests {
     }
 
     #[cfg(unix)]
+    fn write_with_mode(path: &Path, content: &[u8], mode: u32) {
+        use std::os::unix::fs::PermissionsExt;
+        fs::write(path, content).unwrap();
+        fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap();
+    }
+
+    #[cfg(unix)]
     #[test]
     fn world_readable_file_is_refused() {
-        use std::os::unix::fs::PermissionsExt;
         let dir = tempdir("perm");
         let path = dir.join("token");
-        fs::write(&path, "0123456789abcdef0123\n").unwrap();
-        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        write_with_mode(&path, b"0123456789abcdef0123\n", 0o644);
         let err = load_or_create(&path).unwrap_err().to_string();
         assert!(err.contains("readable by others"), "{err}");
         fs::remove_dir_all(dir).unwrap();
@@ -256,7 +261,6 @@ mod tests {
     #[cfg(unix)]
     #[test]
     fn corrupt_file_is_refused() {
-        use std::os::unix::fs::PermissionsExt;
         let dir = tempdir("corrupt");
         let path = dir.join("token");
         for content in [
@@ -265,8 +269,7 @@ mod tests {
             b"short\n",
             b"two words here and more\n",
         ] {
-            fs::write(&path, content).unwrap();
-            fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+            write_with_mode(&path, content, 0o600);
             assert!(load_or_create(&path).is_err(), "{content:?}");
         }
         fs::remove_dir_all(dir).unwrap();

@@ -53,11 +53,9 @@ fn token_is_kept_across_restart_with_mode_0600() {
 #[cfg(unix)]
 #[test]
 fn world_readable_token_file_is_refused() {
-    use std::os::unix::fs::PermissionsExt;
     let dir = TempDir::new("agent-perm");
     let path = dir.join("client_token.txt");
-    std::fs::write(&path, "6f1c0b8e-4f7e-4c1a-9d9e-2b1f3c4d5e6f\n").unwrap();
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    write_with_mode(&path, "6f1c0b8e-4f7e-4c1a-9d9e-2b1f3c4d5e6f\n", 0o644);
     let (code, _out, err) = run(bin(), &["--listen", "127.0.0.1:0"], dir.path(), &[]);
     assert_eq!(code, 1);
     assert!(
@@ -70,11 +68,9 @@ fn world_readable_token_file_is_refused() {
 #[cfg(unix)]
 #[test]
 fn corrupt_token_file_is_refused() {
-    use std::os::unix::fs::PermissionsExt;
     let dir = TempDir::new("agent-corrupt");
     let path = dir.join("client_token.txt");
-    std::fs::write(&path, b"\x00\x01garbage\xff").unwrap();
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    write_with_mode(&path, b"\x00\x01garbage\xff", 0o600);
     let (code, _out, err) = run(bin(), &["--listen", "127.0.0.1:0"], dir.path(), &[]);
     assert_eq!(code, 1);
     assert!(err.contains("token"), "{err}");
@@ -121,17 +117,7 @@ fn provisioned_token_is_used_and_no_file_is_written() {
         &[("LANSTAT_TOKEN", &token)],
     );
     let auth = format!("Bearer {token}");
-    assert_eq!(
-        request(
-            p.addr,
-            "GET",
-            "/systeminfo",
-            &[("Authorization", &auth)],
-            b""
-        )
-        .status,
-        200
-    );
+    assert_eq!(get_as(p.addr, "/systeminfo", &auth).status, 200);
     assert!(!dir.join("client_token.txt").exists());
 }
 

@@ -15,6 +15,11 @@ use util::*;
 const CAP: u64 = 16;
 const OWN_THREADS: u64 = 4;
 
+fn assert_threads_within_cap(agent: &Agent) {
+    let n = threads(agent.proc.pid());
+    assert!(n <= CAP + OWN_THREADS, "{n} threads");
+}
+
 #[test]
 fn idle_half_open_connections_do_not_block_a_normal_request() {
     let agent = Agent::start(&[]);
@@ -29,11 +34,7 @@ fn idle_half_open_connections_do_not_block_a_normal_request() {
     let r = agent.get("/systeminfo");
     assert_eq!(r.status, 200);
     assert!(r.json()["memory"]["total"].as_u64().unwrap() > 0);
-    assert!(
-        threads(agent.proc.pid()) <= CAP + OWN_THREADS,
-        "{} threads",
-        threads(agent.proc.pid())
-    );
+    assert_threads_within_cap(&agent);
     drop(idle);
     assert_eq!(agent.get("/healthz").status, 200);
 }
@@ -47,11 +48,7 @@ fn three_hundred_silent_connections_stay_under_the_cap() {
     assert!(silent.len() >= 250, "only {} connected", silent.len());
     for _ in 0..5 {
         assert_eq!(agent.get("/systeminfo").status, 200);
-        assert!(
-            threads(agent.proc.pid()) <= CAP + OWN_THREADS,
-            "{} threads",
-            threads(agent.proc.pid())
-        );
+        assert_threads_within_cap(&agent);
     }
     drop(silent);
     assert_eq!(agent.get("/healthz").status, 200);
@@ -306,13 +303,7 @@ fn running_out_of_descriptors_pauses_accepts_and_recovers() {
         proc.output()
     );
     drop(held);
-    let r = request(
-        proc.addr,
-        "GET",
-        "/systeminfo",
-        &[("Authorization", &auth)],
-        b"",
-    );
+    let r = get_as(proc.addr, "/systeminfo", &auth);
     assert_eq!(r.status, 200);
     assert!(
         proc.wait_for(Duration::from_secs(10), |l| l

@@ -4,6 +4,13 @@ mod util;
 
 use util::*;
 
+/// Asserts that the object `v` (at `at` in the answer) has every one of `keys`.
+fn assert_has_keys(v: &serde_json::Value, at: &str, keys: &[&str]) {
+    for key in keys {
+        assert!(v.get(key).is_some(), "{at}.{key}");
+    }
+}
+
 #[test]
 fn systeminfo_has_the_original_fields_and_types() {
     let agent = Agent::start(&[]);
@@ -61,31 +68,33 @@ fn systeminfo_has_the_additive_fields() {
         v["per_cpu_percent"].as_array().unwrap().len() as u64,
         v["cpu_count"].as_u64().unwrap()
     );
-    for key in ["total", "used", "percent"] {
-        assert!(v["swap"].get(key).is_some(), "swap.{key}");
-    }
+    assert_has_keys(&v["swap"], "swap", &["total", "used", "percent"]);
     let disk = &v["disks"][0];
-    for key in [
-        "mount_point",
-        "device",
-        "fs_type",
-        "total",
-        "used",
-        "available",
-        "percent",
-    ] {
-        assert!(disk.get(key).is_some(), "disks[].{key}");
-    }
+    assert_has_keys(
+        disk,
+        "disks[]",
+        &[
+            "mount_point",
+            "device",
+            "fs_type",
+            "total",
+            "used",
+            "available",
+            "percent",
+        ],
+    );
     let iface = &v["interfaces"][0];
-    for key in [
-        "name",
-        "bytes_sent",
-        "bytes_recv",
-        "bytes_sent_per_sec",
-        "bytes_recv_per_sec",
-    ] {
-        assert!(iface.get(key).is_some(), "interfaces[].{key}");
-    }
+    assert_has_keys(
+        iface,
+        "interfaces[]",
+        &[
+            "name",
+            "bytes_sent",
+            "bytes_recv",
+            "bytes_sent_per_sec",
+            "bytes_recv_per_sec",
+        ],
+    );
     assert_eq!(v["agent_version"], env!("CARGO_PKG_VERSION"));
     let now_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -117,23 +126,11 @@ fn wrong_token_gets_401() {
         "Bearer",
         &agent.token.clone(),
     ] {
-        let r = request(
-            agent.proc.addr,
-            "GET",
-            "/systeminfo",
-            &[("Authorization", auth)],
-            b"",
-        );
+        let r = get_as(agent.proc.addr, "/systeminfo", auth);
         assert_eq!(r.status, 401, "{auth}");
     }
     let prefix = format!("Bearer {}", &agent.token[..20]);
-    let r = request(
-        agent.proc.addr,
-        "GET",
-        "/metrics",
-        &[("Authorization", &prefix)],
-        b"",
-    );
+    let r = get_as(agent.proc.addr, "/metrics", &prefix);
     assert_eq!(r.status, 401);
 }
 
@@ -141,13 +138,7 @@ fn wrong_token_gets_401() {
 fn token_scheme_is_case_insensitive() {
     let agent = Agent::start(&[]);
     let auth = format!("bearer {}", agent.token);
-    let r = request(
-        agent.proc.addr,
-        "GET",
-        "/systeminfo",
-        &[("Authorization", &auth)],
-        b"",
-    );
+    let r = get_as(agent.proc.addr, "/systeminfo", &auth);
     assert_eq!(r.status, 200);
 }
 
@@ -245,9 +236,7 @@ fn concurrent_readers_see_the_same_sample() {
     let handles: Vec<_> = (0..8)
         .map(|_| {
             let (addr, auth) = (agent.proc.addr, format!("Bearer {}", agent.token));
-            std::thread::spawn(move || {
-                request(addr, "GET", "/systeminfo", &[("Authorization", &auth)], b"").json()
-            })
+            std::thread::spawn(move || get_as(addr, "/systeminfo", &auth).json())
         })
         .collect();
     for h in handles {

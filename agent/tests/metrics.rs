@@ -61,14 +61,8 @@ fn scrape_token_opens_metrics_only() {
     let agent = Agent::start_in(dir, &["--scrape-token-file", scrape.to_str().unwrap()]);
     let auth = format!("Bearer {secret}");
     let addr = agent.proc.addr;
-    assert_eq!(
-        request(addr, "GET", "/metrics", &[("Authorization", &auth)], b"").status,
-        200
-    );
-    assert_eq!(
-        request(addr, "GET", "/systeminfo", &[("Authorization", &auth)], b"").status,
-        401
-    );
+    assert_eq!(get_as(addr, "/metrics", &auth).status, 200);
+    assert_eq!(get_as(addr, "/systeminfo", &auth).status, 401);
     assert_eq!(agent.get("/metrics").status, 200);
 }
 
@@ -76,7 +70,6 @@ fn scrape_token_opens_metrics_only() {
 #[cfg(unix)]
 #[test]
 fn scrape_token_file_is_checked_like_the_token_file() {
-    use std::os::unix::fs::PermissionsExt;
     let dir = TempDir::new("agent-scrape-perm");
     let path = dir.join("scrape.tok");
     let flag = [
@@ -88,16 +81,14 @@ fn scrape_token_file_is_checked_like_the_token_file() {
     let (code, _, err) = run(bin(), &flag, dir.path(), &[]);
     assert_eq!(code, 1, "a missing file: {err}");
     assert!(err.contains("scrape.tok"), "{err}");
-    std::fs::write(&path, format!("{}\n", made_up_secret("scrape"))).unwrap();
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    write_with_mode(&path, format!("{}\n", made_up_secret("scrape")), 0o644);
     let (code, _, err) = run(bin(), &flag, dir.path(), &[]);
     assert_eq!(code, 1);
     assert!(
         err.contains("readable by others") && err.contains("chmod 600"),
         "{err}"
     );
-    std::fs::write(&path, "short\n").unwrap();
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    write_with_mode(&path, "short\n", 0o600);
     let (code, _, err) = run(bin(), &flag, dir.path(), &[]);
     assert_eq!(code, 1);
     assert!(err.contains("not hold a valid token"), "{err}");

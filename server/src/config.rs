@@ -3,7 +3,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use lanstat_agent::cli::{Arg, Args, parse_listen, parse_seconds};
+use lanstat_agent::cli::{
+    Arg, Args, parse_listen, parse_max_connections, parse_seconds, unknown_flag,
+};
 
 use crate::Error;
 use crate::store::Retention;
@@ -67,6 +69,41 @@ pub struct Config {
     pub notify_retry: Vec<Duration>,
 }
 
+impl Config {
+    /// The settings that need no checking: the defaults, with what the environment sets.
+    fn from_env(env: &dyn Fn(&str) -> Option<String>) -> Config {
+        let default_db =
+            match env("STATE_DIRECTORY").and_then(|s| s.split(':').next().map(str::to_string)) {
+                Some(dir) if !dir.is_empty() => Path::new(&dir).join("stats.db"),
+                _ => PathBuf::from("stats.db"),
+            };
+        Config {
+            listen: env("LANSTAT_LISTEN").unwrap_or_else(|| "0.0.0.0:8001".into()),
+            db: env("DATABASE_PATH")
+                .map(PathBuf::from)
+                .unwrap_or(default_db),
+            poll_interval: Duration::from_secs(30),
+            local: true,
+            trust_proxy: env("LANSTAT_TRUST_PROXY").is_some_and(|v| v == "1" || v == "true"),
+            max_connections: 128,
+            admin_username: env("ADMIN_USERNAME").unwrap_or_else(|| "admin".into()),
+            admin_password: env("ADMIN_PASSWORD"),
+            retention: Retention::default(),
+            public_url: None,
+            notify_retry: [2, 10, 60].map(Duration::from_secs).to_vec(),
+        }
+    }
+
+    /// What the offline commands (backup, reset-password, token) open `db` with: every other
+    /// setting at its default, whatever the environment says, since they only reach the store.
+    pub fn offline(db: PathBuf) -> Config {
+        Config {
+            db,
+            ..Config::from_env(&|_| None)
+        }
+    }
+}
+
 #[derive(Debug)]
 pub enum Command {
     Serve(Config),
@@ -91,26 +128,7 @@ pub fn from_args(
     env: impl Fn(&str) -> Option<String>,
 ) -> Result<Command, Error> {
     let env = |k: &str| env(k).filter(|v| !v.trim().is_empty());
-    let default_db =
-        match env("STATE_DIRECTORY").and_then(|s| s.split(':').next().map(str::to_string)) {
-            Some(dir) if !dir.is_empty() => Path::new(&dir).join("stats.db"),
-            _ => PathBuf::from("stats.db"),
-        };
-    let mut c = Config {
-        listen: env("LANSTAT_LISTEN").unwrap_or_else(|| "0.0.0.0:8001".into()),
-        db: env("DATABASE_PATH")
-            .map(PathBuf::from)
-            .unwrap_or(default_db),
-        poll_interval: Duration::from_secs(30),
-        local: true,
-        trust_proxy: env("LANSTAT_TRUST_PROXY").is_some_and(|v| v == "1" || v == "true"),
-        max_connections: 128,
-        admin_username: env("ADMIN_USERNAME").unwrap_or_else(|| "admin".into()),
-        admin_password: env("ADMIN_PASSWORD"),
-        retention: Retention::default(),
-        public_url: None,
-        notify_retry: [2, 10, 60].map(Duration::from_secs).to_vec(),
-    };
+    let mut c = Config::from_env(&env);
     if let Some(v) = env("LANSTAT_PUBLIC_URL") {
         c.public_url = Some(parse_public_url("public-url (LANSTAT_PUBLIC_URL)", &v)?);
     }
@@ -149,23 +167,9 @@ pub fn from_args(
                 "notify-retry" => c.notify_retry = parse_retry(&args.value(&f)?)?,
                 "trust-proxy" => c.trust_proxy = true,
                 "max-connections" => {
-                    let v = args.value(&f)?;
-                    c.max_connections = v
-                        .parse()
-                        .ok()
-                        .filter(|n| (1..=4096).contains(n))
-                        .ok_or_else(|| {
-                            Error::Usage(format!(
-                                "--max-connections must be from 1 to 4096, not {v:?}"
-                            ))
-                        })?;
+                    c.max_connections = parse_max_connections(&args.value(&f)?, 4096)?
                 }
-                "workers" => {
-                    return Err(Error::Usage(
-                        "--workers is now --max-connections (one thread per connection)".into(),
-                    ));
-                }
-                _ => return Err(Error::Usage(format!("unknown option --{f} (see --help)"))),
+                _ => return Err(unknown_flag(&f).into()),
             },
             Arg::Word(w) => words.push(w),
         }
@@ -416,6 +420,17 @@ mod tests {
             parse("token revoke 3", &[]).unwrap(),
             Command::Token { action: TokenAction::Revoke(w), .. } if w == "3"
         ));
+    }
+
+    #[test]
+    fn offline_commands_get_the_defaults_with_their_database() {
+        let env = [("ADMIN_PASSWORD", "short"), ("LANSTAT_POLL_INTERVAL", "7")];
+        assert_eq!(
+            format!("{:?}", Config::offline(PathBuf::from("/x/a.db"))),
+            format!("{:?}", serve("--db /x/a.db", &[])),
+            "as --db alone, and the environment (even a bad value in it) plays no part"
+        );
+        assert!(parse("backup b.db --db /x/a.db", &env).is_err());
     }
 
     #[test]

@@ -1,9 +1,9 @@
 //! `lanstat-server`: flags, subcommands (serve, backup, reset-password, token), start.
 
 use std::process::ExitCode;
-use std::sync::{Arc, mpsc};
+use std::sync::Arc;
 
-use lanstat_agent::serve::{self, Event};
+use lanstat_agent::serve;
 use lanstat_server::clock::Clock;
 use lanstat_server::config::{self, Command, Config, TokenAction};
 use lanstat_server::{App, Error, FirstAdmin, alerts, maintenance, poller, web};
@@ -50,11 +50,7 @@ fn existing_db(db: &std::path::Path) -> Result<(), Error> {
 
 fn offline_app(db: &std::path::Path) -> Result<App, Error> {
     existing_db(db)?;
-    let cfg = match config::from_args(["--db".to_string(), db.display().to_string()], |_| None)? {
-        Command::Serve(c) => c,
-        _ => unreachable!("--db alone always means serve"),
-    };
-    App::open(cfg, Clock::system())
+    App::open(Config::offline(db.to_path_buf()), Clock::system())
 }
 
 fn backup(db: &std::path::Path, dest: &std::path::Path) -> Result<ExitCode, Error> {
@@ -80,7 +76,7 @@ fn reset_password(db: &std::path::Path, user: &str) -> Result<ExitCode, Error> {
 
 fn token(db: &std::path::Path, action: TokenAction) -> Result<ExitCode, Error> {
     let app = offline_app(db)?;
-    print!("{}", lanstat_server::tokens::command(&app, action)?);
+    print!("{}", lanstat_server::commands::token(&app, action)?);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -111,7 +107,7 @@ fn serve(c: Config) -> Result<ExitCode, Error> {
         .map(|s| s.latest().get().info.hostname.clone())
         .unwrap_or_default();
     app.ensure_local_computer(&hostname)?;
-    app.fallback_url = format!(
+    app.notifier.set_fallback_url(format!(
         "http://{}:{}",
         if hostname.is_empty() {
             "localhost"
@@ -119,14 +115,12 @@ fn serve(c: Config) -> Result<ExitCode, Error> {
             &hostname
         },
         addr.port()
-    );
+    ));
     let first = app.ensure_first_admin()?;
     let app = Arc::new(app);
 
-    let (tx, rx) = mpsc::channel();
-    serve::forward_signals(tx.clone());
     let web_app = app.clone();
-    let http = serve::serve(server, move |req| web::handle(&web_app, req), tx)?;
+    let http = serve::start(server, move |req| web::handle(&web_app, req))?;
     // Before the background threads start, so nothing they log comes first.
     println!("listening on {addr}");
     println!(
@@ -143,7 +137,7 @@ fn serve(c: Config) -> Result<ExitCode, Error> {
         .map_err(|e| Error::Other(format!("cannot start the poller: {e}")))?;
     let upkeep = maintenance::Maintenance::start(app.clone())
         .map_err(|e| Error::Other(format!("cannot start the maintenance thread: {e}")))?;
-    let notify = alerts::notify::NotifyThread::start(app.clone())
+    let notify = alerts::notify::NotifyThread::start(app.notifier.clone())
         .map_err(|e| Error::Other(format!("cannot start the notify thread: {e}")))?;
 
     let shown = if addr.ip().is_unspecified() {
@@ -180,18 +174,7 @@ fn serve(c: Config) -> Result<ExitCode, Error> {
         }
     }
 
-    let code = match rx.recv() {
-        Ok(Event::Signal(sig)) => {
-            println!("event=stopping signal={sig}");
-            ExitCode::SUCCESS
-        }
-        Ok(Event::ListenerFailed(why)) => {
-            eprintln!("event=listener_failed error={why:?} action=exit");
-            ExitCode::from(1)
-        }
-        Err(_) => ExitCode::from(1),
-    };
-    http.stop();
+    let code = http.wait();
     poller.stop();
     upkeep.stop();
     notify.stop();

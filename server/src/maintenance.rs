@@ -3,9 +3,10 @@
 //! OS, and sweep expired sessions. Each step is its own short transaction, so poll rounds
 //! queue between them instead of behind one long job.
 
-use std::sync::{Arc, Condvar, Mutex};
-use std::thread::JoinHandle;
+use std::sync::Arc;
 use std::time::Duration;
+
+use lanstat_agent::worker::{Schedule, Worker};
 
 use crate::App;
 use crate::store::{self, Durability, Tier, tiers};
@@ -60,8 +61,8 @@ pub fn pass(app: &App, stop: &dyn Fn() -> bool) -> Result<Pass, store::StoreErro
     done.sessions_ended = app.store.write(Durability::Relaxed, move |tx| {
         store::users::delete_expired_sessions(
             tx,
-            now - crate::auth::SESSION_IDLE_SECS,
-            now - crate::auth::SESSION_MAX_SECS,
+            now - crate::domain::accounts::SESSION_IDLE_SECS,
+            now - crate::domain::accounts::SESSION_MAX_SECS,
         )
     })?;
     Ok(done)
@@ -69,65 +70,36 @@ pub fn pass(app: &App, stop: &dyn Fn() -> bool) -> Result<Pass, store::StoreErro
 
 /// The upkeep thread.
 pub struct Maintenance {
-    stop: Arc<(Mutex<bool>, Condvar)>,
-    thread: Option<JoinHandle<()>>,
+    worker: Worker,
 }
 
 impl Maintenance {
     pub fn start(app: Arc<App>) -> std::io::Result<Maintenance> {
-        let stop = Arc::new((Mutex::new(false), Condvar::new()));
-        let thread = {
-            let stop = stop.clone();
-            std::thread::Builder::new()
-                .name("maintenance".into())
-                .spawn(move || run(&app, &stop))?
-        };
-        Ok(Maintenance {
-            stop,
-            thread: Some(thread),
-        })
-    }
-
-    pub fn stop(mut self) {
-        let (lock, cv) = &*self.stop;
-        *lock.lock().unwrap_or_else(|e| e.into_inner()) = true;
-        cv.notify_all();
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-fn run(app: &App, stop: &(Mutex<bool>, Condvar)) {
-    let (lock, cv) = stop;
-    let stopped = || *lock.lock().unwrap_or_else(|e| e.into_inner());
-    loop {
-        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| pass(app, &stopped))) {
-            Ok(Ok(p)) => {
-                if p.deleted > 0 || p.vacuumed_pages > 0 {
-                    println!(
-                        "event=maintenance buckets={} rows_deleted={} pages_freed={} sessions_ended={}",
-                        p.buckets, p.deleted, p.vacuumed_pages, p.sessions_ended
-                    );
+        let worker = Worker::start(
+            "maintenance",
+            Schedule::AfterEach { pause: EVERY },
+            "event=maintenance_panic action=retry_later",
+            move |stop| match pass(&app, &|| stop.is_set()) {
+                Ok(p) => {
+                    if p.deleted > 0 || p.vacuumed_pages > 0 {
+                        println!(
+                            "event=maintenance buckets={} rows_deleted={} pages_freed={} sessions_ended={}",
+                            p.buckets, p.deleted, p.vacuumed_pages, p.sessions_ended
+                        );
+                    }
                 }
-            }
-            Ok(Err(e)) => eprintln!(
-                "event=maintenance_failed error={:?} action=retry_later",
-                e.to_string()
-            ),
-            Err(_) => eprintln!("event=maintenance_panic action=retry_later"),
-        }
-        let guard = lock.lock().unwrap_or_else(|e| e.into_inner());
-        if *guard {
-            return;
-        }
-        let guard = cv
-            .wait_timeout(guard, EVERY)
-            .unwrap_or_else(|e| e.into_inner())
-            .0;
-        if *guard {
-            return;
-        }
+                Err(e) => eprintln!(
+                    "event=maintenance_failed error={:?} action=retry_later",
+                    e.to_string()
+                ),
+            },
+        )?;
+        Ok(Maintenance { worker })
+    }
+
+    /// Asks the pass in hand to end after its current step and waits for it.
+    pub fn stop(self) {
+        self.worker.stop();
     }
 }
 
@@ -135,8 +107,9 @@ fn run(app: &App, stop: &(Mutex<bool>, Condvar)) {
 mod tests {
     use super::*;
     use crate::clock::Clock;
-    use crate::config::{self, Command};
-    use crate::store::{ComputerInput, Sample, stats};
+    use crate::config::Config;
+    use crate::model::NewComputer;
+    use crate::store::{Retention, Sample, stats};
 
     #[test]
     fn a_pass_rolls_up_and_trims_as_the_clock_moves() {
@@ -144,23 +117,18 @@ mod tests {
         getrandom::fill(&mut b).unwrap();
         let dir = std::env::temp_dir().join(format!("lanstat-upkeep-{}", u64::from_le_bytes(b)));
         std::fs::create_dir_all(&dir).unwrap();
-        let db = dir.join("stats.db").display().to_string();
-        let Command::Serve(cfg) = config::from_args(
-            ["--db".into(), db, "--keep-raw".into(), "1h".into()],
-            |_| None,
-        )
-        .unwrap() else {
-            unreachable!()
+        // As `--db DIR/stats.db --keep-raw 1h`.
+        let cfg = Config {
+            retention: Retention {
+                raw: 3600,
+                ..Retention::default()
+            },
+            ..Config::offline(dir.join("stats.db"))
         };
         let start = 1_800_000_000;
         let clock = Clock::fake(start);
         let app = App::open(cfg, clock.clone()).unwrap();
-        let input = ComputerInput {
-            name: "a".into(),
-            url: "http://a:8000".into(),
-            token: Some("t".into()),
-            enabled: true,
-        };
+        let input = NewComputer::new("a", "http://a:8000", "t").unwrap();
         let id = app
             .store
             .write(Durability::Durable, move |tx| {

@@ -7,10 +7,10 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::Ordering;
 use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use lanstat_agent::SystemInfo;
+use lanstat_agent::worker::{Schedule, Worker};
 
 use crate::App;
 use crate::agents::{self, Timeouts};
@@ -185,7 +185,7 @@ pub fn round(app: &App) -> RoundReport {
     }
     store_batch(app, &mut report, pending);
     report.first_stored.get_or_insert(started.elapsed());
-    crate::alerts::after_round(app);
+    app.alerts.judge_round();
     report.duration = started.elapsed();
     app.metrics
         .last_round_ms
@@ -284,62 +284,33 @@ fn log_change(c: &Computer, result: &Result<store::Sample, (Status, String)>) {
 
 /// The background poll thread.
 pub struct Poller {
-    stop: Arc<(Mutex<bool>, Condvar)>,
-    thread: Option<JoinHandle<()>>,
+    worker: Worker,
 }
 
 impl Poller {
     pub fn start(app: Arc<App>) -> std::io::Result<Poller> {
-        let stop = Arc::new((Mutex::new(false), Condvar::new()));
-        let thread = {
-            let stop = stop.clone();
-            std::thread::Builder::new()
-                .name("poller".into())
-                .spawn(move || run(app, stop))?
+        let every = app.config.poll_interval;
+        // Rounds start on the interval's beat however long each takes; after a stall the next
+        // waits at least a quarter interval instead of catching up.
+        let schedule = Schedule::Steady {
+            first: Duration::ZERO,
+            every,
+            min_gap: every / 4,
         };
-        Ok(Poller {
-            stop,
-            thread: Some(thread),
-        })
+        let worker = Worker::start(
+            "poller",
+            schedule,
+            "event=poll_round_panic action=continue",
+            move |_| {
+                round(&app);
+            },
+        )?;
+        Ok(Poller { worker })
     }
 
     /// Asks the loop to stop after the round in hand and waits for it.
-    pub fn stop(mut self) {
-        let (lock, cv) = &*self.stop;
-        *lock.lock().unwrap_or_else(|e| e.into_inner()) = true;
-        cv.notify_all();
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-fn run(app: Arc<App>, stop: Arc<(Mutex<bool>, Condvar)>) {
-    let (lock, cv) = &*stop;
-    let interval = app.config.poll_interval;
-    let mut next = Instant::now();
-    loop {
-        {
-            let mut stopped = lock.lock().unwrap_or_else(|e| e.into_inner());
-            loop {
-                if *stopped {
-                    return;
-                }
-                let now = Instant::now();
-                if now >= next {
-                    break;
-                }
-                stopped = cv
-                    .wait_timeout(stopped, next - now)
-                    .unwrap_or_else(|e| e.into_inner())
-                    .0;
-            }
-        }
-        next = (next + interval).max(Instant::now() + interval / 4);
-        let app2 = app.clone();
-        if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| round(&app2))).is_err() {
-            eprintln!("event=poll_round_panic action=continue");
-        }
+    pub fn stop(self) {
+        self.worker.stop();
     }
 }
 

@@ -36,13 +36,19 @@ impl Agent {
     }
 
     pub fn get(&self, path: &str) -> Resp {
-        let auth = format!("Bearer {}", self.token);
-        request(
-            self.proc.addr,
-            "GET",
-            path,
-            &[("Authorization", &auth)],
-            b"",
-        )
+        get_as(self.proc.addr, path, &format!("Bearer {}", self.token))
     }
+}
+
+/// GET `path` with `authorization` as the Authorization header.
+pub fn get_as(addr: std::net::SocketAddr, path: &str, authorization: &str) -> Resp {
+    request(addr, "GET", path, &[("Authorization", authorization)], b"")
+}
+
+/// Writes `content` to `path` with the permission bits `mode`.
+#[cfg(unix)]
+pub fn write_with_mode(path: &Path, content: impl AsRef<[u8]>, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, content).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
 }
