@@ -177,6 +177,12 @@ function flow(name, body) {
   });
 }
 
+/** The main nav's links a user can see, and the one marked as the page shown. */
+async function nav() {
+  const links = page.locator("header.top nav a:visible");
+  return { links: await links.allInnerTexts(), current: await page.locator('header.top nav a[aria-current="page"]').innerText() };
+}
+
 const card = (name) => page.locator("#cards .computer", { has: page.locator(".card-name", { hasText: name }) });
 
 before(async () => {
@@ -263,12 +269,16 @@ flow("first login forces a password change, then the new password works", async 
   await page.waitForURL(`${server.url}/`);
   await page.locator("#cards .computer").first().waitFor();
   assert.equal(await page.locator("#whoami").innerText(), server.username);
+  await page.locator("header.top nav a[data-admin]:visible").first().waitFor();
+  assert.deepEqual(await nav(), { links: ["Dashboard", "Manage", "Users", "Alerts"], current: "Dashboard" });
   clean();
 });
 
 flow("an agent is added from the Manage page after a connection test", async () => {
   await page.getByRole("link", { name: "Manage" }).click();
   await page.waitForURL(/\/manage$/);
+  await page.locator("header.top nav a[data-admin]:visible").first().waitFor();
+  assert.deepEqual(await nav(), { links: ["Dashboard", "Manage", "Users", "Alerts"], current: "Manage" });
   const form = page.locator("#computer-form");
   // A bad address is explained beside the address field.
   await form.getByLabel("Name").fill("Workshop");
@@ -352,6 +362,15 @@ flow("a computer is edited and removed after a confirmation", async () => {
   await page.locator(".list-message", { hasText: "Saved Attic Pi 4" }).waitFor();
   const renamed = page.locator("#computers tbody tr", { hasText: "Attic Pi 4" });
   await renamed.waitFor();
+  assert.equal(await page.locator("#form-title").innerText(), "Add a computer", "the form is back to adding");
+  assert.equal(await form.locator("button[type=submit]").innerText(), "Add computer");
+
+  // Cancel leaves an edit unsaved and gives the focus back to the row's Edit button.
+  await renamed.getByRole("button", { name: "Edit Attic Pi 4" }).click();
+  await form.getByLabel("Name").fill("Not saved");
+  await form.getByRole("button", { name: "Cancel" }).click();
+  assert.equal(await form.getByLabel("Name").inputValue(), "");
+  assert.equal(await page.evaluate(() => document.activeElement.getAttribute("aria-label")), "Edit Attic Pi 4");
 
   // Cancel keeps it; confirming removes it.
   await renamed.getByRole("button", { name: "Remove Attic Pi 4" }).click();
@@ -386,6 +405,12 @@ flow("a viewer sees the dashboard but is refused the admin pages", async () => {
   const withToken = () => fetch(`${server.url}/api/computers`, { headers: { Authorization: `Bearer ${token}` } });
   assert.equal((await withToken()).status, 200, "the token reads the API");
   await shot("users-desktop-light");
+  // A name taken already (409, code "conflict") is the name field's fault.
+  await tokens.getByLabel("Token name").fill("home-assistant");
+  allowed.push(/status of 409/);
+  await tokens.getByRole("button", { name: "Create token" }).click();
+  await page.locator("#token-name-error", { hasText: "exists already" }).waitFor();
+  assert.equal(await tokens.getByLabel("Token name").getAttribute("aria-invalid"), "true");
   await tokens.getByRole("button", { name: "Revoke the token home-assistant" }).click();
   await page.locator("dialog.confirm").getByRole("button", { name: "Revoke" }).click();
   await page.locator("#token-message", { hasText: "Revoked home-assistant" }).waitFor();
@@ -395,6 +420,7 @@ flow("a viewer sees the dashboard but is refused the admin pages", async () => {
   await login("guest", password);
   await changePassword(password, "guest password 1");
   await card("Workshop").waitFor();
+  assert.deepEqual(await nav(), { links: ["Dashboard"], current: "Dashboard" });
   assert.equal(await page.getByRole("link", { name: "Manage" }).count(), 0, "no admin links for a viewer");
   assert.equal(await page.getByRole("link", { name: "Users" }).count(), 0);
   for (const p of ["/manage", "/users"]) {
@@ -423,6 +449,41 @@ flow("a viewer sees the dashboard but is refused the admin pages", async () => {
   await page.goto(server.url);
   await logout();
   allowed.length = 0;
+  clean();
+});
+
+flow("a script told to change the password or to log in again goes there", async () => {
+  // Reset the guest's password; the guest logs in with it and must change it.
+  await login(server.username, NEW_PASSWORD);
+  await page.waitForURL(`${server.url}/`);
+  await page.goto(`${server.url}/users`);
+  await page.getByRole("button", { name: "Reset the password of guest" }).click();
+  await page.locator("dialog.confirm").getByRole("button", { name: "Reset password" }).click();
+  const password = await page.locator("#secret .secret-value").innerText();
+  await logout();
+  await login("guest", password);
+  await page.waitForURL(/\/change_password$/);
+  // An API call now is refused with the code password_change_required, and the page goes to
+  // the password page.
+  allowed.push(/status of 403/);
+  const reloaded = page.waitForEvent("load");
+  const refused = await page.evaluate(async () => {
+    const { api } = await import("/static/app.js");
+    try {
+      await api("/api/computers");
+      return null;
+    } catch (e) {
+      return { status: e.status, code: e.code };
+    }
+  });
+  assert.deepEqual(refused, { status: 403, code: "password_change_required" });
+  await reloaded;
+  await changePassword(password, "guest password 2");
+  await card("Workshop").waitFor();
+  // A session that ends under an open dashboard: its next refresh goes to the login page.
+  allowed.push(/status of 401/);
+  await browser.clearCookies();
+  await page.waitForURL(/\/login$/);
   clean();
 });
 

@@ -1,9 +1,27 @@
 // Alerts: rules (add, edit, turn on and off, remove), channels (add, edit, send a test,
 // remove; their secrets come back shortened), and the history of what fired and resolved.
-import { $, ago, api, busy, cell, clearErrors, confirmAction, duration, el, formData, frame, rowButton, showError } from "./app.js";
+import {
+  $,
+  ago,
+  api,
+  attempt,
+  busy,
+  cell,
+  duration,
+  el,
+  frame,
+  itemForm,
+  keepFocus,
+  loadRows,
+  notice,
+  removeAfterAsking,
+  rowButton,
+  showError,
+} from "./app.js";
 
 const ruleForm = $("#rule-form");
-const channelForm = $("#channel-form");
+const sayRule = notice($("#rule-message"));
+const sayChannel = notice($("#channel-message"));
 const KIND_TEXT = {
   offline: "Not answering",
   cpu: "CPU",
@@ -28,28 +46,6 @@ const CHANNEL_HINT = {
 };
 let computers = [];
 let rules = [];
-let editingRule = null;
-let editingChannel = null;
-
-function say(slot, text, kind = "ok") {
-  const p = $(slot);
-  p.textContent = text;
-  p.className = `list-message ${kind}`;
-  p.hidden = false;
-}
-
-/** Keyboard focus survives a table refresh: the same button in the same row gets it back. */
-async function keepFocus(tbody, rebuild) {
-  const f = tbody.contains(document.activeElement) ? document.activeElement : null;
-  const id = f && f.closest("tr")?.dataset.id;
-  const label = f && (f.getAttribute("aria-label") || f.textContent);
-  rebuild();
-  if (!id) return;
-  const again = [...tbody.querySelectorAll(`tr[data-id="${id}"] button, tr[data-id="${id}"] input`)].find(
-    (b) => (b.getAttribute("aria-label") || b.textContent) === label,
-  );
-  if (again) again.focus();
-}
 
 // ---- rules --------------------------------------------------------------------------------
 
@@ -85,24 +81,22 @@ function ruleRow(r, firing) {
   cell(tr, "Firing", where.length ? el("span", "alert-text", where.join(", ")) : el("span", "muted", "–"));
   const actions = el("div", "row-actions");
   actions.append(
-    rowButton("Edit", "secondary", `Edit the rule ${r.name}`, () => startRuleEdit(r)),
-    rowButton("Remove", "danger-outline", `Remove the rule ${r.name}`, (e) => removeRule(r, e.target)),
+    rowButton("Edit", "secondary", `Edit the rule ${r.name}`, (e) => ruleEditor.edit(r, e.currentTarget)),
+    rowButton("Remove", "danger-outline", `Remove the rule ${r.name}`, (e) => removeRule(r, e.currentTarget)),
   );
   cell(tr, "", actions).className = "cell-actions";
   return tr;
 }
 
 async function loadRules() {
-  try {
+  await attempt(sayRule, "Could not load the rules", async () => {
     [rules, computers] = await Promise.all([api("/api/alerts/rules"), api("/api/computers")]);
     const firing = computers.flatMap((c) => (c.alerts || []).map((a) => ({ ...a, computer: c.name })));
     const tbody = $("#rules tbody");
-    await keepFocus(tbody, () => tbody.replaceChildren(...rules.map((r) => ruleRow(r, firing))));
+    keepFocus(tbody, () => tbody.replaceChildren(...rules.map((r) => ruleRow(r, firing))));
     $("#rules-empty").hidden = rules.length > 0;
     fillComputers();
-  } catch (e) {
-    say("#rule-message", `Could not load the rules: ${e.message}`, "bad");
-  }
+  });
 }
 
 function fillComputers() {
@@ -155,93 +149,68 @@ async function kindChanged() {
   }
 }
 
-function resetRuleForm() {
-  editingRule = null;
-  ruleForm.reset();
-  clearErrors(ruleForm);
-  $("#rule-form-title").textContent = "Add a rule";
-  $("#rule-save").textContent = "Add rule";
-  $("#rule-cancel").hidden = true;
-  kindChanged();
-}
-
-function startRuleEdit(r) {
-  resetRuleForm();
-  editingRule = r;
-  $("#rule-form-title").textContent = `Edit ${r.name}`;
-  $("#rule-save").textContent = "Save changes";
-  $("#rule-cancel").hidden = false;
-  $("#rule-name").value = r.name;
-  $("#rule-kind").value = r.kind;
-  $("#rule-computer").value = r.computer_id ? String(r.computer_id) : "";
-  $("#rule-target").value = r.target || "";
-  $("#rule-threshold").value = r.threshold ?? "";
-  $("#rule-duration").value = String(r.duration_secs / 60);
-  $("#rule-enabled").checked = r.enabled;
-  kindChanged();
-  ruleForm.scrollIntoView({ block: "start", behavior: "smooth" });
-  $("#rule-name").focus();
-}
-
-async function saveRule(e) {
-  e.preventDefault();
-  clearErrors(ruleForm);
-  const f = formData(ruleForm);
-  const body = {
-    name: f.name,
-    kind: f.kind,
-    computer_id: f.computer_id,
-    enabled: f.enabled,
-    target: TARGET[f.kind] ? f.target : "",
-  };
-  if (UNIT[f.kind]) body.threshold = f.threshold;
-  if (f.kind !== "reboot") {
-    const minutes = Number(f.duration_minutes || 0);
-    if (!Number.isFinite(minutes) || minutes < 0) {
-      showError(ruleForm, "the duration must be a number of minutes", "duration_minutes");
-      return;
+const ruleEditor = itemForm(ruleForm, {
+  url: "/api/alerts/rules",
+  cancel: $("#rule-cancel"),
+  say: sayRule,
+  reload: loadRules,
+  saved: (r, edited) => (edited ? `Saved the rule ${r.name}.` : `Added the rule ${r.name}.`),
+  onReset: kindChanged,
+  fill(r) {
+    $("#rule-name").value = r.name;
+    $("#rule-kind").value = r.kind;
+    $("#rule-computer").value = r.computer_id ? String(r.computer_id) : "";
+    $("#rule-target").value = r.target || "";
+    $("#rule-threshold").value = r.threshold ?? "";
+    $("#rule-duration").value = String(r.duration_secs / 60);
+    $("#rule-enabled").checked = r.enabled;
+    kindChanged();
+  },
+  prepare(f) {
+    const body = {
+      name: f.name,
+      kind: f.kind,
+      computer_id: f.computer_id,
+      enabled: f.enabled,
+      target: TARGET[f.kind] ? f.target : "",
+    };
+    if (UNIT[f.kind]) body.threshold = f.threshold;
+    if (f.kind !== "reboot") {
+      const minutes = Number(f.duration_minutes || 0);
+      if (!Number.isFinite(minutes) || minutes < 0) {
+        showError(ruleForm, "the duration must be a number of minutes", "duration_minutes");
+        return null;
+      }
+      body.duration_secs = Math.round(minutes * 60);
     }
-    body.duration_secs = Math.round(minutes * 60);
-  }
-  await busy($("#rule-save"), "Saving…", async () => {
-    try {
-      const r = editingRule
-        ? await api(`/api/alerts/rules/${editingRule.id}`, { method: "PUT", body })
-        : await api("/api/alerts/rules", { method: "POST", body });
-      say("#rule-message", editingRule ? `Saved the rule ${r.name}.` : `Added the rule ${r.name}.`);
-      resetRuleForm();
-      await loadRules();
-    } catch (err) {
-      showError(ruleForm, err.message, err.field === "duration_secs" ? "duration_minutes" : err.field);
-    }
-  });
-}
+    return body;
+  },
+  // The form asks for minutes, the API for seconds.
+  field: (err) => (err.field === "duration_secs" ? "duration_minutes" : err.field),
+});
 
 async function toggleRule(r, box) {
-  try {
+  const changed = await attempt(sayRule, `Could not change ${r.name}`, async () => {
     await api(`/api/alerts/rules/${r.id}`, { method: "PATCH", body: { enabled: box.checked } });
-    say("#rule-message", `${r.name} is ${box.checked ? "on" : "off"}.`);
+    sayRule(`${r.name} is ${box.checked ? "on" : "off"}.`);
     await loadRules();
-  } catch (e) {
-    box.checked = !box.checked;
-    say("#rule-message", `Could not change ${r.name}: ${e.message}`, "bad");
-  }
+  });
+  if (!changed) box.checked = !box.checked;
 }
 
-async function removeRule(r, opener) {
-  const yes = await confirmAction(`Remove the rule ${r.name}?`, "A firing alert of it ends with a resolved message; its history stays.", "Remove");
-  if (!yes) {
-    opener.focus();
-    return;
-  }
-  try {
-    await api(`/api/alerts/rules/${r.id}`, { method: "DELETE" });
-    if (editingRule && editingRule.id === r.id) resetRuleForm();
-    say("#rule-message", `Removed the rule ${r.name}.`);
-    await loadRules();
-  } catch (e) {
-    say("#rule-message", `Could not remove ${r.name}: ${e.message}`, "bad");
-  }
+function removeRule(r, opener) {
+  return removeAfterAsking({
+    ask: [`Remove the rule ${r.name}?`, "A firing alert of it ends with a resolved message; its history stays.", "Remove"],
+    url: `/api/alerts/rules/${r.id}`,
+    opener,
+    say: sayRule,
+    done: `Removed the rule ${r.name}.`,
+    failed: `Could not remove ${r.name}`,
+    async after() {
+      ruleEditor.forget(r.id);
+      await loadRules();
+    },
+  });
 }
 
 // ---- channels -----------------------------------------------------------------------------
@@ -268,26 +237,26 @@ function channelRow(c) {
   cell(tr, "Last", last);
   const actions = el("div", "row-actions");
   actions.append(
-    rowButton("Send test", "secondary", `Send a test to ${c.name}`, (e) => testChannel(c, e.target)),
-    rowButton("Edit", "secondary", `Edit the channel ${c.name}`, () => startChannelEdit(c)),
-    rowButton("Remove", "danger-outline", `Remove the channel ${c.name}`, (e) => removeChannel(c, e.target)),
+    rowButton("Send test", "secondary", `Send a test to ${c.name}`, (e) => testChannel(c, e.currentTarget)),
+    rowButton("Edit", "secondary", `Edit the channel ${c.name}`, (e) => channelEditor.edit(c, e.currentTarget)),
+    rowButton("Remove", "danger-outline", `Remove the channel ${c.name}`, (e) => removeChannel(c, e.currentTarget)),
   );
   cell(tr, "", actions).className = "cell-actions";
   return tr;
 }
 
-async function loadChannels() {
-  try {
-    const list = await api("/api/alerts/channels");
-    const tbody = $("#channels tbody");
-    await keepFocus(tbody, () => tbody.replaceChildren(...list.map(channelRow)));
-    $("#channels-empty").hidden = list.length > 0;
-  } catch (e) {
-    say("#channel-message", `Could not load the channels: ${e.message}`, "bad");
-  }
+function loadChannels() {
+  return loadRows($("#channels tbody"), {
+    url: "/api/alerts/channels",
+    row: channelRow,
+    say: sayChannel,
+    what: "channels",
+    empty: $("#channels-empty"),
+  });
 }
 
 function channelKindChanged() {
+  const editingChannel = channelEditor.editing;
   const kind = $("#channel-kind").value;
   const [example, hint] = CHANNEL_HINT[kind];
   $("#channel-url").placeholder = editingChannel ? `unchanged (${editingChannel.url})` : example;
@@ -300,74 +269,44 @@ function channelKindChanged() {
   if (editingChannel && editingChannel.token) tokenHint.append(` Empty keeps the current one (${editingChannel.token}).`);
 }
 
-function resetChannelForm() {
-  editingChannel = null;
-  channelForm.reset();
-  clearErrors(channelForm);
-  $("#channel-form-title").textContent = "Add a channel";
-  $("#channel-save").textContent = "Add channel";
-  $("#channel-cancel").hidden = true;
-  channelKindChanged();
-}
-
-function startChannelEdit(c) {
-  resetChannelForm();
-  editingChannel = c;
-  $("#channel-form-title").textContent = `Edit ${c.name}`;
-  $("#channel-save").textContent = "Save changes";
-  $("#channel-cancel").hidden = false;
-  $("#channel-name").value = c.name;
-  $("#channel-kind").value = c.kind;
-  $("#channel-enabled").checked = c.enabled;
-  channelKindChanged();
-  channelForm.scrollIntoView({ block: "start", behavior: "smooth" });
-  $("#channel-name").focus();
-}
-
-async function saveChannel(e) {
-  e.preventDefault();
-  clearErrors(channelForm);
-  const body = formData(channelForm);
-  await busy($("#channel-save"), "Saving…", async () => {
-    try {
-      const c = editingChannel
-        ? await api(`/api/alerts/channels/${editingChannel.id}`, { method: "PUT", body })
-        : await api("/api/alerts/channels", { method: "POST", body });
-      say("#channel-message", editingChannel ? `Saved the channel ${c.name}.` : `Added the channel ${c.name}. Send a test to check it.`);
-      resetChannelForm();
-      await loadChannels();
-    } catch (err) {
-      showError(channelForm, err.message, err.field);
-    }
-  });
-}
+const channelEditor = itemForm($("#channel-form"), {
+  url: "/api/alerts/channels",
+  cancel: $("#channel-cancel"),
+  say: sayChannel,
+  reload: loadChannels,
+  saved: (c, edited) => (edited ? `Saved the channel ${c.name}.` : `Added the channel ${c.name}. Send a test to check it.`),
+  onReset: channelKindChanged,
+  fill(c) {
+    $("#channel-name").value = c.name;
+    $("#channel-kind").value = c.kind;
+    $("#channel-enabled").checked = c.enabled;
+    channelKindChanged();
+  },
+});
 
 async function testChannel(c, b) {
-  await busy(b, "Sending…", async () => {
-    try {
+  await busy(b, "Sending…", () =>
+    attempt(sayChannel, `Could not send a test to ${c.name}`, async () => {
       const r = await api(`/api/alerts/channels/${c.id}/test`, { method: "POST", body: {}, timeoutMs: 20000 });
-      say("#channel-message", `Test to ${c.name}: ${r.message}.`, r.ok ? "ok" : "bad");
-    } catch (e) {
-      say("#channel-message", `Could not send a test to ${c.name}: ${e.message}`, "bad");
-    }
-  });
+      sayChannel(`Test to ${c.name}: ${r.message}.`, r.ok ? "ok" : "bad");
+    }),
+  );
   await loadChannels();
 }
 
-async function removeChannel(c, opener) {
-  const yes = await confirmAction(`Remove the channel ${c.name}?`, "Alerts will no longer be sent there.", "Remove");
-  if (!yes) {
-    opener.focus();
-    return;
-  }
-  try {
-    await api(`/api/alerts/channels/${c.id}`, { method: "DELETE" });
-    if (editingChannel && editingChannel.id === c.id) resetChannelForm();
-    say("#channel-message", `Removed the channel ${c.name}.`);
-    await loadChannels();
-  } catch (e) {
-    say("#channel-message", `Could not remove ${c.name}: ${e.message}`, "bad");
-  }
+function removeChannel(c, opener) {
+  return removeAfterAsking({
+    ask: [`Remove the channel ${c.name}?`, "Alerts will no longer be sent there.", "Remove"],
+    url: `/api/alerts/channels/${c.id}`,
+    opener,
+    say: sayChannel,
+    done: `Removed the channel ${c.name}.`,
+    failed: `Could not remove ${c.name}`,
+    async after() {
+      channelEditor.forget(c.id);
+      await loadChannels();
+    },
+  });
 }
 
 // ---- history ------------------------------------------------------------------------------
@@ -396,15 +335,11 @@ async function loadEvents() {
 
 $("#rule-kind").addEventListener("change", kindChanged);
 $("#rule-computer").addEventListener("change", kindChanged);
-ruleForm.addEventListener("submit", saveRule);
-$("#rule-cancel").addEventListener("click", resetRuleForm);
 $("#channel-kind").addEventListener("change", channelKindChanged);
-channelForm.addEventListener("submit", saveChannel);
-$("#channel-cancel").addEventListener("click", resetChannelForm);
 
 frame().catch(() => {});
-resetRuleForm();
-resetChannelForm();
+ruleEditor.reset();
+channelEditor.reset();
 loadRules();
 loadChannels();
 loadEvents();

@@ -1,11 +1,17 @@
 // lanstat: what every page shares. The one fetch wrapper, DOM helpers (text only, never
-// HTML from data), number formatting, the header, dialogs and field errors.
+// HTML from data), number formatting, the header, dialogs, forms and their field errors, and
+// the status line under a list.
 
-/** An API error: the HTTP status, the server's message and the field it blames, if any. */
+/**
+ * An API error: the HTTP status, the server's message, its stable `code` (what to decide on:
+ * `login_required`, `conflict`, `invalid`, …; null when no answer came or it was not ours) and
+ * the field it blames, if any. Status 0 means the server did not answer at all.
+ */
 export class ApiError extends Error {
-  constructor(status, message, field) {
+  constructor(status, message, code, field) {
     super(message);
     this.status = status;
+    this.code = code || null;
     this.field = field || null;
   }
 }
@@ -37,13 +43,9 @@ export async function api(path, { method = "GET", body, timeoutMs = 10000 } = {}
   }
   const data = await res.json().catch(() => ({}));
   if (res.ok) return data;
-  const message = data.error || `the server answered HTTP ${res.status}`;
-  if (res.status === 401 && !path.startsWith("/login")) {
-    location.assign("/login");
-  } else if (res.status === 403 && message === "change your password first") {
-    location.assign("/change_password");
-  }
-  throw new ApiError(res.status, message, data.field);
+  if (data.code === "login_required") location.assign("/login");
+  else if (data.code === "password_change_required") location.assign("/change_password");
+  throw new ApiError(res.status, data.error || `the server answered HTTP ${res.status}`, data.code, data.field);
 }
 
 /** Makes an element with a class and text content. */
@@ -303,4 +305,160 @@ export async function busy(button, label, work) {
     button.disabled = false;
     button.textContent = old;
   }
+}
+
+/**
+ * Sends a form's fields without a page load: `send(fields)` runs while the submit button says
+ * `busyLabel`, then `done(answer)`. A refusal is shown beside the field it names (`field(err)`
+ * may name another). `prepare(fields)` runs first: it may hide what the last answer showed,
+ * check or reshape the fields, or return null after showing why they cannot be sent.
+ */
+export function sendForm(form, { send, done, busyLabel = "Saving…", prepare = (f) => f, field = (err) => err.field }) {
+  const button = form.querySelector("button[type=submit]");
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    clearErrors(form);
+    const fields = prepare(formData(form));
+    if (!fields) return;
+    let answer;
+    try {
+      answer = await busy(button, busyLabel, () => send(fields));
+    } catch (err) {
+      showError(form, err.message, field(err));
+      return;
+    }
+    // After busy() has put the button's label back, so `done` may change it.
+    await done(answer);
+  });
+}
+
+/**
+ * The form beside a list that adds an item, or changes one after `edit(item, opener)`. While
+ * adding, its heading and submit button read as the page wrote them; while editing, "Edit
+ * <name>" and "Save changes", and `cancel` shows, which goes back to adding and to `opener`.
+ * Submitting POSTs to `url` or PUTs to `url/<id>`, then says `saved(answer, wasEditing)`,
+ * resets the form and `reload`s the list. `onReset()` and `fill(item)` set the page's own
+ * fields; `editing` is the item being changed, or null.
+ */
+export function itemForm(form, { url, cancel, say, reload, saved, fill, onReset = () => {}, prepare, field }) {
+  const title = form.querySelector("h2");
+  const submit = form.querySelector("button[type=submit]");
+  const adding = { title: title.textContent, submit: submit.textContent };
+  let opener = null; // the aria-label of the button that opened the edit, to go back to
+  const state = {
+    editing: null,
+    reset() {
+      state.editing = null;
+      form.reset();
+      clearErrors(form);
+      title.textContent = adding.title;
+      submit.textContent = adding.submit;
+      cancel.hidden = true;
+      onReset();
+    },
+    edit(item, from) {
+      state.reset();
+      state.editing = item;
+      opener = from ? from.getAttribute("aria-label") : null;
+      title.textContent = `Edit ${item.name}`;
+      submit.textContent = "Save changes";
+      cancel.hidden = false;
+      fill(item);
+      form.scrollIntoView({ block: "start", behavior: "smooth" });
+      form.elements[0].focus();
+    },
+    /** Back to adding if `id` was being edited (it is gone). */
+    forget(id) {
+      if (state.editing && state.editing.id === id) state.reset();
+    },
+  };
+  sendForm(form, {
+    prepare,
+    field,
+    send: (body) =>
+      state.editing
+        ? api(`${url}/${state.editing.id}`, { method: "PUT", body })
+        : api(url, { method: "POST", body }),
+    async done(answer) {
+      say(saved(answer, state.editing !== null));
+      state.reset();
+      await reload();
+    },
+  });
+  cancel.addEventListener("click", () => {
+    state.reset();
+    // The list may have been redrawn meanwhile: find the button by its label.
+    const back = opener && document.querySelector(`button[aria-label="${CSS.escape(opener)}"]`);
+    if (back) back.focus();
+  });
+  return state;
+}
+
+// ---- lists --------------------------------------------------------------------------------
+
+/**
+ * The status line of a list (`<p class="list-message" role="status">`): the function it
+ * returns says what was done, or with "bad" what failed.
+ */
+export function notice(slot) {
+  return (text, kind = "ok") => {
+    slot.textContent = text;
+    slot.className = `list-message ${kind}`;
+    slot.hidden = false;
+  };
+}
+
+/** Keyboard focus survives a table refresh: the same button in the same row gets it back. */
+export function keepFocus(tbody, rebuild) {
+  const f = tbody.contains(document.activeElement) ? document.activeElement : null;
+  const id = f && f.closest("tr")?.dataset.id;
+  const label = f && (f.getAttribute("aria-label") || f.textContent);
+  rebuild();
+  if (!id) return;
+  const again = [...tbody.querySelectorAll(`tr[data-id="${id}"] button, tr[data-id="${id}"] input`)].find(
+    (b) => (b.getAttribute("aria-label") || b.textContent) === label,
+  );
+  if (again) again.focus();
+}
+
+/**
+ * Fills a table body with `row(item)` for each item of the list at `url`, keeping the keyboard
+ * focus where it was, and shows `empty` when there is none; says "Could not load the <what>"
+ * when it cannot. Resolves the list, or null.
+ */
+export async function loadRows(tbody, { url, row, say, what, empty }) {
+  let list = null;
+  await attempt(say, `Could not load the ${what}`, async () => {
+    list = await api(url);
+    keepFocus(tbody, () => tbody.replaceChildren(...list.map(row)));
+    if (empty) empty.hidden = list.length > 0;
+  });
+  return list;
+}
+
+/** Runs `work`; when it throws, says "<failed>: <why>". Resolves true when it went through. */
+export async function attempt(say, failed, work) {
+  try {
+    await work();
+    return true;
+  } catch (e) {
+    say(`${failed}: ${e.message}`, "bad");
+    return false;
+  }
+}
+
+/**
+ * Removes an item of a list once the user says yes: DELETE `url`, say `done`, then `after()`
+ * (the reload). A no gives the focus back to `opener`.
+ */
+export async function removeAfterAsking({ ask, url, opener, say, done, failed, after }) {
+  if (!(await confirmAction(...ask))) {
+    opener.focus();
+    return;
+  }
+  await attempt(say, failed, async () => {
+    await api(url, { method: "DELETE" });
+    say(done);
+    await after();
+  });
 }

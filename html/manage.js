@@ -7,11 +7,14 @@ import {
   busy,
   cell,
   clearErrors,
-  confirmAction,
   el,
   formData,
   frame,
+  itemForm,
+  loadRows,
+  notice,
   percent,
+  removeAfterAsking,
   rowButton,
   showError,
   statusBadge,
@@ -20,15 +23,7 @@ import {
 const form = $("#computer-form");
 const tbody = $("#computers tbody");
 const result = $("#test-result");
-const listMessage = $("#list-message");
-let computers = [];
-let editing = null; // the computer being edited, or null when adding
-
-function say(text, kind = "ok") {
-  listMessage.textContent = text;
-  listMessage.className = `list-message ${kind}`;
-  listMessage.hidden = false;
-}
+const say = notice($("#list-message"));
 
 // ---- list ---------------------------------------------------------------------------------
 
@@ -49,72 +44,54 @@ function row(c) {
   if (c.status !== "online" && c.status_reason) seen.append(el("span", `small reason-${c.status}`, c.status_reason));
   cell(tr, "Last seen", seen);
   const actions = el("div", "row-actions");
-  actions.append(rowButton("Edit", "secondary", `Edit ${c.name}`, () => startEdit(c)));
+  actions.append(rowButton("Edit", "secondary", `Edit ${c.name}`, (e) => editor.edit(c, e.currentTarget)));
   if (c.kind !== "local") {
-    const remove = rowButton("Remove", "danger-outline", `Remove ${c.name}`, () => removeComputer(c, remove));
-    actions.append(remove);
+    actions.append(rowButton("Remove", "danger-outline", `Remove ${c.name}`, (e) => removeComputer(c, e.currentTarget)));
   }
   cell(tr, "", actions).className = "cell-actions";
   return tr;
 }
 
-async function load() {
-  try {
-    computers = await api("/api/computers");
-    // A refresh must not take the keyboard focus away from the row it was on.
-    const focused = tbody.contains(document.activeElement) ? document.activeElement : null;
-    const focusId = focused && focused.closest("tr").dataset.id;
-    const focusLabel = focused && focused.textContent;
-    tbody.replaceChildren(...computers.map(row));
-    if (focusId) {
-      const again = [...tbody.querySelectorAll(`tr[data-id="${focusId}"] button`)].find((b) => b.textContent === focusLabel);
-      if (again) again.focus();
-    }
-    $("#none").hidden = computers.length > 0;
-  } catch (e) {
-    say(`Could not load the computers: ${e.message}`, "bad");
-  }
+function load() {
+  return loadRows(tbody, { url: "/api/computers", row, say, what: "computers", empty: $("#none") });
 }
 
 // ---- form ---------------------------------------------------------------------------------
 
-function resetForm() {
-  editing = null;
-  form.reset();
-  clearErrors(form);
-  result.hidden = true;
-  $("#form-title").textContent = "Add a computer";
-  $("#save").textContent = "Add computer";
-  $("#cancel-edit").hidden = true;
-  $("#enabled-field").hidden = true;
-  $("#url").disabled = false;
-  $("#token").disabled = false;
-  $("#test").hidden = false;
-  $("#token").placeholder = "";
-  $("#token-hint").replaceChildren("Printed by the agent at start, and kept in its ", el("code", null, "client_token.txt"), ".");
-}
-
-function startEdit(c) {
-  resetForm();
-  editing = c;
-  $("#form-title").textContent = `Edit ${c.name}`;
-  $("#save").textContent = "Save changes";
-  $("#cancel-edit").hidden = false;
-  $("#enabled-field").hidden = false;
-  $("#name").value = c.name;
-  $("#enabled").checked = c.enabled !== false;
-  const local = c.kind === "local";
-  $("#url").value = local ? "" : c.url;
-  $("#url").disabled = local;
-  $("#token").disabled = local;
-  $("#test").hidden = local;
-  $("#token").placeholder = local ? "" : `unchanged (${c.token_hint || "kept"})`;
-  $("#token-hint").textContent = local
-    ? "This server samples its own host; there is no agent to reach."
-    : "Leave empty to keep the current token.";
-  form.scrollIntoView({ block: "start", behavior: "smooth" });
-  $("#name").focus();
-}
+const editor = itemForm(form, {
+  url: "/api/computers",
+  cancel: $("#cancel-edit"),
+  say,
+  reload: load,
+  saved: (c, edited) => (edited ? `Saved ${c.name}.` : `Added ${c.name}. Its figures appear after the next poll.`),
+  prepare(body) {
+    if (!editor.editing) delete body.enabled;
+    return body;
+  },
+  onReset() {
+    result.hidden = true;
+    $("#enabled-field").hidden = true;
+    $("#url").disabled = false;
+    $("#token").disabled = false;
+    $("#test").hidden = false;
+    $("#token").placeholder = "";
+    $("#token-hint").replaceChildren("Printed by the agent at start, and kept in its ", el("code", null, "client_token.txt"), ".");
+  },
+  fill(c) {
+    $("#enabled-field").hidden = false;
+    $("#name").value = c.name;
+    $("#enabled").checked = c.enabled !== false;
+    const local = c.kind === "local";
+    $("#url").value = local ? "" : c.url;
+    $("#url").disabled = local;
+    $("#token").disabled = local;
+    $("#test").hidden = local;
+    $("#token").placeholder = local ? "" : `unchanged (${c.token_hint || "kept"})`;
+    $("#token-hint").textContent = local
+      ? "This server samples its own host; there is no agent to reach."
+      : "Leave empty to keep the current token.";
+  },
+});
 
 function showResult(r) {
   result.replaceChildren();
@@ -142,7 +119,7 @@ async function testConnection() {
   result.hidden = true;
   const body = formData(form);
   const payload = { url: body.url, token: body.token };
-  if (editing) payload.id = String(editing.id);
+  if (editor.editing) payload.id = String(editor.editing.id);
   await busy($("#test"), "Testing…", async () => {
     try {
       showResult(await api("/api/test_connection", { method: "POST", body: payload, timeoutMs: 20000 }));
@@ -152,49 +129,22 @@ async function testConnection() {
   });
 }
 
-async function save(e) {
-  e.preventDefault();
-  clearErrors(form);
-  const body = formData(form);
-  if (!editing) delete body.enabled;
-  await busy($("#save"), "Saving…", async () => {
-    try {
-      const c = editing
-        ? await api(`/api/computers/${editing.id}`, { method: "PUT", body })
-        : await api("/api/computers", { method: "POST", body });
-      say(editing ? `Saved ${c.name}.` : `Added ${c.name}. Its figures appear after the next poll.`);
-      resetForm();
+async function removeComputer(c, opener) {
+  await removeAfterAsking({
+    ask: [`Remove ${c.name}?`, "It will no longer be polled, and its history will be deleted.", "Remove"],
+    url: `/api/computers/${c.id}`,
+    opener,
+    say,
+    done: `Removed ${c.name}.`,
+    failed: `Could not remove ${c.name}`,
+    async after() {
+      editor.forget(c.id);
       await load();
-    } catch (err) {
-      showError(form, err.message, err.field);
-    }
+    },
   });
 }
 
-async function removeComputer(c, button) {
-  const yes = await confirmAction(`Remove ${c.name}?`, "It will no longer be polled, and its history will be deleted.", "Remove");
-  if (!yes) {
-    button.focus();
-    return;
-  }
-  try {
-    await api(`/api/computers/${c.id}`, { method: "DELETE" });
-    if (editing && editing.id === c.id) resetForm();
-    say(`Removed ${c.name}.`);
-    await load();
-  } catch (e) {
-    say(`Could not remove ${c.name}: ${e.message}`, "bad");
-  }
-}
-
 $("#test").addEventListener("click", testConnection);
-$("#cancel-edit").addEventListener("click", () => {
-  const id = editing && editing.id;
-  resetForm();
-  const b = id && tbody.querySelector(`tr[data-id="${id}"] button`);
-  if (b) b.focus();
-});
-form.addEventListener("submit", save);
 
 frame().catch(() => {});
 load();

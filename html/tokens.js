@@ -1,19 +1,13 @@
 // API tokens on the Users page: list (name, prefix, created, last used), create (the new
 // token is shown once, with a copy button), revoke after a confirmation.
-import { $, ago, api, busy, cell, clearErrors, confirmAction, el, formData, rowButton, showError } from "./app.js";
+import { $, ago, api, cell, el, loadRows, notice, removeAfterAsking, rowButton, sendForm } from "./app.js";
 
 const form = $("#token-form");
 const tbody = $("#tokens tbody");
 const table = $("#tokens");
-const empty = $("#tokens-empty");
 const secret = $("#token-secret");
 const message = $("#token-message");
-
-function say(text, kind = "ok") {
-  message.textContent = text;
-  message.className = `list-message ${kind}`;
-  message.hidden = false;
-}
+const say = notice(message);
 
 async function copy(text, button) {
   try {
@@ -51,46 +45,41 @@ function row(t) {
   if (t.created_by) made.title = `by ${t.created_by}`;
   cell(tr, "Created", made);
   cell(tr, "Last used", el("span", "muted", ago(t.last_used_at)));
-  const revoke = rowButton("Revoke", "danger-outline", `Revoke the token ${t.name}`, async () => {
-    const yes = await confirmAction(`Revoke ${t.name}?`, "Whatever uses this token loses access at once.", "Revoke");
-    if (!yes) return;
-    try {
-      await api(`/api/tokens/${t.id}`, { method: "DELETE" });
-      say(`Revoked ${t.name}.`);
-      await load();
-    } catch (e) {
-      say(`Could not revoke ${t.name}: ${e.message}`, "bad");
-    }
-  });
+  const revoke = rowButton("Revoke", "danger-outline", `Revoke the token ${t.name}`, (e) =>
+    removeAfterAsking({
+      ask: [`Revoke ${t.name}?`, "Whatever uses this token loses access at once.", "Revoke"],
+      url: `/api/tokens/${t.id}`,
+      opener: e.currentTarget,
+      say,
+      done: `Revoked ${t.name}.`,
+      failed: `Could not revoke ${t.name}`,
+      after: load,
+    }),
+  );
   cell(tr, "", revoke).className = "cell-actions";
   return tr;
 }
 
 async function load() {
-  try {
-    const list = await api("/api/tokens");
-    tbody.replaceChildren(...list.map(row));
-    table.hidden = list.length === 0;
-    empty.hidden = list.length !== 0;
-  } catch (e) {
-    say(`Could not load the tokens: ${e.message}`, "bad");
-  }
+  const list = await loadRows(tbody, { url: "/api/tokens", row, say, what: "tokens", empty: $("#tokens-empty") });
+  if (list) table.hidden = list.length === 0;
 }
 
-form.addEventListener("submit", async (e) => {
-  e.preventDefault();
-  clearErrors(form);
-  secret.hidden = true;
-  message.hidden = true;
-  const button = form.querySelector("button[type=submit]");
-  try {
-    const t = await busy(button, "Creating…", () => api("/api/tokens", { method: "POST", body: formData(form) }));
+sendForm(form, {
+  busyLabel: "Creating…",
+  prepare(body) {
+    secret.hidden = true;
+    message.hidden = true;
+    return body;
+  },
+  send: (body) => api("/api/tokens", { method: "POST", body }),
+  // A name already taken is the name field's fault.
+  field: (err) => err.field || (err.code === "conflict" ? "name" : null),
+  async done(t) {
     form.reset();
     showOnce(t);
     await load();
-  } catch (err) {
-    showError(form, err.message, err.field || (err.status === 409 ? "name" : null));
-  }
+  },
 });
 
 load();

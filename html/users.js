@@ -1,18 +1,12 @@
 // Users: list, add (with a chosen or generated password), change a role, reset a password
 // (the new one is shown once), delete after a confirmation.
-import { $, ago, api, busy, cell, clearErrors, confirmAction, el, formData, frame, rowButton, showError } from "./app.js";
+import { $, ago, api, attempt, cell, confirmAction, el, frame, loadRows, notice, removeAfterAsking, rowButton, sendForm } from "./app.js";
 
 const form = $("#user-form");
 const tbody = $("#users tbody");
 const secret = $("#secret");
-const listMessage = $("#list-message");
+const say = notice($("#list-message"));
 let me = null;
-
-function say(text, kind = "ok") {
-  listMessage.textContent = text;
-  listMessage.className = `list-message ${kind}`;
-  listMessage.hidden = false;
-}
 
 /** Shows a password once, selectable in one click. */
 function showSecret(username, password, why) {
@@ -43,14 +37,12 @@ function row(u) {
     select.append(o);
   }
   select.addEventListener("change", async () => {
-    try {
+    const changed = await attempt(say, `Could not change the role of ${u.username}`, async () => {
       await api(`/api/users/${u.id}`, { method: "PATCH", body: { role: select.value } });
       say(`${u.username} is now ${select.value === "admin" ? "an admin" : "a viewer"}.`);
       u.role = select.value;
-    } catch (e) {
-      select.value = u.role;
-      say(`Could not change the role of ${u.username}: ${e.message}`, "bad");
-    }
+    });
+    if (!changed) select.value = u.role;
   });
   cell(tr, "Role", select);
 
@@ -60,23 +52,16 @@ function row(u) {
   cell(tr, "Password", pw);
 
   const actions = el("div", "row-actions");
-  const reset = rowButton("Reset password", "secondary", `Reset the password of ${u.username}`, () => resetPassword(u, reset));
-  actions.append(reset);
+  actions.append(rowButton("Reset password", "secondary", `Reset the password of ${u.username}`, (e) => resetPassword(u, e.currentTarget)));
   if (!me || u.id !== me.id) {
-    const del = rowButton("Delete", "danger-outline", `Delete ${u.username}`, () => deleteUser(u, del));
-    actions.append(del);
+    actions.append(rowButton("Delete", "danger-outline", `Delete ${u.username}`, (e) => deleteUser(u, e.currentTarget)));
   }
   cell(tr, "", actions).className = "cell-actions";
   return tr;
 }
 
-async function load() {
-  try {
-    const users = await api("/api/users");
-    tbody.replaceChildren(...users.map(row));
-  } catch (e) {
-    say(`Could not load the users: ${e.message}`, "bad");
-  }
+function load() {
+  return loadRows(tbody, { url: "/api/users", row, say, what: "users" });
 }
 
 async function resetPassword(u, button) {
@@ -89,43 +74,38 @@ async function resetPassword(u, button) {
     "Reset password",
   );
   if (!yes) return button.focus();
-  try {
+  await attempt(say, "Could not reset the password", async () => {
     const r = await api(`/api/users/${u.id}/reset_password`, { method: "POST", body: {} });
     showSecret(u.username, r.password, "New password");
     await load();
-  } catch (e) {
-    say(`Could not reset the password: ${e.message}`, "bad");
-  }
-}
-
-async function deleteUser(u, button) {
-  const yes = await confirmAction(`Delete ${u.username}?`, "Their sessions end and they can no longer log in.", "Delete");
-  if (!yes) return button.focus();
-  try {
-    await api(`/api/users/${u.id}`, { method: "DELETE" });
-    say(`Deleted ${u.username}.`);
-    await load();
-  } catch (e) {
-    say(`Could not delete ${u.username}: ${e.message}`, "bad");
-  }
-}
-
-form.addEventListener("submit", async (e) => {
-  e.preventDefault();
-  clearErrors(form);
-  secret.hidden = true;
-  const body = formData(form);
-  await busy(form.querySelector("button[type=submit]"), "Adding…", async () => {
-    try {
-      const u = await api("/api/users", { method: "POST", body });
-      form.reset();
-      if (u.password) showSecret(u.username, u.password, "Password");
-      else say(`Added ${u.username}.`);
-      await load();
-    } catch (err) {
-      showError(form, err.message, err.field);
-    }
   });
+}
+
+function deleteUser(u, opener) {
+  return removeAfterAsking({
+    ask: [`Delete ${u.username}?`, "Their sessions end and they can no longer log in.", "Delete"],
+    url: `/api/users/${u.id}`,
+    opener,
+    say,
+    done: `Deleted ${u.username}.`,
+    failed: `Could not delete ${u.username}`,
+    after: load,
+  });
+}
+
+sendForm(form, {
+  busyLabel: "Adding…",
+  prepare(body) {
+    secret.hidden = true;
+    return body;
+  },
+  send: (body) => api("/api/users", { method: "POST", body }),
+  async done(u) {
+    form.reset();
+    if (u.password) showSecret(u.username, u.password, "Password");
+    else say(`Added ${u.username}.`);
+    await load();
+  },
 });
 
 frame()
