@@ -45,11 +45,11 @@ bench: bench-agent bench-server
 
 bench-agent:
 	$(CARGO) build --release -p lanstat-agent
-	$(CARGO) run --release -p lanstat-agent --example bench --features testkit
+	$(CARGO) run --release -p lanstat-agent --example bench-agent --features testkit
 
 bench-server:
 	$(CARGO) build --release -p lanstat-server --bins --examples --features sim
-	$(CARGO) run --release -p lanstat-server --example bench --features sim
+	$(CARGO) run --release -p lanstat-server --example bench-server --features sim
 
 # ---------------------------------------------------------------------------------------
 # Release, install and systemd units (README: Install on a Raspberry Pi)

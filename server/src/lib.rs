@@ -6,7 +6,8 @@
 //! let cmd = config::from_args(["--db".to_string(), "stats.db".to_string()], |_| None).unwrap();
 //! if let config::Command::Serve(cfg) = cmd {
 //!     let app = App::open(cfg, lanstat_server::clock::Clock::system()).unwrap();
-//!     lanstat_server::poller::round(&app);
+//!     let polling = lanstat_server::poller::Polling::new(app.config.poll_interval);
+//!     lanstat_server::poller::round(&app, &polling);
 //! }
 //! ```
 
@@ -32,10 +33,10 @@ use std::sync::Arc;
 
 use lanstat_agent::Latest;
 
+use crate::alerts::notify::{Notifier, NotifyThread};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::live::Live;
-use crate::poller::InFlight;
 use crate::store::{Store, StoreError};
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -81,39 +82,32 @@ impl From<lanstat_agent::Error> for Error {
     }
 }
 
-/// Everything a request handler or background thread needs, built once in `main`.
+/// The server, built once in `main`: the domain services the web layer and the background
+/// workers call, one per noun. The store and the notifier behind them are the server's own:
+/// nothing outside the domain layer writes or queues directly.
 pub struct App {
     pub config: Config,
-    pub store: Arc<Store>,
     pub clock: Clock,
+    /// Computers: cards, edits, tests, each round's answers.
+    pub computers: domain::computers::Computers,
     /// Users, sessions, logins and passwords.
     pub accounts: domain::accounts::Accounts,
-    pub live: Arc<Live>,
-    /// The last `/api/computers` answer, while nothing it shows has changed.
-    pub computers_list: web::ListCache,
-    /// The server's own host, when it monitors it.
-    pub local: Option<Latest>,
-    pub poll_client: ureq::Agent,
-    pub in_flight: Arc<InFlight>,
-    pub metrics: Arc<domain::health::Counters>,
     /// Rules, channels, history, and each round's judging.
     pub alerts: Arc<domain::alerts::Alerts>,
-    /// Computers: cards, edits, tests.
-    pub computers: domain::computers::Computers,
     /// Read-only API tokens.
     pub tokens: domain::tokens::Tokens,
-    /// Newest figures and charts.
+    /// Newest figures, charts, and the history's upkeep.
     pub history: domain::history::History,
     /// The server's own health.
     pub health: domain::health::Health,
-    /// The queue to the `notify` thread.
-    pub notifier: Arc<alerts::notify::Notifier>,
+    store: Arc<Store>,
+    notifier: Arc<Notifier>,
 }
 
 pub use domain::accounts::FirstAdmin;
 
 impl App {
-    /// Opens the database (migrating it) and builds the shared state. The local sampler is
+    /// Opens the database (migrating it) and builds the services. The local sampler is
     /// attached by the caller with [`App::with_local`].
     pub fn open(config: Config, clock: Clock) -> Result<App, Error> {
         if let Some(dir) = config.db.parent().filter(|d| !d.as_os_str().is_empty())
@@ -131,15 +125,14 @@ impl App {
             )),
             e => Error::Store(e),
         })?;
-        let poll_client = agents::client(poller::timeouts(config.poll_interval));
-        let notifier = Arc::new(alerts::notify::Notifier::new(
+        let notifier = Arc::new(Notifier::new(
             store.clone(),
             clock.clone(),
             config.public_url.clone(),
             config.notify_retry.clone(),
         ));
         let live = Arc::new(Live::default());
-        let metrics = Arc::new(domain::health::Counters::default());
+        let counters = Arc::new(domain::health::Counters::default());
         let alerts = Arc::new(domain::alerts::Alerts::new(
             store.clone(),
             notifier.clone(),
@@ -147,44 +140,38 @@ impl App {
             clock.clone(),
             config.local,
         ));
-        let computers = domain::computers::Computers::new(
-            store.clone(),
-            live.clone(),
-            alerts.clone(),
-            clock.clone(),
-            config.local,
-            poll_client.clone(),
-        );
         Ok(App {
-            computers,
+            computers: domain::computers::Computers::new(
+                store.clone(),
+                live.clone(),
+                alerts.clone(),
+                clock.clone(),
+                config.local,
+                agents::client(agents::Timeouts::for_interval(config.poll_interval)),
+                counters.clone(),
+            ),
+            accounts: domain::accounts::Accounts::new(store.clone(), clock.clone()),
             tokens: domain::tokens::Tokens::new(store.clone(), clock.clone()),
             history: domain::history::History::new(
                 store.clone(),
-                live.clone(),
+                live,
                 clock.clone(),
                 config.local,
                 config.poll_interval.as_secs() as i64,
                 config.retention,
             ),
-            health: domain::health::Health::new(store.clone(), metrics.clone()),
-            accounts: domain::accounts::Accounts::new(store.clone(), clock.clone()),
-            config,
-            store,
-            clock,
-            live,
-            computers_list: Default::default(),
-            local: None,
-            poll_client,
-            in_flight: Arc::new(InFlight::default()),
-            metrics,
+            health: domain::health::Health::new(store.clone(), counters),
             alerts,
+            config,
+            clock,
+            store,
             notifier,
         })
     }
 
-    pub fn with_local(mut self, latest: Latest) -> App {
-        self.computers.set_local_sampler(latest.clone());
-        self.local = Some(latest);
+    /// Attaches the sampler of the server's own host.
+    pub fn with_local(self, latest: Latest) -> App {
+        self.computers.set_local_sampler(latest);
         self
     }
 
@@ -211,5 +198,26 @@ impl App {
         self.accounts
             .reset_password_of(username)
             .map_err(|e| Error::Other(e.to_string()))
+    }
+
+    /// Where alert messages link to when neither `--public-url` nor the channel says: this
+    /// host's name and the port it listens on.
+    pub fn set_fallback_url(&self, url: String) {
+        self.notifier.set_fallback_url(url);
+    }
+
+    /// Starts the thread that delivers alert messages.
+    pub fn start_notify(&self) -> std::io::Result<NotifyThread> {
+        NotifyThread::start(self.notifier.clone())
+    }
+
+    /// Copies the database to `dest` while it may be in use; checked before it is reported.
+    pub fn backup_to(&self, dest: &std::path::Path) -> Result<(), Error> {
+        Ok(self.store.backup_to(dest)?)
+    }
+
+    /// Ends the database's writer after the writes queued, and closes it.
+    pub fn close(&self) {
+        self.store.close();
     }
 }

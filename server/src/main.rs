@@ -6,7 +6,7 @@ use std::sync::Arc;
 use lanstat_agent::serve;
 use lanstat_server::clock::Clock;
 use lanstat_server::config::{self, Command, Config, TokenAction};
-use lanstat_server::{App, Error, FirstAdmin, alerts, maintenance, poller, web};
+use lanstat_server::{App, Error, FirstAdmin, maintenance, poller, web};
 
 fn main() -> ExitCode {
     lanstat_agent::sys::block_stop_signals();
@@ -55,7 +55,7 @@ fn offline_app(db: &std::path::Path) -> Result<App, Error> {
 
 fn backup(db: &std::path::Path, dest: &std::path::Path) -> Result<ExitCode, Error> {
     let app = offline_app(db)?;
-    app.store.backup_to(dest)?;
+    app.backup_to(dest)?;
     println!(
         "backed up {} to {} (integrity check ok)",
         db.display(),
@@ -107,7 +107,7 @@ fn serve(c: Config) -> Result<ExitCode, Error> {
         .map(|s| s.latest().get().info.hostname.clone())
         .unwrap_or_default();
     app.ensure_local_computer(&hostname)?;
-    app.notifier.set_fallback_url(format!(
+    app.set_fallback_url(format!(
         "http://{}:{}",
         if hostname.is_empty() {
             "localhost"
@@ -119,8 +119,8 @@ fn serve(c: Config) -> Result<ExitCode, Error> {
     let first = app.ensure_first_admin()?;
     let app = Arc::new(app);
 
-    let web_app = app.clone();
-    let http = serve::start(server, move |req| web::handle(&web_app, req))?;
+    let web = web::Web::new(app.clone());
+    let http = serve::start(server, move |req| web.handle(req))?;
     // Before the background threads start, so nothing they log comes first.
     println!("listening on {addr}");
     println!(
@@ -137,7 +137,8 @@ fn serve(c: Config) -> Result<ExitCode, Error> {
         .map_err(|e| Error::Other(format!("cannot start the poller: {e}")))?;
     let upkeep = maintenance::Maintenance::start(app.clone())
         .map_err(|e| Error::Other(format!("cannot start the maintenance thread: {e}")))?;
-    let notify = alerts::notify::NotifyThread::start(app.notifier.clone())
+    let notify = app
+        .start_notify()
         .map_err(|e| Error::Other(format!("cannot start the notify thread: {e}")))?;
 
     let shown = if addr.ip().is_unspecified() {
@@ -179,6 +180,6 @@ fn serve(c: Config) -> Result<ExitCode, Error> {
     upkeep.stop();
     notify.stop();
     drop(sampler);
-    app.store.close();
+    app.close();
     Ok(code)
 }

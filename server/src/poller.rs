@@ -4,18 +4,16 @@
 //! are written in one transaction.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::Ordering;
 use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use lanstat_agent::SystemInfo;
 use lanstat_agent::worker::{Schedule, Worker};
 
 use crate::App;
 use crate::agents::{self, Timeouts};
-use crate::live::LiveEntry;
-use crate::store::{self, Computer, Durability, Kind, PollOutcome, Status};
+use crate::domain::computers::{Answer, Polled};
+use crate::model::{Computer, Kind, Status};
 
 /// A pause in answers this long means the quick agents are done: their batch is stored.
 const LULL: Duration = Duration::from_millis(300);
@@ -23,9 +21,6 @@ const LULL: Duration = Duration::from_millis(300);
 pub const MAX_CONCURRENT_POLLS: usize = 64;
 /// Stack for a poll thread: a 1 MiB answer parses without deep recursion.
 const POLL_STACK: usize = 256 * 1024;
-
-/// An agent's figures, or why there are none.
-type Answer = Result<SystemInfo, (Status, String)>;
 
 /// What one round did.
 #[derive(Debug, Clone, Default)]
@@ -41,9 +36,25 @@ pub struct RoundReport {
     pub duration: Duration,
 }
 
+/// What polling keeps between rounds: its HTTP client, and the computers whose poll is still
+/// running (a slow agent is not asked again while its last poll runs).
+pub struct Polling {
+    client: ureq::Agent,
+    in_flight: Arc<InFlight>,
+}
+
+impl Polling {
+    pub fn new(interval: Duration) -> Polling {
+        Polling {
+            client: agents::client(timeouts(interval)),
+            in_flight: Arc::new(InFlight::default()),
+        }
+    }
+}
+
 /// Computers whose poll is running, with the count bounded.
 #[derive(Default)]
-pub struct InFlight {
+struct InFlight {
     ids: Mutex<HashSet<i64>>,
     freed: Condvar,
 }
@@ -81,46 +92,36 @@ impl InFlight {
 }
 
 /// Runs one round now and waits for it.
-pub fn round(app: &App) -> RoundReport {
+pub fn round(app: &App, polling: &Polling) -> RoundReport {
     let started = Instant::now();
     let interval = app.config.poll_interval;
     let deadline = started + interval.mul_f64(0.9);
-    let computers = match app
-        .store
-        .read(|c| store::computers::list(c, app.config.local))
-    {
-        Ok(list) => list.into_iter().filter(|c| c.enabled).collect::<Vec<_>>(),
+    let computers = match app.computers.to_poll() {
+        Ok(list) => list,
         Err(e) => {
             eprintln!("event=poll_round_failed error={:?}", e.to_string());
             return RoundReport::default();
         }
     };
     let mut report = RoundReport::default();
-    let mut answers: Vec<(Computer, i64, Answer)> = Vec::with_capacity(computers.len());
+    let mut answers: Vec<Polled> = Vec::with_capacity(computers.len());
 
     let (tx, rx) = mpsc::channel::<(usize, i64, Answer)>();
     let mut waiting: HashMap<usize, Computer> = HashMap::new();
     for (i, c) in computers.into_iter().enumerate() {
         match c.kind {
             Kind::Local => {
-                let answer = match &app.local {
-                    Some(latest) => Ok(latest.get().info.clone()),
-                    None => Err((
-                        Status::Offline,
-                        "this server does not monitor its own host (--no-local)".into(),
-                    )),
-                };
-                answers.push((c, app.clock.now_ms(), answer));
+                answers.push((c, app.clock.now_ms(), app.computers.local_answer()));
             }
             Kind::Agent => {
-                if app.in_flight.claim(c.id, deadline).is_none() {
+                if polling.in_flight.claim(c.id, deadline).is_none() {
                     report.skipped += 1;
                     continue;
                 }
                 let (tx, client, in_flight, url, token, id) = (
                     tx.clone(),
-                    app.poll_client.clone(),
-                    app.in_flight.clone(),
+                    polling.client.clone(),
+                    polling.in_flight.clone(),
                     c.url.clone(),
                     c.token.clone(),
                     c.id,
@@ -139,7 +140,7 @@ pub fn round(app: &App) -> RoundReport {
                         waiting.insert(i, c);
                     }
                     Err(e) => {
-                        app.in_flight.release(c.id);
+                        polling.in_flight.release(c.id);
                         answers.push((
                             c,
                             app.clock.now_ms(),
@@ -187,10 +188,7 @@ pub fn round(app: &App) -> RoundReport {
     report.first_stored.get_or_insert(started.elapsed());
     app.alerts.judge_round();
     report.duration = started.elapsed();
-    app.metrics
-        .last_round_ms
-        .store(report.duration.as_millis() as u64, Ordering::Relaxed);
-    app.metrics.rounds.fetch_add(1, Ordering::Relaxed);
+    app.health.round_done(report.duration);
     let stored_ms = report.first_stored.map(|d| d.as_millis()).unwrap_or(0);
     if crate::debug_enabled() {
         println!(
@@ -215,71 +213,15 @@ pub fn round(app: &App) -> RoundReport {
     report
 }
 
-/// Turns answers into stored rows and statuses, in one transaction.
-fn store_batch(app: &App, report: &mut RoundReport, answers: Vec<(Computer, i64, Answer)>) {
+/// Stores a batch of answers and counts them in the round's report.
+fn store_batch(app: &App, report: &mut RoundReport, answers: Vec<Polled>) {
     if answers.is_empty() {
         return;
     }
-    let mut outcomes = Vec::with_capacity(answers.len());
-    for (c, at_ms, answer) in answers {
-        report.polled += 1;
-        let result = match answer {
-            Ok(info) => {
-                report.ok += 1;
-                let sample = agents::to_sample(c.id, at_ms, &info, app.live.counters(c.id));
-                app.live
-                    .set(c.id, LiveEntry::new(info, at_ms, sample.clone()));
-                Ok(sample)
-            }
-            Err(failure) => {
-                report.failed += 1;
-                Err(failure)
-            }
-        };
-        log_change(&c, &result);
-        outcomes.push(PollOutcome {
-            computer_id: c.id,
-            at: at_ms.div_euclid(1000),
-            result,
-        });
-    }
-    let (ok, failed) = outcomes.iter().fold((0, 0), |(o, f), x| {
-        if x.result.is_ok() {
-            (o + 1, f)
-        } else {
-            (o, f + 1)
-        }
-    });
-    app.metrics.polls_ok.fetch_add(ok, Ordering::Relaxed);
-    app.metrics
-        .polls_failed
-        .fetch_add(failed, Ordering::Relaxed);
-    if let Err(e) = app.store.write(Durability::Relaxed, move |tx| {
-        store::computers::record_round(tx, &outcomes)
-    }) {
-        app.metrics.db_write_errors.fetch_add(1, Ordering::Relaxed);
-        eprintln!(
-            "event=db_write_failed what=poll_round error={:?} action=retry_next_round",
-            e.to_string()
-        );
-    }
-}
-
-fn log_change(c: &Computer, result: &Result<store::Sample, (Status, String)>) {
-    let (status, reason) = match result {
-        Ok(_) => (Status::Online, None),
-        Err((s, r)) => (*s, Some(r.as_str())),
-    };
-    if status != c.status || (reason.is_some() && reason != c.status_reason.as_deref()) {
-        println!(
-            "event=status_changed computer_id={} name={:?} from={} to={} reason={:?}",
-            c.id,
-            c.name,
-            c.status.as_str(),
-            status.as_str(),
-            reason.unwrap_or("")
-        );
-    }
+    report.polled += answers.len();
+    let (ok, failed) = app.computers.record(answers);
+    report.ok += ok as usize;
+    report.failed += failed as usize;
 }
 
 /// The background poll thread.
@@ -297,12 +239,13 @@ impl Poller {
             every,
             min_gap: every / 4,
         };
+        let polling = Polling::new(every);
         let worker = Worker::start(
             "poller",
             schedule,
             "event=poll_round_panic action=continue",
             move |_| {
-                round(&app);
+                round(&app, &polling);
             },
         )?;
         Ok(Poller { worker })
@@ -315,6 +258,6 @@ impl Poller {
 }
 
 /// The timeouts polls use for `interval`.
-pub fn timeouts(interval: Duration) -> Timeouts {
+fn timeouts(interval: Duration) -> Timeouts {
     Timeouts::for_interval(interval)
 }

@@ -175,6 +175,18 @@ impl Accounts {
         Ok(())
     }
 
+    /// Deletes the sessions that have been idle or alive too long; how many.
+    pub fn sweep_sessions(&self) -> Result<usize> {
+        let now = self.clock.now();
+        Ok(self.store.write(Durability::Relaxed, move |tx| {
+            store::users::delete_expired_sessions(
+                tx,
+                now - SESSION_IDLE_SECS,
+                now - SESSION_MAX_SECS,
+            )
+        })?)
+    }
+
     pub fn users(&self) -> Result<Vec<User>> {
         Ok(self.store.read(store::users::list_users)?)
     }

@@ -438,7 +438,7 @@ fn channel_input(e: ChannelEdit, current: Option<&Channel>) -> Result<ChannelInp
 /// says why. Runs in the caller's transaction; hand the events to [`Alerts::notify_ended`]
 /// once it has committed.
 pub fn end_firing(
-    tx: &rusqlite::Connection,
+    tx: &store::Conn,
     rules: &[Rule],
     computer_id: Option<i64>,
     why: &str,

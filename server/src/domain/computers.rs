@@ -8,13 +8,18 @@ use std::time::{Duration, Instant};
 
 use lanstat_agent::{Snapshot, SystemInfo};
 
+use std::sync::atomic::Ordering;
+
 use crate::agents;
 use crate::clock::Clock;
 use crate::domain::alerts::{Alerts, end_firing};
+use crate::domain::health::Counters;
 use crate::domain::{Error, Result};
 use crate::live::{Live, LiveEntry};
 use crate::model::values::{AgentToken, AgentUrl};
-use crate::model::{Computer, ComputerEdit, Firing, Kind, NewComputer, Patch, Status};
+use crate::model::{
+    Computer, ComputerEdit, Firing, Kind, NewComputer, Patch, PollOutcome, Sample, Status,
+};
 use crate::store::{self, Durability, Store};
 
 /// The latest full answer of a computer, as the live map keeps it.
@@ -44,6 +49,12 @@ pub struct TestTarget {
     pub token: Patch<AgentToken>,
 }
 
+/// An agent's figures, or why there are none.
+pub type Answer = std::result::Result<SystemInfo, (Status, String)>;
+
+/// An answer as a poll round got it: the computer polled, and when (unix milliseconds).
+pub type Polled = (Computer, i64, Answer);
+
 /// What polling an agent once found.
 pub struct Tested {
     pub answer: std::result::Result<SystemInfo, (Status, String)>,
@@ -60,6 +71,7 @@ pub struct Computers {
     /// The sampler of the server's own host, once it runs.
     local_sampler: OnceLock<lanstat_agent::Latest>,
     client: ureq::Agent,
+    counters: Arc<Counters>,
 }
 
 impl Computers {
@@ -70,6 +82,7 @@ impl Computers {
         clock: Clock,
         local: bool,
         client: ureq::Agent,
+        counters: Arc<Counters>,
     ) -> Computers {
         Computers {
             store,
@@ -79,6 +92,7 @@ impl Computers {
             local,
             local_sampler: OnceLock::new(),
             client,
+            counters,
         }
     }
 
@@ -210,6 +224,66 @@ impl Computers {
         })
     }
 
+    /// The computers a poll round asks: the enabled ones, the server's own host with them
+    /// while it is monitored.
+    pub fn to_poll(&self) -> Result<Vec<Computer>> {
+        let local = self.local;
+        let list = self.store.read(|c| store::computers::list(c, local))?;
+        Ok(list.into_iter().filter(|c| c.enabled).collect())
+    }
+
+    /// The server's own host's figures now, read from its sampler rather than over HTTP.
+    pub fn local_answer(&self) -> Answer {
+        match self.local_sampler.get() {
+            Some(latest) => Ok(latest.get().info.clone()),
+            None => Err((
+                Status::Offline,
+                "this server does not monitor its own host (--no-local)".into(),
+            )),
+        }
+    }
+
+    /// Records a batch of a round's answers: each good one becomes a sample with the server's
+    /// own rates (from the counters of the answer before it) and the computer's latest in
+    /// the live map; the samples and every status are written in one transaction. A write
+    /// that fails is counted and logged; the next round writes again. Returns the answers
+    /// that were good and bad.
+    pub fn record(&self, answers: Vec<Polled>) -> (u64, u64) {
+        let mut outcomes = Vec::with_capacity(answers.len());
+        for (c, at_ms, answer) in answers {
+            let result = answer.map(|info| {
+                let sample = agents::to_sample(c.id, at_ms, &info, self.live.counters(c.id));
+                self.live
+                    .set(c.id, LiveEntry::new(info, at_ms, sample.clone()));
+                sample
+            });
+            log_change(&c, &result);
+            outcomes.push(PollOutcome {
+                computer_id: c.id,
+                at: at_ms.div_euclid(1000),
+                result,
+            });
+        }
+        let ok = outcomes.iter().filter(|o| o.result.is_ok()).count() as u64;
+        let failed = outcomes.len() as u64 - ok;
+        self.counters.polls_ok.fetch_add(ok, Ordering::Relaxed);
+        self.counters
+            .polls_failed
+            .fetch_add(failed, Ordering::Relaxed);
+        if let Err(e) = self.store.write(Durability::Relaxed, move |tx| {
+            store::computers::record_round(tx, &outcomes)
+        }) {
+            self.counters
+                .db_write_errors
+                .fetch_add(1, Ordering::Relaxed);
+            eprintln!(
+                "event=db_write_failed what=poll_round error={:?} action=retry_next_round",
+                e.to_string()
+            );
+        }
+        (ok, failed)
+    }
+
     /// Makes sure the server's own host has its row, when it is monitored.
     pub fn ensure_local(&self, hostname: &str) -> Result<Option<i64>> {
         if !self.local {
@@ -231,4 +305,23 @@ pub fn find(store: &Store, local: bool, id: i64) -> Result<Computer> {
         return Err(Error::NotFound(format!("no computer with id {id}")));
     }
     Ok(c)
+}
+
+/// Logs a status change (not every failed poll of a computer that stays down for the same
+/// reason). The name is Debug-quoted, so no name can forge a log line.
+fn log_change(c: &Computer, result: &std::result::Result<Sample, (Status, String)>) {
+    let (status, reason) = match result {
+        Ok(_) => (Status::Online, None),
+        Err((s, r)) => (*s, Some(r.as_str())),
+    };
+    if status != c.status || (reason.is_some() && reason != c.status_reason.as_deref()) {
+        println!(
+            "event=status_changed computer_id={} name={:?} from={} to={} reason={:?}",
+            c.id,
+            c.name,
+            c.status.as_str(),
+            status.as_str(),
+            reason.unwrap_or("")
+        );
+    }
 }

@@ -52,6 +52,14 @@ impl Health {
         }
     }
 
+    /// A poll round ended after `took`.
+    pub fn round_done(&self, took: Duration) {
+        self.counters
+            .last_round_ms
+            .store(took.as_millis() as u64, Ordering::Relaxed);
+        self.counters.rounds.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Whether the database answers a query.
     pub fn database_ok(&self) -> bool {
         self.store.read(store::ping).is_ok()

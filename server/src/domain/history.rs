@@ -2,6 +2,7 @@
 //! that holds it within a bounded scan, at most [`MAX_POINTS`] points, outages as gaps.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use lanstat_agent::SystemInfo;
 
@@ -10,7 +11,7 @@ use crate::domain::computers::find;
 use crate::domain::{Error, Result};
 use crate::live::Live;
 use crate::model::{HistoryPoint, Retention, Sample, Tier};
-use crate::store::{self, Store};
+use crate::store::{self, Durability, Store, tiers};
 
 /// Points per series a chart gets at most (gap markers aside).
 pub const MAX_POINTS: i64 = 500;
@@ -18,6 +19,17 @@ pub const MAX_POINTS: i64 = 500;
 /// Rows a chart query may scan per host in the tier it reads, at most: each costs a few
 /// microseconds of aggregation, and a chart must come back in a few milliseconds.
 const MAX_SCAN: i64 = 4_000;
+
+/// A pause between upkeep steps, so other writes get the writer in between.
+const BETWEEN_STEPS: Duration = Duration::from_millis(5);
+
+/// What one upkeep pass did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Upkeep {
+    pub buckets: i64,
+    pub deleted: usize,
+    pub vacuumed_pages: i64,
+}
 
 /// Named ranges and their length in seconds.
 pub const RANGES: &[(&str, i64)] = &[
@@ -182,6 +194,51 @@ impl History {
         }
     }
 
+    /// Rolls raw samples up into the coarser tiers, trims every tier to its retention and
+    /// hands free pages back to the OS, until caught up (or `stop` says so), as of now. Each
+    /// step is its own short transaction on the writer, so poll rounds queue between them.
+    pub fn upkeep(&self, stop: &dyn Fn() -> bool) -> Result<Upkeep> {
+        let mut done = Upkeep::default();
+        let now = self.clock.now();
+        // A sample may still arrive for a bucket this long after the bucket's end.
+        let grace = self.poll_interval + 10;
+        for tier in Tier::ROLLUPS {
+            done.buckets += self.steps(stop, move |tx| {
+                tiers::rollup_step(tx, tier, now, grace, tiers::BUCKETS_PER_STEP)
+            })?;
+        }
+        let retention = self.retention;
+        for tier in Tier::ALL {
+            done.deleted += self.steps(stop, move |tx| {
+                tiers::trim_step(tx, tier, now, &retention).map(|n| n as i64)
+            })? as usize;
+        }
+        done.vacuumed_pages = self
+            .store
+            .write(Durability::Relaxed, |tx| tiers::vacuum_step(tx))?;
+        Ok(done)
+    }
+
+    /// Runs `step` until it has nothing left to do or `stop` says so; the sum of what it did.
+    fn steps(
+        &self,
+        stop: &dyn Fn() -> bool,
+        step: impl Fn(&store::Conn) -> store::Result<i64> + Send + Clone + 'static,
+    ) -> Result<i64> {
+        let mut total = 0;
+        loop {
+            let this_step = step.clone();
+            let n = self
+                .store
+                .write(Durability::Relaxed, move |tx| this_step(tx))?;
+            total += n;
+            if n == 0 || stop() {
+                return Ok(total);
+            }
+            std::thread::sleep(BETWEEN_STEPS);
+        }
+    }
+
     /// The newest sample (the live one, else the stored one).
     pub fn newest(&self, id: i64) -> Result<Newest> {
         find(&self.store, self.local, id)?;
@@ -229,6 +286,68 @@ impl History {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::NewComputer;
+    use crate::store::test_support::TestDb;
+
+    #[test]
+    fn upkeep_rolls_up_and_trims_as_the_clock_moves() {
+        let db = TestDb::new("upkeep");
+        let start = 1_800_000_000;
+        let clock = Clock::fake(start);
+        // As `--keep-raw 1h`, polled every 30 s.
+        let retention = Retention {
+            raw: 3600,
+            ..Retention::default()
+        };
+        let history = History::new(
+            db.store.clone(),
+            Arc::new(Live::default()),
+            clock.clone(),
+            true,
+            30,
+            retention,
+        );
+        let input = NewComputer::new("a", "http://a:8000", "t").unwrap();
+        let id = db
+            .store
+            .write(Durability::Durable, move |tx| {
+                store::computers::add(tx, &input, start)
+            })
+            .unwrap()
+            .id;
+        db.store
+            .write(Durability::Relaxed, move |tx| {
+                for t in (start..start + 3 * 3600).step_by(30) {
+                    store::stats::insert(
+                        tx,
+                        &Sample {
+                            computer_id: id,
+                            timestamp: t,
+                            cpu_percent: 5.0,
+                            ..Sample::default()
+                        },
+                    )?;
+                }
+                Ok(())
+            })
+            .unwrap();
+        clock.advance(3 * 3600 + 120);
+        let p = history.upkeep(&|| false).unwrap();
+        assert_eq!(p.buckets, 36 + 3, "36 five-minute buckets and 3 hours");
+        let raw: i64 = db
+            .store
+            .read(|c| Ok(c.query_row("SELECT count(*) FROM stats", [], |r| r.get(0))?))
+            .unwrap();
+        assert_eq!(
+            raw, 116,
+            "only samples of the last hour (from now - 3600 s) are kept"
+        );
+        assert_eq!(
+            history.upkeep(&|| false).unwrap(),
+            Upkeep::default(),
+            "caught up: nothing more to do"
+        );
+    }
 
     #[test]
     fn each_range_reads_the_right_tier() {

@@ -5,9 +5,9 @@ use lanstat_http::{Response, StatusCode};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::Web;
 use super::input::{Field, Flag, Text};
 use super::{ApiError, Call};
-use crate::App;
 use crate::domain;
 use crate::domain::alerts::{ChannelEdit, RuleEdit};
 use crate::model::values::{ChannelToken, Name, RuleDuration, RuleTarget};
@@ -110,7 +110,7 @@ impl RuleBody {
     }
 }
 
-pub fn rules(app: &App, _call: &mut Call) -> Result<Response, ApiError> {
+pub fn rules(app: &Web, _call: &mut Call) -> Result<Response, ApiError> {
     let list = app.alerts.rules()?;
     Ok(Response::json(
         StatusCode::OK,
@@ -119,7 +119,7 @@ pub fn rules(app: &App, _call: &mut Call) -> Result<Response, ApiError> {
 }
 
 /// `POST /api/alerts/rules`: `name, kind, computer_id, target, threshold, duration_secs, enabled`.
-pub fn add_rule(app: &App, call: &mut Call) -> Result<Response, ApiError> {
+pub fn add_rule(app: &Web, call: &mut Call) -> Result<Response, ApiError> {
     let edit = call.input::<RuleBody>()?.edit()?;
     let r = app.alerts.add_rule(edit)?;
     Ok(Response::json(StatusCode::CREATED, &rule_view(&r)))
@@ -127,14 +127,14 @@ pub fn add_rule(app: &App, call: &mut Call) -> Result<Response, ApiError> {
 
 /// `PUT`/`PATCH /api/alerts/rules/<id>`: any of the fields. A change other than the name
 /// ends the rule's firing alerts with a message, and it is judged afresh.
-pub fn update_rule(app: &App, call: &mut Call) -> Result<Response, ApiError> {
+pub fn update_rule(app: &Web, call: &mut Call) -> Result<Response, ApiError> {
     let edit = call.input::<RuleBody>()?.edit()?;
     let r = app.alerts.update_rule(call.id(), edit)?;
     Ok(Response::json(StatusCode::OK, &rule_view(&r)))
 }
 
 /// `DELETE /api/alerts/rules/<id>`: its firing alerts end with a message saying so.
-pub fn delete_rule(app: &App, call: &mut Call) -> Result<Response, ApiError> {
+pub fn delete_rule(app: &Web, call: &mut Call) -> Result<Response, ApiError> {
     app.alerts.delete_rule(call.id())?;
     Ok(removed(call.id()))
 }
@@ -183,7 +183,7 @@ fn link_base(call: &Call) -> Option<String> {
     ))
 }
 
-pub fn channels(app: &App, _call: &mut Call) -> Result<Response, ApiError> {
+pub fn channels(app: &Web, _call: &mut Call) -> Result<Response, ApiError> {
     let list = app.alerts.channels()?;
     Ok(Response::json(
         StatusCode::OK,
@@ -192,7 +192,7 @@ pub fn channels(app: &App, _call: &mut Call) -> Result<Response, ApiError> {
 }
 
 /// `POST /api/alerts/channels`: `name, kind, url, token?, enabled`.
-pub fn add_channel(app: &App, call: &mut Call) -> Result<Response, ApiError> {
+pub fn add_channel(app: &Web, call: &mut Call) -> Result<Response, ApiError> {
     let body = call.input::<ChannelBody>()?;
     let edit = body.edit(call)?;
     let c = app.alerts.add_channel(edit)?;
@@ -200,21 +200,21 @@ pub fn add_channel(app: &App, call: &mut Call) -> Result<Response, ApiError> {
 }
 
 /// `PUT`/`PATCH /api/alerts/channels/<id>`: any field; an empty `url` or `token` keeps it.
-pub fn update_channel(app: &App, call: &mut Call) -> Result<Response, ApiError> {
+pub fn update_channel(app: &Web, call: &mut Call) -> Result<Response, ApiError> {
     let body = call.input::<ChannelBody>()?;
     let edit = body.edit(call)?;
     let c = app.alerts.update_channel(call.id(), edit)?;
     Ok(Response::json(StatusCode::OK, &channel_view(&c)))
 }
 
-pub fn delete_channel(app: &App, call: &mut Call) -> Result<Response, ApiError> {
+pub fn delete_channel(app: &Web, call: &mut Call) -> Result<Response, ApiError> {
     app.alerts.delete_channel(call.id())?;
     Ok(removed(call.id()))
 }
 
 /// `POST /api/alerts/channels/<id>/test`: sends a test message now, once, and says what
 /// the receiver answered.
-pub fn test_channel(app: &App, call: &mut Call) -> Result<Response, ApiError> {
+pub fn test_channel(app: &Web, call: &mut Call) -> Result<Response, ApiError> {
     let sent = app.alerts.test_channel(call.id())?;
     let ms = sent.took.as_millis() as u64;
     let body = match sent.result {
@@ -241,7 +241,7 @@ struct EventsQuery {
 }
 
 /// `GET /api/alerts/events?limit=N`: the newest first (100 unless asked, at most 1000).
-pub fn events(app: &App, call: &mut Call) -> Result<Response, ApiError> {
+pub fn events(app: &Web, call: &mut Call) -> Result<Response, ApiError> {
     let q: EventsQuery = call.query_as()?;
     let limit = match q.limit.text("limit")? {
         None => 100,

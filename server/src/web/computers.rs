@@ -6,9 +6,9 @@ use lanstat_http::{Response, StatusCode};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use super::Web;
 use super::input::{Field, Flag, Text};
 use super::{ApiError, Call};
-use crate::App;
 use crate::domain::{
     self,
     computers::{Card, Cards, Latest, TestTarget},
@@ -104,7 +104,7 @@ impl ListCache {
     }
 }
 
-pub fn list(app: &App, _call: &mut Call) -> Result<Response, ApiError> {
+pub fn list(app: &Web, _call: &mut Call) -> Result<Response, ApiError> {
     // Read before what it guards: a change made meanwhile moves it past what is cached.
     let now = app.computers.generation();
     let body = match app.computers_list.get(now) {
@@ -146,7 +146,7 @@ fn list_json(cards: &Cards) -> Result<Vec<u8>, ApiError> {
     Ok(out)
 }
 
-pub fn get(app: &App, call: &mut Call) -> Result<Response, ApiError> {
+pub fn get(app: &Web, call: &mut Call) -> Result<Response, ApiError> {
     let card = app.computers.card(call.id())?;
     view_reply(StatusCode::OK, &card)
 }
@@ -166,7 +166,7 @@ fn ask_name(n: &str) -> Result<Name, Invalid> {
 }
 
 /// `POST /api/add_computer` (and `/api/computers`): `name`, `url`, `token`, as JSON or a form.
-pub fn add(app: &App, call: &mut Call) -> Result<Response, ApiError> {
+pub fn add(app: &Web, call: &mut Call) -> Result<Response, ApiError> {
     let b: ComputerBody = call.input()?;
     let new = NewComputer {
         name: b.name.required("name", ask_name)?,
@@ -186,7 +186,7 @@ pub fn add(app: &App, call: &mut Call) -> Result<Response, ApiError> {
 }
 
 /// `PUT`/`PATCH /api/computers/<id>`: any of `name`, `url`, `token` (empty keeps it), `enabled`.
-pub fn update(app: &App, call: &mut Call) -> Result<Response, ApiError> {
+pub fn update(app: &Web, call: &mut Call) -> Result<Response, ApiError> {
     let b: ComputerBody = call.input()?;
     let edit = ComputerEdit {
         name: b.name.patch("name", ask_name)?,
@@ -199,7 +199,7 @@ pub fn update(app: &App, call: &mut Call) -> Result<Response, ApiError> {
 }
 
 /// `DELETE /api/computers/<id>`: the computer and its history.
-pub fn delete(app: &App, call: &mut Call) -> Result<Response, ApiError> {
+pub fn delete(app: &Web, call: &mut Call) -> Result<Response, ApiError> {
     app.computers.delete(call.id())?;
     Ok(Response::json(
         StatusCode::OK,
@@ -218,7 +218,7 @@ struct TestBody {
 }
 
 /// `POST /api/test_connection`: polls once and says what came back.
-pub fn test_connection(app: &App, call: &mut Call) -> Result<Response, ApiError> {
+pub fn test_connection(app: &Web, call: &mut Call) -> Result<Response, ApiError> {
     let b: TestBody = call.input()?;
     let saved =
         b.id.text("id")?

@@ -3,15 +3,16 @@
 use lanstat_http::{Response, StatusCode};
 use serde::{Deserialize, Serialize};
 
+use super::Web;
 use super::input::{Field, Text};
 use super::{ApiError, Call};
+use crate::clock;
 use crate::domain::history::{Chart as Points, WindowSpec};
 use crate::model::HistoryPoint;
-use crate::{App, clock};
 
 /// `GET /api/stats/<id>`: the newest sample (the original's columns and ours) with the
 /// agent's full answer under `detail` (every disk, interface and sensor).
-pub fn latest(app: &App, call: &mut Call) -> Result<Response, ApiError> {
+pub fn latest(app: &Web, call: &mut Call) -> Result<Response, ApiError> {
     let newest = app.history.newest(call.id())?;
     let mut body =
         serde_json::to_value(&newest.sample).map_err(|e| ApiError::Internal(e.to_string()))?;
@@ -23,7 +24,7 @@ pub fn latest(app: &App, call: &mut Call) -> Result<Response, ApiError> {
 }
 
 /// `GET /api/history/<id>?range=24h`: bucketed averages (with min/max) for every chart.
-pub fn history(app: &App, call: &mut Call) -> Result<Response, ApiError> {
+pub fn history(app: &Web, call: &mut Call) -> Result<Response, ApiError> {
     chart(app, call, |points| Series { points })
 }
 
@@ -34,7 +35,7 @@ struct Series {
 
 /// `GET /api/network_graph/<id>`: the original 24-hour network chart's data, sent and
 /// received per second on one time axis (`range` and `from`/`to` work here too).
-pub fn network_graph(app: &App, call: &mut Call) -> Result<Response, ApiError> {
+pub fn network_graph(app: &Web, call: &mut Call) -> Result<Response, ApiError> {
     chart(app, call, |pts| {
         let column = |f: fn(&HistoryPoint) -> Option<f64>| pts.iter().map(f).collect();
         NetworkSeries {
@@ -85,7 +86,7 @@ struct WindowQuery {
 /// Answers a chart request with `data` made from the window's points, written straight to
 /// JSON: a chart's 500 points go through no intermediate `Value`.
 fn chart<D: Serialize>(
-    app: &App,
+    app: &Web,
     call: &mut Call,
     data: impl FnOnce(Vec<HistoryPoint>) -> D,
 ) -> Result<Response, ApiError> {

@@ -16,7 +16,7 @@ use lanstat_http::{BodyError, HeaderValue, Request, Response, StatusCode, header
 use crate::model::{Role, SessionUser};
 use crate::{App, domain};
 
-pub use computers::ListCache;
+use std::sync::Arc;
 
 /// Largest request body we read.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -36,7 +36,7 @@ enum Access {
     Reader,
 }
 
-type Handler = fn(&App, &mut Call) -> Result<Response, ApiError>;
+type Handler = fn(&Web, &mut Call) -> Result<Response, ApiError>;
 
 struct Route {
     method: &'static str,
@@ -395,8 +395,35 @@ impl Call<'_, '_> {
     }
 }
 
-/// Answers one request. HEAD arrives as GET: the HTTP layer drops the body it answers.
-pub fn handle(app: &App, req: &mut Request<'_>) -> Response {
+/// The web layer's state: the services it calls, and what it keeps of its own (the last
+/// `/api/computers` body). Built once in `main`; every connection thread shares it.
+pub struct Web {
+    app: Arc<App>,
+    computers_list: computers::ListCache,
+}
+
+impl Web {
+    pub fn new(app: Arc<App>) -> Web {
+        Web {
+            app,
+            computers_list: computers::ListCache::default(),
+        }
+    }
+
+    /// Answers one request. HEAD arrives as GET: the HTTP layer drops the body it answers.
+    pub fn handle(&self, req: &mut Request<'_>) -> Response {
+        handle(self, req)
+    }
+}
+
+impl std::ops::Deref for Web {
+    type Target = App;
+    fn deref(&self) -> &App {
+        &self.app
+    }
+}
+
+fn handle(app: &Web, req: &mut Request<'_>) -> Response {
     let path = req.path().to_string();
     let method = req.method().as_str().to_ascii_uppercase();
     let https = req
@@ -418,7 +445,7 @@ pub fn handle(app: &App, req: &mut Request<'_>) -> Response {
     finish(reply, &call)
 }
 
-fn client_address(app: &App, req: &Request<'_>) -> String {
+fn client_address(app: &Web, req: &Request<'_>) -> String {
     if app.config.trust_proxy
         && let Some(first) = req
             .header("X-Forwarded-For")
@@ -430,7 +457,7 @@ fn client_address(app: &App, req: &Request<'_>) -> String {
     req.peer().ip().to_string()
 }
 
-fn dispatch(app: &App, call: &mut Call, method: &str) -> Response {
+fn dispatch(app: &Web, call: &mut Call, method: &str) -> Response {
     let mut allowed: Vec<&str> = Vec::new();
     let mut found = None;
     for r in ROUTES {
@@ -463,7 +490,7 @@ fn dispatch(app: &App, call: &mut Call, method: &str) -> Response {
     }
 }
 
-fn run(app: &App, call: &mut Call, route: &Route, method: &str) -> Result<Response, ApiError> {
+fn run(app: &Web, call: &mut Call, route: &Route, method: &str) -> Result<Response, ApiError> {
     if let Some(given) = &call.bearer {
         tokens::admit(app, method, route.access, given)?;
         return (route.handler)(app, call);

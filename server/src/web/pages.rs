@@ -5,8 +5,8 @@ use std::sync::LazyLock;
 
 use lanstat_http::{HeaderValue, Response, StatusCode, header};
 
+use super::Web;
 use super::{ApiError, Call};
-use crate::App;
 
 macro_rules! html_file {
     ($name:literal) => {
@@ -186,7 +186,7 @@ pub fn forbidden_page() -> Response {
     page(StatusCode::FORBIDDEN, Page::Forbidden.html())
 }
 
-pub fn login(_app: &App, call: &mut Call) -> Result<Response, ApiError> {
+pub fn login(_app: &Web, call: &mut Call) -> Result<Response, ApiError> {
     if call
         .session
         .as_ref()
@@ -197,28 +197,28 @@ pub fn login(_app: &App, call: &mut Call) -> Result<Response, ApiError> {
     Ok(login_page(StatusCode::OK, "", ""))
 }
 
-pub fn change_password(_app: &App, call: &mut Call) -> Result<Response, ApiError> {
+pub fn change_password(_app: &Web, call: &mut Call) -> Result<Response, ApiError> {
     let forced = call.user()?.user.must_change_password;
     Ok(change_password_page(StatusCode::OK, "", forced))
 }
 
-pub fn dashboard(_app: &App, _call: &mut Call) -> Result<Response, ApiError> {
+pub fn dashboard(_app: &Web, _call: &mut Call) -> Result<Response, ApiError> {
     Ok(page(StatusCode::OK, Page::Dashboard.html()))
 }
 
-pub fn manage(_app: &App, _call: &mut Call) -> Result<Response, ApiError> {
+pub fn manage(_app: &Web, _call: &mut Call) -> Result<Response, ApiError> {
     Ok(page(StatusCode::OK, Page::Manage.html()))
 }
 
-pub fn users(_app: &App, _call: &mut Call) -> Result<Response, ApiError> {
+pub fn users(_app: &Web, _call: &mut Call) -> Result<Response, ApiError> {
     Ok(page(StatusCode::OK, Page::Users.html()))
 }
 
-pub fn alerts(_app: &App, _call: &mut Call) -> Result<Response, ApiError> {
+pub fn alerts(_app: &Web, _call: &mut Call) -> Result<Response, ApiError> {
     Ok(page(StatusCode::OK, Page::Alerts.html()))
 }
 
-pub fn asset(_app: &App, call: &mut Call) -> Result<Response, ApiError> {
+pub fn asset(_app: &Web, call: &mut Call) -> Result<Response, ApiError> {
     let name = call.file.as_deref().unwrap_or("");
     let (_, ctype, body) = ASSETS
         .iter()
@@ -230,7 +230,7 @@ pub fn asset(_app: &App, call: &mut Call) -> Result<Response, ApiError> {
     ))
 }
 
-pub fn healthz(app: &App, _call: &mut Call) -> Result<Response, ApiError> {
+pub fn healthz(app: &Web, _call: &mut Call) -> Result<Response, ApiError> {
     let db_ok = app.health.database_ok();
     let status = if db_ok {
         StatusCode::OK

@@ -9,8 +9,8 @@ use lanstat_agent::metrics::{CONTENT_TYPE, Exposition, write_host};
 use lanstat_http::{Response, StatusCode};
 use serde_json::{Value, json};
 
+use super::Web;
 use super::{ApiError, Call};
-use crate::App;
 use crate::domain::computers::Latest;
 use crate::domain::health::Figures;
 use crate::model::values::AgentUrl;
@@ -142,7 +142,7 @@ pub fn render(hosts: &[HostView], health: &Figures, now_ms: i64) -> String {
 }
 
 /// `GET /metrics`.
-pub fn metrics(app: &App, _call: &mut Call) -> Result<Response, ApiError> {
+pub fn metrics(app: &Web, _call: &mut Call) -> Result<Response, ApiError> {
     let cards = app.computers.cards()?;
     let hosts: Vec<HostView> = cards
         .computers
@@ -158,7 +158,7 @@ pub fn metrics(app: &App, _call: &mut Call) -> Result<Response, ApiError> {
     ))
 }
 
-fn host_view<'a>(app: &App, c: &'a Computer, live: Option<&Latest>) -> HostView<'a> {
+fn host_view<'a>(app: &Web, c: &'a Computer, live: Option<&Latest>) -> HostView<'a> {
     let online = c.status == Status::Online;
     let last_answer_ms = live
         .map(|l| l.at_ms)
@@ -194,7 +194,7 @@ fn host_view<'a>(app: &App, c: &'a Computer, live: Option<&Latest>) -> HostView<
 
 /// `GET /api/prometheus/targets`: every enabled agent as an `http_sd_configs` target group.
 /// Agents known to be the original Python client are left out: it has no `/metrics`.
-pub fn targets(app: &App, _call: &mut Call) -> Result<Response, ApiError> {
+pub fn targets(app: &Web, _call: &mut Call) -> Result<Response, ApiError> {
     let cards = app.computers.cards()?;
     let groups: Vec<Value> = cards
         .computers

@@ -5,9 +5,9 @@
 use lanstat_http::{Response, StatusCode};
 use serde::Deserialize;
 
+use super::Web;
 use super::input::{Field, Text, cookie};
 use super::{ApiError, Call, pages, redirect};
-use crate::App;
 use crate::domain::{self, accounts::SESSION_MAX_SECS};
 use crate::model::SessionUser;
 
@@ -15,7 +15,7 @@ use crate::model::SessionUser;
 pub const SESSION_COOKIE: &str = "lanstat_session";
 
 /// The live session named by the request's cookie.
-pub fn resolve(app: &App, call: &Call) -> Option<SessionUser> {
+pub fn resolve(app: &Web, call: &Call) -> Option<SessionUser> {
     app.accounts
         .session(cookie(call.header("Cookie"), SESSION_COOKIE)?)
 }
@@ -41,7 +41,7 @@ struct LoginBody {
 }
 
 /// `POST /login` with `username` and `password`, as a form (the original's) or JSON.
-pub fn login(app: &App, call: &mut Call) -> Result<Response, ApiError> {
+pub fn login(app: &Web, call: &mut Call) -> Result<Response, ApiError> {
     let b: LoginBody = call.input()?;
     let username = b.username.text("username")?.unwrap_or_default();
     let password = b.password.text("password")?.unwrap_or_default();
@@ -80,7 +80,7 @@ pub fn login(app: &App, call: &mut Call) -> Result<Response, ApiError> {
 }
 
 /// `GET` or `POST /logout`: ends this session.
-pub fn logout(app: &App, call: &mut Call) -> Result<Response, ApiError> {
+pub fn logout(app: &Web, call: &mut Call) -> Result<Response, ApiError> {
     if let Some(s) = &call.session {
         app.accounts.logout(s)?;
     }
@@ -103,7 +103,7 @@ struct PasswordBody {
 
 /// `POST /change_password` with `current_password`, `new_password` and `confirm_password`
 /// (optional in JSON). Ends the user's other sessions.
-pub fn change_password(app: &App, call: &mut Call) -> Result<Response, ApiError> {
+pub fn change_password(app: &Web, call: &mut Call) -> Result<Response, ApiError> {
     let b: PasswordBody = call.input()?;
     let s = call.user()?.clone();
     let current = b
@@ -134,7 +134,7 @@ pub fn change_password(app: &App, call: &mut Call) -> Result<Response, ApiError>
 }
 
 /// `GET /api/me`: who is logged in, and the poll interval the dashboard refreshes at.
-pub fn me(app: &App, call: &mut Call) -> Result<Response, ApiError> {
+pub fn me(app: &Web, call: &mut Call) -> Result<Response, ApiError> {
     let s = call.user()?;
     Ok(Response::json(
         StatusCode::OK,

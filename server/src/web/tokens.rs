@@ -5,9 +5,9 @@ use lanstat_http::{Response, StatusCode};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::Web;
 use super::input::{Field, Text};
 use super::{Access, ApiError, Call};
-use crate::App;
 use crate::domain::tokens;
 
 /// The token of a request that sends `Authorization: Bearer …` (empty when the header names
@@ -22,7 +22,7 @@ pub fn presented(call: &Call) -> Option<String> {
 }
 
 /// Lets a token request through to a `Reader` route read with `GET`, and nothing else.
-pub fn admit(app: &App, method: &str, access: Access, given: &str) -> Result<(), ApiError> {
+pub fn admit(app: &Web, method: &str, access: Access, given: &str) -> Result<(), ApiError> {
     let token = app.tokens.authenticate(given).ok_or(ApiError::BadToken)?;
     if method != "GET" || access != Access::Reader {
         println!(
@@ -37,7 +37,7 @@ pub fn admit(app: &App, method: &str, access: Access, given: &str) -> Result<(),
     Ok(())
 }
 
-pub fn list(app: &App, _call: &mut Call) -> Result<Response, ApiError> {
+pub fn list(app: &Web, _call: &mut Call) -> Result<Response, ApiError> {
     Ok(Response::json(StatusCode::OK, &app.tokens.list()?))
 }
 
@@ -48,7 +48,7 @@ struct TokenBody {
 }
 
 /// `POST /api/tokens` with `name`: 201 with the record and `token`, shown this once.
-pub fn create(app: &App, call: &mut Call) -> Result<Response, ApiError> {
+pub fn create(app: &Web, call: &mut Call) -> Result<Response, ApiError> {
     let b: TokenBody = call.input()?;
     let name = b.name.required("name", tokens::name)?;
     let by = call.user()?.user.id;
@@ -63,7 +63,7 @@ pub fn create(app: &App, call: &mut Call) -> Result<Response, ApiError> {
 }
 
 /// `DELETE /api/tokens/<id>`: the token stops working at once.
-pub fn revoke(app: &App, call: &mut Call) -> Result<Response, ApiError> {
+pub fn revoke(app: &Web, call: &mut Call) -> Result<Response, ApiError> {
     let gone = app.tokens.revoke(call.id())?;
     println!("event=api_token_revoked token_id={}", call.id());
     Ok(Response::json(

@@ -5,9 +5,9 @@ use lanstat_http::{Response, StatusCode};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::Web;
 use super::input::{Field, Text};
 use super::{ApiError, Call};
-use crate::App;
 use crate::domain;
 use crate::model::Role;
 use crate::model::values::{NewPassword, Username};
@@ -28,13 +28,13 @@ struct UserBody {
     password: Field<Text>,
 }
 
-pub fn list(app: &App, _call: &mut Call) -> Result<Response, ApiError> {
+pub fn list(app: &Web, _call: &mut Call) -> Result<Response, ApiError> {
     Ok(Response::json(StatusCode::OK, &app.accounts.users()?))
 }
 
 /// `POST /api/users` with `username`, `role` and an optional `password`; without one a random
 /// password is made, returned once, and must be changed at first login.
-pub fn create(app: &App, call: &mut Call) -> Result<Response, ApiError> {
+pub fn create(app: &Web, call: &mut Call) -> Result<Response, ApiError> {
     let b: UserBody = call.input()?;
     let username = match b.username.text("username")? {
         Some(n) => Username::parse(&n)?,
@@ -54,7 +54,7 @@ pub fn create(app: &App, call: &mut Call) -> Result<Response, ApiError> {
 }
 
 /// `PUT`/`PATCH /api/users/<id>` with `role`.
-pub fn update(app: &App, call: &mut Call) -> Result<Response, ApiError> {
+pub fn update(app: &Web, call: &mut Call) -> Result<Response, ApiError> {
     let b: UserBody = call.input()?;
     let role = role(b.role.text("role")?)?
         .ok_or_else(|| domain::Error::invalid("role", "role is required"))?;
@@ -64,7 +64,7 @@ pub fn update(app: &App, call: &mut Call) -> Result<Response, ApiError> {
     ))
 }
 
-pub fn delete(app: &App, call: &mut Call) -> Result<Response, ApiError> {
+pub fn delete(app: &Web, call: &mut Call) -> Result<Response, ApiError> {
     app.accounts.delete_user(call.id())?;
     Ok(Response::json(
         StatusCode::OK,
@@ -74,7 +74,7 @@ pub fn delete(app: &App, call: &mut Call) -> Result<Response, ApiError> {
 
 /// `POST /api/users/<id>/reset_password`: a new random password, shown once; the user must
 /// change it at next login and their sessions end.
-pub fn reset_password(app: &App, call: &mut Call) -> Result<Response, ApiError> {
+pub fn reset_password(app: &Web, call: &mut Call) -> Result<Response, ApiError> {
     let (user, password) = app.accounts.reset_password(call.id())?;
     Ok(Response::json(
         StatusCode::OK,
