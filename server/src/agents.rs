@@ -38,7 +38,7 @@ pub fn client(t: Timeouts) -> ureq::Agent {
         .http_status_as_error(false)
         .max_redirects(0)
         .max_idle_connections(0)
-        .user_agent(format!("lanstat-server/{}", crate::VERSION))
+        .user_agent(crate::tls::USER_AGENT)
         .tls_config(crate::tls::config())
         .build()
         .new_agent()

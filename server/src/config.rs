@@ -7,8 +7,28 @@ use lanstat_agent::cli::{
     Arg, Args, parse_listen, parse_max_connections, parse_seconds, unknown_flag,
 };
 
-use crate::Error;
-use crate::store::Retention;
+use crate::model::Retention;
+
+/// Flags or environment that cannot be used, with what is wrong in words for the command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Usage(pub String);
+
+impl std::fmt::Display for Usage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Usage {}
+
+/// The agent's flag parsers, shared with the server, speak of usage too.
+impl From<lanstat_agent::Error> for Usage {
+    fn from(e: lanstat_agent::Error) -> Usage {
+        Usage(e.to_string())
+    }
+}
+
+type Error = Usage;
 
 pub const HELP: &str = "\
 lanstat-server: polls lanstat agents, keeps their history and serves the dashboard
@@ -177,24 +197,24 @@ pub fn from_args(
     c.listen = parse_listen("listen (LANSTAT_LISTEN)", &c.listen)?;
     let r = c.retention;
     if r.five_minutes < r.raw || r.hour < r.five_minutes || r.day < r.hour {
-        return Err(Error::Usage(
+        return Err(Usage(
             "retention must not shrink from tier to tier: --keep-raw <= --keep-5m <= --keep-1h <= --keep-1d"
                 .into(),
         ));
     }
     if c.db.as_os_str().is_empty() {
-        return Err(Error::Usage("--db must name a file".into()));
+        return Err(Usage("--db must name a file".into()));
     }
     if let Some(pw) = &c.admin_password {
         crate::auth::check_new_password(pw)
-            .map_err(|why| Error::Usage(format!("ADMIN_PASSWORD is not usable: {why}")))?;
+            .map_err(|why| Usage(format!("ADMIN_PASSWORD is not usable: {why}")))?;
     }
     if c.admin_username.len() > 64
         || c.admin_username
             .chars()
             .any(|ch| ch.is_control() || ch.is_whitespace())
     {
-        return Err(Error::Usage(
+        return Err(Usage(
             "ADMIN_USERNAME must be 1 to 64 characters without spaces".into(),
         ));
     }
@@ -202,16 +222,14 @@ pub fn from_args(
     match words.next().as_deref() {
         None | Some("serve") => {
             if let Some(extra) = words.next() {
-                return Err(Error::Usage(format!(
-                    "unexpected argument {extra:?} (see --help)"
-                )));
+                return Err(Usage(format!("unexpected argument {extra:?} (see --help)")));
             }
             Ok(Command::Serve(c))
         }
         Some("backup") => {
             let dest = words
                 .next()
-                .ok_or_else(|| Error::Usage("backup needs a destination FILE".into()))?;
+                .ok_or_else(|| Usage("backup needs a destination FILE".into()))?;
             Ok(Command::Backup {
                 db: c.db,
                 dest: PathBuf::from(dest),
@@ -220,7 +238,7 @@ pub fn from_args(
         Some("reset-password") => {
             let user = words
                 .next()
-                .ok_or_else(|| Error::Usage("reset-password needs a USER".into()))?;
+                .ok_or_else(|| Usage("reset-password needs a USER".into()))?;
             Ok(Command::ResetPassword { db: c.db, user })
         }
         Some("token") => {
@@ -229,21 +247,17 @@ pub fn from_args(
                 (Some("list"), None) => TokenAction::List,
                 (Some("revoke"), Some(which)) => TokenAction::Revoke(which),
                 _ => {
-                    return Err(Error::Usage(
+                    return Err(Usage(
                         "use: token create NAME | token list | token revoke NAME|ID".into(),
                     ));
                 }
             };
             if let Some(extra) = words.next() {
-                return Err(Error::Usage(format!(
-                    "unexpected argument {extra:?} (see --help)"
-                )));
+                return Err(Usage(format!("unexpected argument {extra:?} (see --help)")));
             }
             Ok(Command::Token { db: c.db, action })
         }
-        Some(other) => Err(Error::Usage(format!(
-            "unknown command {other:?} (see --help)"
-        ))),
+        Some(other) => Err(Usage(format!("unknown command {other:?} (see --help)"))),
     }
 }
 
@@ -251,7 +265,7 @@ fn set_retention(r: &mut Retention, flag: &str, shown: &str, value: &str) -> Res
     let secs = parse_duration(value)
         .filter(|s| (3600..=10 * 366 * 86_400).contains(s))
         .ok_or_else(|| {
-            Error::Usage(format!(
+            Usage(format!(
                 "--{shown} must be a duration from 1h to 10y such as 48h, 30d or 1y, not {value:?}"
             ))
         })?;
@@ -273,7 +287,7 @@ fn parse_public_url(flag: &str, v: &str) -> Result<String, Error> {
         .filter(|r| !r.is_empty() && !r.contains(char::is_whitespace));
     match rest {
         Some(_) => Ok(v.to_string()),
-        None => Err(Error::Usage(format!(
+        None => Err(Usage(format!(
             "--{flag} must be an http:// or https:// address such as http://dashboard.lan:8001, not {v:?}"
         ))),
     }
@@ -296,7 +310,7 @@ fn parse_retry(v: &str) -> Result<Vec<Duration>, Error> {
         .collect();
     match waits {
         Some(w) if !w.is_empty() && w.len() <= 10 => Ok(w),
-        _ => Err(Error::Usage(format!(
+        _ => Err(Usage(format!(
             "--notify-retry must be up to 10 waits in seconds such as 2,10,60, or 0, not {v:?}"
         ))),
     }

@@ -76,6 +76,12 @@ impl From<StoreError> for Error {
     }
 }
 
+impl From<config::Usage> for Error {
+    fn from(e: config::Usage) -> Error {
+        Error::Usage(e.0)
+    }
+}
+
 impl From<lanstat_agent::Error> for Error {
     fn from(e: lanstat_agent::Error) -> Error {
         Error::Agent(e)

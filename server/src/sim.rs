@@ -221,7 +221,7 @@ impl Profile {
                 }
                 .into(),
             ),
-            agent_version: Some(crate::VERSION.into()),
+            agent_version: Some(env!("CARGO_PKG_VERSION").into()),
             timestamp: Some(t as u64 * 1000),
         }
     }

@@ -6,6 +6,9 @@ use std::sync::{Arc, OnceLock};
 
 use ureq::tls::{Certificate, PemItem, RootCerts, TlsConfig, TlsProvider};
 
+/// How every outgoing request names us.
+pub const USER_AGENT: &str = concat!("lanstat-server/", env!("CARGO_PKG_VERSION"));
+
 /// Where distributions keep their CA bundle, most common first; `SSL_CERT_FILE` comes before.
 const BUNDLES: &[&str] = &[
     "/etc/ssl/certs/ca-certificates.crt", // Debian, Ubuntu, Raspberry Pi OS, Arch, Alpine

@@ -238,7 +238,7 @@ pub fn client() -> ureq::Agent {
         .timeout_global(Some(TOTAL_TIMEOUT))
         .http_status_as_error(false)
         .max_redirects(0)
-        .user_agent(format!("lanstat-server/{}", crate::VERSION))
+        .user_agent(crate::tls::USER_AGENT)
         .tls_config(crate::tls::config())
         .build()
         .new_agent()
