@@ -110,7 +110,7 @@ pub fn build(prev: Option<&Reading>, cur: Reading) -> Snapshot {
         os_version: cur.os_version,
         kernel_version: cur.kernel_version,
         arch: cur.arch,
-        agent_version: Some(crate::VERSION.to_string()),
+        agent_version: Some(env!("CARGO_PKG_VERSION").to_string()),
         timestamp: Some(cur.unix_ms),
     };
     Snapshot::new(info, cur.linux)
@@ -308,7 +308,7 @@ mod tests {
         assert!(v["network"]["bytes_sent"].is_u64());
         assert!(v["network_usage"]["bytes_recv_per_sec"].is_number());
         assert!(v["load_average"].is_null());
-        assert_eq!(v["agent_version"], crate::VERSION);
+        assert_eq!(v["agent_version"], env!("CARGO_PKG_VERSION"));
     }
 
     #[test]

@@ -11,12 +11,13 @@ use std::time::Instant;
 use http::{Method, StatusCode};
 
 use crate::body::{Body, Source};
+use crate::date;
 use crate::head::{self, Head, Refusal};
+use crate::limits::Limits;
 use crate::registry::{Shared, Slot};
 use crate::request::{Incoming, Request};
 use crate::response::Response;
 use crate::wire::Wire;
-use crate::{Limits, date, path_for_log};
 
 /// A request handler.
 pub(crate) type Handler = dyn Fn(&mut Request<'_>) -> Response + Send + Sync;
@@ -191,4 +192,29 @@ fn write(
 fn linger(wire: &mut Wire, limits: &Limits, shared: &Shared, slot: &Slot) {
     shared.set_waiting(slot, Instant::now());
     wire.linger(Instant::now() + limits.linger, limits.max_discard);
+}
+
+/// The path of a request target, without its query (which may carry secrets), cut short and
+/// with anything but visible ASCII replaced, for a log line.
+fn path_for_log(target: &str) -> String {
+    target
+        .split('?')
+        .next()
+        .unwrap_or("")
+        .chars()
+        .take(120)
+        .map(|c| if c.is_ascii_graphic() { c } else { '?' })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_paths_drop_queries_and_control_characters() {
+        assert_eq!(path_for_log("/a?token=secret"), "/a");
+        assert_eq!(path_for_log("/a\nb"), "/a?b");
+        assert_eq!(path_for_log(&"x".repeat(500)).len(), 120);
+    }
 }

@@ -4,7 +4,7 @@
 
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, Version, header};
 
-use crate::Limits;
+use crate::limits::Limits;
 
 /// Header fields httparse may hold; `Limits::max_headers` above this is capped.
 pub(crate) const HEADER_SLOTS: usize = 128;

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use crate::Limits;
+use crate::limits::Limits;
 
 /// What the accept thread and the connection threads share.
 pub(crate) struct Shared {

@@ -12,8 +12,10 @@ use std::time::{Duration, Instant};
 use http::StatusCode;
 
 use crate::conn::{self, Handler};
+use crate::limits::Limits;
 use crate::registry::{Admission, Shared, Slot};
-use crate::{Limits, Request, Response};
+use crate::request::Request;
+use crate::response::Response;
 
 /// A bound listener, not yet serving.
 pub struct Server {
