@@ -13,8 +13,9 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use lanstat_server::model::NewComputer;
+use lanstat_server::model::Retention;
 use lanstat_server::sim::{self, Profile};
-use lanstat_server::store::{self, Durability, Retention, Store};
+use lanstat_server::store::{self, Durability, Store};
 
 fn main() {
     if let Err(e) = run() {

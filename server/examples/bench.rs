@@ -18,8 +18,9 @@ use lanstat_agent::testkit::{
     made_up_secret, on_the_measured_target, raw, request,
 };
 use lanstat_server::model::NewComputer;
+use lanstat_server::model::Retention;
 use lanstat_server::sim::{self, Profile};
-use lanstat_server::store::{self, Durability, Retention, Store};
+use lanstat_server::store::{self, Durability, Store};
 use serde_json::{Value, json};
 
 const ROUNDS: usize = 6;

@@ -4,8 +4,9 @@
 mod util;
 
 use lanstat_server::model::NewComputer;
+use lanstat_server::model::Retention;
 use lanstat_server::sim::{self, Profile};
-use lanstat_server::store::{self, Durability, Retention, Store};
+use lanstat_server::store::{self, Durability, Store};
 use util::*;
 
 const DAY: i64 = 86_400;

@@ -6,17 +6,18 @@ pub mod account;
 pub mod alert;
 pub mod computer;
 pub mod history;
+pub mod kind;
 pub mod patch;
 pub mod token;
 pub mod values;
 
 pub use account::{Role, SessionUser, User};
 pub use alert::{
-    Channel, ChannelInput, ChannelKind, Event, EventKind, Firing, Rule, RuleInput, RuleKind, State,
-    StateRow,
+    Channel, ChannelInput, Event, EventKind, Firing, Rule, RuleInput, State, StateRow,
 };
 pub use computer::{Computer, ComputerEdit, Kind, NewComputer, PollOutcome, Status};
 pub use history::{HistoryPoint, Retention, Sample, Tier};
+pub use kind::{ChannelKind, RuleKind};
 pub use patch::Patch;
 pub use token::ApiToken;
 pub use values::Invalid;

@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use super::{ChannelKind, RuleKind};
+use super::kind::{ChannelKind, RuleKind};
 
 /// A value refused: the field it came from and why, in words for the person who typed it.
 #[derive(Debug, Clone, PartialEq, Eq)]

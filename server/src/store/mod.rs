@@ -14,12 +14,11 @@ pub mod tiers;
 pub mod tokens;
 pub mod users;
 
+mod error;
+
+pub(crate) use error::name_taken;
+pub use error::{Result, StoreError};
 pub use schema::SCHEMA_VERSION;
-// The model's types under their old paths, for the callers not yet moved to `crate::model`.
-pub use crate::model::{
-    ApiToken, Computer, HistoryPoint, Kind, PollOutcome, Retention, Role, Sample, SessionUser,
-    Status, Tier, User,
-};
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -35,57 +34,6 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Read connections kept open.
 const READERS: usize = 8;
 
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum StoreError {
-    Sqlite(rusqlite::Error),
-    /// The disk (or the quota) is full; writing resumes when space is freed.
-    Full,
-    /// A unique constraint: the name is taken.
-    Taken(String),
-    /// A rule about the data forbids the change ("the last admin cannot be deleted").
-    Refused(String),
-    /// A backup could not be made, and why.
-    Backup(String),
-    NotFound,
-    /// The writer thread has stopped.
-    Closed,
-    /// The file was made by a newer lanstat.
-    TooNew(i64),
-}
-
-impl std::fmt::Display for StoreError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            StoreError::Sqlite(e) => write!(f, "database error: {e}"),
-            StoreError::Full => f.write_str("database or disk is full"),
-            StoreError::Taken(m) | StoreError::Refused(m) | StoreError::Backup(m) => f.write_str(m),
-            StoreError::NotFound => f.write_str("not found"),
-            StoreError::Closed => f.write_str("database writer has stopped"),
-            StoreError::TooNew(v) => write!(
-                f,
-                "the database has schema version {v}, newer than this lanstat-server understands ({SCHEMA_VERSION}); use a newer release"
-            ),
-        }
-    }
-}
-
-impl std::error::Error for StoreError {}
-
-/// For `map_err` on an insert or update of a named row: a unique-constraint failure becomes
-/// "a {what} named "{name}" exists already"; any other error stays as it is.
-pub(crate) fn name_taken<'a>(
-    what: &'a str,
-    name: &'a str,
-) -> impl FnOnce(rusqlite::Error) -> StoreError + 'a {
-    move |e| match StoreError::from(e) {
-        StoreError::Taken(_) => {
-            StoreError::Taken(format!("a {what} named {name:?} exists already"))
-        }
-        e => e,
-    }
-}
-
 /// A migrated in-memory database with foreign keys on, for unit tests.
 #[cfg(test)]
 pub(crate) fn test_db() -> Connection {
@@ -95,28 +43,6 @@ pub(crate) fn test_db() -> Connection {
     schema::migrate(&mut c).expect("migrations apply");
     c
 }
-
-impl From<rusqlite::Error> for StoreError {
-    fn from(e: rusqlite::Error) -> StoreError {
-        if let rusqlite::Error::SqliteFailure(code, _) = &e {
-            match code.code {
-                rusqlite::ErrorCode::DiskFull => return StoreError::Full,
-                rusqlite::ErrorCode::ConstraintViolation
-                    if code.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE =>
-                {
-                    return StoreError::Taken("already exists".into());
-                }
-                _ => {}
-            }
-        }
-        if matches!(e, rusqlite::Error::QueryReturnedNoRows) {
-            return StoreError::NotFound;
-        }
-        StoreError::Sqlite(e)
-    }
-}
-
-pub type Result<T> = std::result::Result<T, StoreError>;
 
 /// A connection or transaction, as `read` and `write` hand them to the domain's queries.
 pub type Conn = Connection;
@@ -396,6 +322,7 @@ pub(crate) mod test_support {
 mod tests {
     use super::test_support::TestDb;
     use super::*;
+    use crate::model::Role;
 
     #[test]
     fn writes_go_through_the_writer_and_are_read_back() {

@@ -7,7 +7,7 @@
 
 use rusqlite::Connection;
 
-use super::{Result, StoreError};
+use super::error::{Result, StoreError};
 
 /// SHA-256 of the original's fixed default password; an account still holding it must pick
 /// a new password at its next login.
@@ -204,7 +204,10 @@ pub fn migrate(conn: &mut Connection) -> Result<()> {
     let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     let fresh: bool = conn.query_row("SELECT count(*) = 0 FROM sqlite_master", [], |r| r.get(0))?;
     if current > SCHEMA_VERSION {
-        return Err(StoreError::TooNew(current));
+        return Err(StoreError::TooNew {
+            found: current,
+            known: SCHEMA_VERSION,
+        });
     }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
         let version = i as i64 + 1;
@@ -289,6 +292,6 @@ mod tests {
         let mut conn = Connection::open_in_memory().unwrap();
         conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
             .unwrap();
-        assert!(matches!(migrate(&mut conn), Err(StoreError::TooNew(_))));
+        assert!(matches!(migrate(&mut conn), Err(StoreError::TooNew { .. })));
     }
 }
