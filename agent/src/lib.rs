@@ -14,6 +14,7 @@
 
 pub mod cli;
 pub mod collect;
+mod error;
 pub mod http;
 pub mod metrics;
 pub mod published;
@@ -24,38 +25,13 @@ pub mod sys;
 pub mod token;
 pub mod worker;
 
+pub use error::Error;
 pub use published::Snapshot;
 pub use sampler::{Latest, Sampler};
 pub use snapshot::SystemInfo;
 
 /// This build's version.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
-
-/// Every way the agent can fail to start. Once running, failures become HTTP responses.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum Error {
-    /// A bad flag or value.
-    Usage(String),
-    /// The token file cannot be made, read or trusted.
-    Token(String),
-    /// The listening socket cannot be opened.
-    Listen(String),
-    /// The OS cannot be read.
-    Collect(String),
-}
-
-impl std::fmt::Display for Error {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Error::Usage(m) | Error::Token(m) | Error::Listen(m) | Error::Collect(m) => {
-                f.write_str(m)
-            }
-        }
-    }
-}
-
-impl std::error::Error for Error {}
 
 #[cfg(feature = "testkit")]
 #[doc(hidden)]

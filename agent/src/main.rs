@@ -172,7 +172,7 @@ fn run(c: Config) -> Result<ExitCode, Error> {
         ..serve::Limits::default()
     };
     let (server, addr) = serve::bind(&c.listen, limits)?;
-    let sampler = Sampler::start(c.sample_interval).map_err(Error::Collect)?;
+    let sampler = Sampler::start(c.sample_interval)?;
     let hostname = sampler.latest().get().info.hostname.clone();
 
     let app = http::App {

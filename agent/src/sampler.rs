@@ -7,6 +7,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use crate::collect::{Collector, Reading, system_name};
+use crate::error::Error;
 use crate::published::Snapshot;
 use crate::snapshot::{
     DiskIo, Interface, Memory, NetworkRates, NetworkTotals, SystemInfo, percent, round1,
@@ -148,7 +149,7 @@ pub struct Sampler {
 impl Sampler {
     /// Takes a first sample (about a quarter of a second, to give CPU usage a window), then
     /// keeps sampling every `interval` in a background thread.
-    pub fn start(interval: Duration) -> Result<Sampler, String> {
+    pub fn start(interval: Duration) -> Result<Sampler, Error> {
         let mut collector = Collector::new()?;
         std::thread::sleep(sysinfo::MINIMUM_CPU_UPDATE_INTERVAL + Duration::from_millis(50));
         let mut prev = collector.read();
@@ -170,7 +171,7 @@ impl Sampler {
                 prev = cur;
             },
         )
-        .map_err(|e| format!("cannot start the sampler thread: {e}"))?;
+        .map_err(|e| Error::Collect(format!("cannot start the sampler thread: {e}")))?;
         Ok(Sampler {
             latest,
             _thread: worker,

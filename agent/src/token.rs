@@ -28,17 +28,33 @@ pub fn generate() -> Result<String, Error> {
     ))
 }
 
+/// Why a token's form is refused ("it is shorter than 16 characters").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Malformed(String);
+
+impl std::fmt::Display for Malformed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Malformed {}
+
 /// Checks a token's form: 16 to 256 visible ASCII characters (a UUID, or any provisioned
-/// secret of that shape). The reason is returned when it is not valid.
-pub fn validate(token: &str) -> Result<(), String> {
+/// secret of that shape).
+pub fn validate(token: &str) -> Result<(), Malformed> {
     if token.len() < MIN_LEN {
-        return Err(format!("it is shorter than {MIN_LEN} characters"));
+        return Err(Malformed(format!(
+            "it is shorter than {MIN_LEN} characters"
+        )));
     }
     if token.len() > MAX_LEN {
-        return Err(format!("it is longer than {MAX_LEN} characters"));
+        return Err(Malformed(format!("it is longer than {MAX_LEN} characters")));
     }
     if !token.bytes().all(|c| c.is_ascii_graphic()) {
-        return Err("it holds spaces, control or non-ASCII characters".to_string());
+        return Err(Malformed(
+            "it holds spaces, control or non-ASCII characters".into(),
+        ));
     }
     Ok(())
 }

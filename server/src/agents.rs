@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use lanstat_agent::snapshot::{SystemInfo, round1};
 
-use crate::model::{Sample, Status};
+use crate::model::{PollFailure, Sample};
 
 /// Largest answer read from an agent.
 pub const MAX_ANSWER_BYTES: u64 = 1024 * 1024;
@@ -55,11 +55,7 @@ pub fn systeminfo_url(base: &str) -> String {
 }
 
 /// Fetches and checks one agent's figures.
-pub fn fetch(
-    client: &ureq::Agent,
-    base_url: &str,
-    token: &str,
-) -> Result<SystemInfo, (Status, String)> {
+pub fn fetch(client: &ureq::Agent, base_url: &str, token: &str) -> Result<SystemInfo, PollFailure> {
     let url = systeminfo_url(base_url);
     let resp = client
         .get(&url)
@@ -69,19 +65,19 @@ pub fn fetch(
         .map_err(classify)?;
     let status = resp.status().as_u16();
     if status == 401 || status == 403 {
-        return Err((
-            Status::Error,
-            format!("the agent refused the token (HTTP {status})"),
-        ));
+        return Err(PollFailure::error(format!(
+            "the agent refused the token (HTTP {status})"
+        )));
     }
     if status == 404 {
-        return Err((
-            Status::Error,
-            "no lanstat agent at this URL (HTTP 404 for /systeminfo)".into(),
+        return Err(PollFailure::error(
+            "no lanstat agent at this URL (HTTP 404 for /systeminfo)",
         ));
     }
     if status != 200 {
-        return Err((Status::Error, format!("the agent answered HTTP {status}")));
+        return Err(PollFailure::error(format!(
+            "the agent answered HTTP {status}"
+        )));
     }
     let mut body = resp.into_body();
     let bytes = body
@@ -93,51 +89,48 @@ pub fn fetch(
 }
 
 /// Parses and checks an answer body.
-pub fn parse(bytes: &[u8]) -> Result<SystemInfo, (Status, String)> {
+pub fn parse(bytes: &[u8]) -> Result<SystemInfo, PollFailure> {
     let info: SystemInfo = serde_json::from_slice(bytes).map_err(|e| {
         let mut msg = e.to_string();
         msg.truncate(160);
-        (Status::Error, format!("bad JSON from the agent: {msg}"))
+        PollFailure::error(format!("bad JSON from the agent: {msg}"))
     })?;
-    validate(info).map_err(|m| (Status::Error, m))
+    validate(info).map_err(PollFailure::error)
 }
 
-fn classify(e: ureq::Error) -> (Status, String) {
+fn classify(e: ureq::Error) -> PollFailure {
     use ureq::Error as E;
     match e {
-        E::Timeout(_) => (Status::Offline, "timed out".into()),
-        E::HostNotFound => (Status::Offline, "host not found (DNS)".into()),
-        E::ConnectionFailed => (Status::Offline, "connection failed".into()),
+        E::Timeout(_) => PollFailure::offline("timed out"),
+        E::HostNotFound => PollFailure::offline("host not found (DNS)"),
+        E::ConnectionFailed => PollFailure::offline("connection failed"),
         E::Io(io)
             if io
                 .get_ref()
                 .is_some_and(|inner| inner.is::<rustls::Error>()) =>
         {
             let inner = io.get_ref().map(|e| e.to_string()).unwrap_or_default();
-            (Status::Error, format!("TLS: {inner}"))
+            PollFailure::error(format!("TLS: {inner}"))
         }
         E::Io(io) => match io.kind() {
-            ErrorKind::ConnectionRefused => (Status::Offline, "connection refused".into()),
-            ErrorKind::TimedOut | ErrorKind::WouldBlock => (Status::Offline, "timed out".into()),
+            ErrorKind::ConnectionRefused => PollFailure::offline("connection refused"),
+            ErrorKind::TimedOut | ErrorKind::WouldBlock => PollFailure::offline("timed out"),
             ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted | ErrorKind::BrokenPipe => {
-                (Status::Offline, "connection reset".into())
+                PollFailure::offline("connection reset")
             }
             ErrorKind::HostUnreachable | ErrorKind::NetworkUnreachable => {
-                (Status::Offline, "no route to host".into())
+                PollFailure::offline("no route to host")
             }
-            ErrorKind::UnexpectedEof => (
-                Status::Error,
-                "the agent closed the connection mid-answer".into(),
-            ),
-            _ => (Status::Offline, format!("network error: {io}")),
+            ErrorKind::UnexpectedEof => {
+                PollFailure::error("the agent closed the connection mid-answer")
+            }
+            _ => PollFailure::offline(format!("network error: {io}")),
         },
-        E::BodyExceedsLimit(_) => (Status::Error, "the answer is larger than 1 MiB".into()),
-        E::BadUri(_) | E::Http(_) => (Status::Error, "the URL is not valid".into()),
-        E::Protocol(p) => (Status::Error, format!("not an HTTP answer: {p}")),
-        E::LargeResponseHeader(_, _) => {
-            (Status::Error, "the answer's headers are too large".into())
-        }
-        other => (Status::Error, other.to_string()),
+        E::BodyExceedsLimit(_) => PollFailure::error("the answer is larger than 1 MiB"),
+        E::BadUri(_) | E::Http(_) => PollFailure::error("the URL is not valid"),
+        E::Protocol(p) => PollFailure::error(format!("not an HTTP answer: {p}")),
+        E::LargeResponseHeader(_, _) => PollFailure::error("the answer's headers are too large"),
+        other => PollFailure::error(other.to_string()),
     }
 }
 
@@ -147,7 +140,7 @@ const MAX_LIST: usize = 256;
 /// Checks values an agent reported: every number finite and non-negative, percents within
 /// 0–100 (a rounding hair over is clamped, anything else refused), text cut to a sane length
 /// without control characters, lists capped. Refusals say which field was wrong.
-pub fn validate(mut i: SystemInfo) -> Result<SystemInfo, String> {
+fn validate(mut i: SystemInfo) -> Result<SystemInfo, String> {
     i.cpu_percent = percent("cpu_percent", i.cpu_percent)?;
     i.memory.percent = percent("memory.percent", i.memory.percent)?;
     i.disk.percent = percent("disk.percent", i.disk.percent)?;
@@ -375,8 +368,8 @@ mod tests {
             ),
         ];
         for (body, want) in cases {
-            let (status, reason) = parse(body.as_bytes()).unwrap_err();
-            assert_eq!(status, Status::Error, "{body}");
+            let PollFailure { status, reason } = parse(body.as_bytes()).unwrap_err();
+            assert_eq!(status, crate::model::Status::Error, "{body}");
             assert!(reason.contains(want), "{reason} should mention {want}");
         }
     }

@@ -9,8 +9,6 @@ use sha2::{Digest, Sha256};
 
 use crate::clock::Clock;
 
-pub const MIN_PASSWORD_BYTES: usize = 8;
-pub const MAX_PASSWORD_BYTES: usize = 1024;
 /// Argon2 costs ~19 MiB and ~25 ms per hash: at most this many run at once.
 const CONCURRENT_HASHES: usize = 2;
 /// The prefix of a hash made with today's parameters; anything else is upgraded at login.
@@ -61,21 +59,6 @@ pub fn random_password() -> String {
         }
     }
     out
-}
-
-/// Why a new password is refused, in words for the person typing it.
-pub fn check_new_password(pw: &str) -> Result<(), String> {
-    if pw.len() < MIN_PASSWORD_BYTES {
-        return Err(format!(
-            "the password must be at least {MIN_PASSWORD_BYTES} characters"
-        ));
-    }
-    if pw.len() > MAX_PASSWORD_BYTES {
-        return Err(format!(
-            "the password must be at most {MAX_PASSWORD_BYTES} bytes"
-        ));
-    }
-    Ok(())
 }
 
 /// The outcome of checking a password.
@@ -503,18 +486,10 @@ mod tests {
     }
 
     #[test]
-    fn password_length_limits() {
-        assert!(check_new_password("1234567").is_err());
-        assert!(check_new_password("12345678").is_ok());
-        assert!(check_new_password(&"x".repeat(1024)).is_ok());
-        assert!(check_new_password(&"x".repeat(1025)).is_err());
-    }
-
-    #[test]
     fn random_passwords_are_long_and_different() {
         let a = random_password();
         assert_eq!(a.len(), 23);
-        assert!(check_new_password(&a).is_ok());
+        assert!(crate::model::values::NewPassword::parse(&a).is_ok());
         assert_ne!(a, random_password());
     }
 

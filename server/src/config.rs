@@ -8,6 +8,7 @@ use lanstat_agent::cli::{
 };
 
 use crate::model::Retention;
+use crate::model::values::{NewPassword, Username};
 
 /// Flags or environment that cannot be used, with what is wrong in words for the command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -206,18 +207,11 @@ pub fn from_args(
         return Err(Usage("--db must name a file".into()));
     }
     if let Some(pw) = &c.admin_password {
-        crate::auth::check_new_password(pw)
+        NewPassword::parse(pw)
             .map_err(|why| Usage(format!("ADMIN_PASSWORD is not usable: {why}")))?;
     }
-    if c.admin_username.len() > 64
-        || c.admin_username
-            .chars()
-            .any(|ch| ch.is_control() || ch.is_whitespace())
-    {
-        return Err(Usage(
-            "ADMIN_USERNAME must be 1 to 64 characters without spaces".into(),
-        ));
-    }
+    Username::parse(&c.admin_username)
+        .map_err(|why| Usage(format!("ADMIN_USERNAME is not usable: {why}")))?;
     let mut words = words.into_iter();
     match words.next().as_deref() {
         None | Some("serve") => {

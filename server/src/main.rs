@@ -96,7 +96,7 @@ fn serve(c: Config) -> Result<ExitCode, Error> {
             .config
             .poll_interval
             .min(std::time::Duration::from_secs(5));
-        let s = lanstat_agent::Sampler::start(every).map_err(Error::Other)?;
+        let s = lanstat_agent::Sampler::start(every)?;
         app = app.with_local(s.latest());
         Some(s)
     } else {

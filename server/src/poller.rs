@@ -13,7 +13,7 @@ use lanstat_agent::worker::{Schedule, Worker};
 use crate::App;
 use crate::agents::{self, Timeouts};
 use crate::domain::computers::{Answer, Polled};
-use crate::model::{Computer, Kind, Status};
+use crate::model::{Computer, Kind, PollFailure};
 
 /// A pause in answers this long means the quick agents are done: their batch is stored.
 const LULL: Duration = Duration::from_millis(300);
@@ -144,7 +144,7 @@ pub fn round(app: &App, polling: &Polling) -> RoundReport {
                         answers.push((
                             c,
                             app.clock.now_ms(),
-                            Err((Status::Error, format!("cannot start a poll: {e}"))),
+                            Err(PollFailure::error(format!("cannot start a poll: {e}"))),
                         ));
                     }
                 }
@@ -182,7 +182,7 @@ pub fn round(app: &App, polling: &Polling) -> RoundReport {
     }
     let now_ms = app.clock.now_ms();
     for (_, c) in waiting.drain() {
-        pending.push((c, now_ms, Err((Status::Offline, "timed out".into()))));
+        pending.push((c, now_ms, Err(PollFailure::offline("timed out"))));
     }
     store_batch(app, &mut report, pending);
     report.first_stored.get_or_insert(started.elapsed());

@@ -105,6 +105,26 @@ fn the_web_layer_reaches_the_store_only_through_the_domain() {
     }
 }
 
+#[test]
+fn no_public_signature_gives_its_error_as_a_bare_string() {
+    // Errors across a module boundary are types a caller can match on. The integration tests'
+    // helpers (`testkit*.rs`, behind a feature) are not the library's API.
+    let mut found = Vec::new();
+    for name in ["server", "agent", "http"] {
+        let tree = Tree::read(&crate_dir(name));
+        for (file, code) in &tree.files {
+            if !file.starts_with("testkit") {
+                found.extend(
+                    string_errors(code)
+                        .into_iter()
+                        .map(|s| format!("{name}/src/{file}: {s}")),
+                );
+            }
+        }
+    }
+    assert!(found.is_empty(), "{}", found.join("\n"));
+}
+
 // --- The checker checked: it finds what it is there to find. -----------------------------
 
 #[test]
@@ -206,6 +226,24 @@ fn the_checker_follows_super_into_folders_and_reports_a_web_file_that_imports_th
             .any(|w| w.contains("extra.rs") && w.contains("no place"))
     );
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn the_checker_sees_string_errors_in_public_signatures_only() {
+    let code = code_only(concat!(
+        "pub fn a(x: u8) -> Result<u8, String> { todo!() }\n",
+        "pub fn b() -> std::result::Result<(), (Status, String)>;\n",
+        "pub type Answer = Result<Info, &'static str>;\n",
+        "fn private() -> Result<(), String> { todo!() }\n",
+        "pub(crate) fn inside() -> Result<(), String> { todo!() }\n",
+        "pub fn fine() -> Result<(User, String)> { todo!() }\n",
+        "pub fn fine_too() -> Result<String, Error> { todo!() }\n",
+    ));
+    let found = string_errors(&code);
+    assert_eq!(found.len(), 3, "{found:?}");
+    assert!(found[0].starts_with("pub fn a"));
+    assert!(found[1].starts_with("pub fn b"));
+    assert!(found[2].starts_with("pub type Answer"));
 }
 
 fn scratch(name: &str) -> PathBuf {
@@ -377,6 +415,51 @@ impl Tree {
         }
         wrong
     }
+}
+
+/// Public signatures (`pub fn`, `pub type`) whose `Result` carries its error as a `String`, a
+/// `&str` or a tuple holding one: each cut to its signature.
+fn string_errors(code: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for start in code.match_indices("pub ").map(|(i, _)| i) {
+        let rest = &code[start + 4..];
+        if !(rest.starts_with("fn ") || rest.starts_with("type ")) {
+            continue;
+        }
+        let end = rest.find(['{', ';']).unwrap_or(rest.len());
+        let sig = &code[start..start + 4 + end];
+        let Some(r) = sig.find("Result<") else {
+            continue;
+        };
+        // The last top-level argument of `Result<…>`: its error type, when it has two.
+        let inner = &sig[r + 7..];
+        let mut depth = 0;
+        let mut args = vec![String::new()];
+        for c in inner.chars() {
+            match c {
+                '<' | '(' => depth += 1,
+                '>' | ')' if depth == 0 => break,
+                '>' | ')' => depth -= 1,
+                ',' if depth == 0 => {
+                    args.push(String::new());
+                    continue;
+                }
+                _ => {}
+            }
+            args.last_mut().unwrap().push(c);
+        }
+        if args.len() < 2 {
+            continue;
+        }
+        let err = args.last().unwrap();
+        let words: Vec<&str> = err
+            .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .collect();
+        if words.contains(&"String") || words.contains(&"str") {
+            found.push(sig.split_whitespace().collect::<Vec<_>>().join(" "));
+        }
+    }
+    found
 }
 
 /// The layer a file belongs to: its top folder or its name; the crate root is the `app`.

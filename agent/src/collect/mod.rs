@@ -12,6 +12,7 @@ use sysinfo::{
     System,
 };
 
+use crate::error::Error;
 use crate::snapshot::{Disk, Filesystem, LoadAverage, Swap, Temperature, percent, round1};
 
 /// Counters and gauges read at one instant.
@@ -63,16 +64,17 @@ pub struct Collector {
 }
 
 impl Collector {
-    pub fn new() -> Result<Collector, String> {
+    pub fn new() -> Result<Collector, Error> {
         let system = System::new_with_specifics(RefreshKind::nothing())
-            .map_err(|e| format!("cannot read system figures: {e}"))?;
+            .map_err(|e| Error::Collect(format!("cannot read system figures: {e}")))?;
         let networks = Networks::new_with_refreshed_list()
-            .map_err(|e| format!("cannot read network interfaces: {e}"))?;
+            .map_err(|e| Error::Collect(format!("cannot read network interfaces: {e}")))?;
         let disks = Disks::new_with_refreshed_list_specifics(disk_refresh_kind())
-            .map_err(|e| format!("cannot read filesystems: {e}"))?;
+            .map_err(|e| Error::Collect(format!("cannot read filesystems: {e}")))?;
         // Temperatures are optional: a machine without sensors still has every other figure.
         let components = Components::new_with_refreshed_list().or_else(|_| Components::new());
-        let components = components.map_err(|e| format!("cannot read sensors: {e}"))?;
+        let components =
+            components.map_err(|e| Error::Collect(format!("cannot read sensors: {e}")))?;
         let mut c = Collector {
             system,
             networks,

@@ -501,16 +501,11 @@ impl Notifier {
         let req = request(channel, message, &self.link(channel));
         let result = deliver(&self.client, &req);
         let (id, now) = (channel.id, self.clock.now());
-        let outcome = result.clone().map(|_| ());
+        let failed = result.as_ref().err().map(|e| e.0.clone());
         let write =
             self.store.write(
                 Durability::Relaxed,
-                move |tx| match store::alerts::record_delivery(
-                    tx,
-                    id,
-                    outcome.as_ref().map(|_| ()).map_err(|e| e.0.as_str()),
-                    now,
-                ) {
+                move |tx| match store::alerts::record_delivery(tx, id, failed.as_deref(), now) {
                     Err(StoreError::NotFound) => Ok(()),
                     r => r,
                 },

@@ -18,7 +18,8 @@ use crate::domain::{Error, Result};
 use crate::live::{Live, LiveEntry};
 use crate::model::values::{AgentToken, AgentUrl};
 use crate::model::{
-    Computer, ComputerEdit, Firing, Kind, NewComputer, Patch, PollOutcome, Sample, Status,
+    Computer, ComputerEdit, Firing, Kind, NewComputer, Patch, PollFailure, PollOutcome, Sample,
+    Status,
 };
 use crate::store::{self, Durability, Store};
 
@@ -50,14 +51,14 @@ pub struct TestTarget {
 }
 
 /// An agent's figures, or why there are none.
-pub type Answer = std::result::Result<SystemInfo, (Status, String)>;
+pub type Answer = std::result::Result<SystemInfo, PollFailure>;
 
 /// An answer as a poll round got it: the computer polled, and when (unix milliseconds).
 pub type Polled = (Computer, i64, Answer);
 
 /// What polling an agent once found.
 pub struct Tested {
-    pub answer: std::result::Result<SystemInfo, (Status, String)>,
+    pub answer: std::result::Result<SystemInfo, PollFailure>,
     pub took: Duration,
 }
 
@@ -236,9 +237,8 @@ impl Computers {
     pub fn local_answer(&self) -> Answer {
         match self.local_sampler.get() {
             Some(latest) => Ok(latest.get().info.clone()),
-            None => Err((
-                Status::Offline,
-                "this server does not monitor its own host (--no-local)".into(),
+            None => Err(PollFailure::offline(
+                "this server does not monitor its own host (--no-local)",
             )),
         }
     }
@@ -309,10 +309,10 @@ pub fn find(store: &Store, local: bool, id: i64) -> Result<Computer> {
 
 /// Logs a status change (not every failed poll of a computer that stays down for the same
 /// reason). The name is Debug-quoted, so no name can forge a log line.
-fn log_change(c: &Computer, result: &std::result::Result<Sample, (Status, String)>) {
+fn log_change(c: &Computer, result: &std::result::Result<Sample, PollFailure>) {
     let (status, reason) = match result {
         Ok(_) => (Status::Online, None),
-        Err((s, r)) => (*s, Some(r.as_str())),
+        Err(f) => (f.status, Some(f.reason.as_str())),
     };
     if status != c.status || (reason.is_some() && reason != c.status_reason.as_deref()) {
         println!(

@@ -90,10 +90,34 @@ pub struct ComputerEdit {
     pub enabled: Patch<bool>,
 }
 
+/// Why a poll brought no figures: the agent could not be reached (`Offline`) or answered
+/// wrongly (`Error`), with the reason in words a user understands.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PollFailure {
+    pub status: Status,
+    pub reason: String,
+}
+
+impl PollFailure {
+    pub fn offline(reason: impl Into<String>) -> PollFailure {
+        PollFailure {
+            status: Status::Offline,
+            reason: reason.into(),
+        }
+    }
+
+    pub fn error(reason: impl Into<String>) -> PollFailure {
+        PollFailure {
+            status: Status::Error,
+            reason: reason.into(),
+        }
+    }
+}
+
 /// The result of polling one computer.
 #[derive(Debug, Clone)]
 pub struct PollOutcome {
     pub computer_id: i64,
     pub at: i64,
-    pub result: std::result::Result<Sample, (Status, String)>,
+    pub result: std::result::Result<Sample, PollFailure>,
 }

@@ -15,7 +15,7 @@ pub use account::{Role, SessionUser, User};
 pub use alert::{
     Channel, ChannelInput, Event, EventKind, Firing, Rule, RuleInput, State, StateRow,
 };
-pub use computer::{Computer, ComputerEdit, Kind, NewComputer, PollOutcome, Status};
+pub use computer::{Computer, ComputerEdit, Kind, NewComputer, PollFailure, PollOutcome, Status};
 pub use history::{HistoryPoint, Retention, Sample, Tier};
 pub use kind::{ChannelKind, RuleKind};
 pub use patch::Patch;

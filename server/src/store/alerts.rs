@@ -189,19 +189,15 @@ pub fn delete_channel(conn: &Connection, id: i64) -> Result<Channel> {
     Ok(c)
 }
 
-/// Records a delivery's outcome: `Ok(())` or the error as shown to admins (never the URL).
-pub fn record_delivery(
-    conn: &Connection,
-    id: i64,
-    outcome: std::result::Result<(), &str>,
-    now: i64,
-) -> Result<()> {
-    match outcome {
-        Ok(()) => conn.execute(
+/// Records a delivery's outcome: `None` when it was delivered, else why not, as shown to
+/// admins (never the URL).
+pub fn record_delivery(conn: &Connection, id: i64, failed: Option<&str>, now: i64) -> Result<()> {
+    match failed {
+        None => conn.execute(
             "UPDATE alert_channels SET last_ok_at = ?2 WHERE id = ?1",
             params![id, now],
         )?,
-        Err(why) => conn.execute(
+        Some(why) => conn.execute(
             "UPDATE alert_channels SET last_error = ?2, last_error_at = ?3 WHERE id = ?1",
             params![id, why, now],
         )?,
@@ -534,8 +530,8 @@ mod tests {
         let after = update_channel(&c, ch.id, &edit).unwrap();
         assert_eq!(after.url, "https://example.test/hook/secret");
         assert_eq!(after.token.as_deref(), Some("tok-secret"));
-        record_delivery(&c, ch.id, Err("HTTP 500"), 9).unwrap();
-        record_delivery(&c, ch.id, Ok(()), 10).unwrap();
+        record_delivery(&c, ch.id, Some("HTTP 500"), 9).unwrap();
+        record_delivery(&c, ch.id, None, 10).unwrap();
         let after = get_channel(&c, ch.id).unwrap();
         assert_eq!(
             (

@@ -5,7 +5,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::stats;
 use super::{Result, name_taken};
-use crate::model::{Computer, ComputerEdit, Kind, NewComputer, PollOutcome, Status};
+use crate::model::{Computer, ComputerEdit, Kind, NewComputer, PollFailure, PollOutcome, Status};
 
 const COLUMNS: &str = "id, name, url, token, kind, enabled, status, status_reason, status_changed_at, last_seen, created_at";
 
@@ -140,7 +140,7 @@ pub fn record_round(conn: &Connection, outcomes: &[PollOutcome]) -> Result<()> {
                 stats::insert(conn, sample)?;
                 online.execute(params![o.computer_id, o.at])?;
             }
-            Err((status, reason)) => {
+            Err(PollFailure { status, reason }) => {
                 failed.execute(params![o.computer_id, status.as_str(), reason, o.at])?;
             }
         }
@@ -203,7 +203,7 @@ mod tests {
         let fail = |at| PollOutcome {
             computer_id: pi.id,
             at,
-            result: Err((Status::Offline, "connection refused".into())),
+            result: Err(PollFailure::offline("connection refused")),
         };
         record_round(&c, &[fail(100)]).unwrap();
         let after = get(&c, pi.id).unwrap();

@@ -14,7 +14,7 @@ use crate::domain::{
     computers::{Card, Cards, Latest, TestTarget},
 };
 use crate::model::values::{AgentToken, AgentUrl, Invalid, Name};
-use crate::model::{Computer, ComputerEdit, Firing, Kind, NewComputer};
+use crate::model::{Computer, ComputerEdit, Firing, Kind, NewComputer, PollFailure};
 
 /// A computer as the API shows it: never the token, only its last four characters. The
 /// latest answer's figures follow in the same object, absent until the first one; they were
@@ -247,7 +247,7 @@ pub fn test_connection(app: &Web, call: &mut Call) -> Result<Response, ApiError>
             "disk": info.disk,
             "message": format!("Connected: {} answered in {ms} ms", info.hostname),
         }),
-        Err((status, reason)) => json!({
+        Err(PollFailure { status, reason }) => json!({
             "ok": false,
             "status": status.as_str(),
             "elapsed_ms": ms,
