@@ -14,6 +14,31 @@ use super::error::{Result, StoreError};
 const ORIGINAL_DEFAULT_HASH: &str =
     "240be518fabd2724ddb6f04eeb1da5967448d7e831c08c8fa822809f74c720a9";
 
+/// A rollup tier's table: one row per computer and bucket, with the bucket's sample count and
+/// each figure's average, minimum or maximum as a scaled integer.
+macro_rules! rollup_table {
+    ($name:literal) => {
+        concat!(
+            "
+    CREATE TABLE ",
+            $name,
+            " (
+        computer_id INTEGER NOT NULL,
+        bucket INTEGER NOT NULL,
+        samples INTEGER NOT NULL,
+        cpu_avg INTEGER, cpu_min INTEGER, cpu_max INTEGER,
+        mem_avg INTEGER, mem_min INTEGER, mem_max INTEGER,
+        disk_avg INTEGER, disk_min INTEGER, disk_max INTEGER,
+        mem_used INTEGER, mem_total INTEGER, disk_used INTEGER, disk_total INTEGER,
+        sent_avg INTEGER, sent_max INTEGER, recv_avg INTEGER, recv_max INTEGER,
+        temp_avg INTEGER, temp_min INTEGER, temp_max INTEGER,
+        load_avg INTEGER, swap_avg INTEGER, read_avg INTEGER, write_avg INTEGER,
+        PRIMARY KEY (computer_id, bucket)
+    ) WITHOUT ROWID;"
+        )
+    };
+}
+
 const MIGRATIONS: &[&str] = &[
     // 1: the original design's tables, exactly as it created them.
     "CREATE TABLE IF NOT EXISTS users (
@@ -83,35 +108,14 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX stats_by_computer_time ON stats (computer_id, timestamp);",
     // 3: rollup tiers. Values are scaled integers, which SQLite stores in 1–4 bytes instead of
     // 8: percents and degrees in tenths, load in hundredths, bytes and rates whole.
-    "CREATE TABLE stats_5m (
-        computer_id INTEGER NOT NULL,
-        bucket INTEGER NOT NULL,
-        samples INTEGER NOT NULL,
-        cpu_avg INTEGER, cpu_min INTEGER, cpu_max INTEGER,
-        mem_avg INTEGER, mem_min INTEGER, mem_max INTEGER,
-        disk_avg INTEGER, disk_min INTEGER, disk_max INTEGER,
-        mem_used INTEGER, mem_total INTEGER, disk_used INTEGER, disk_total INTEGER,
-        sent_avg INTEGER, sent_max INTEGER, recv_avg INTEGER, recv_max INTEGER,
-        temp_avg INTEGER, temp_min INTEGER, temp_max INTEGER,
-        load_avg INTEGER, swap_avg INTEGER, read_avg INTEGER, write_avg INTEGER,
-        PRIMARY KEY (computer_id, bucket)
-    ) WITHOUT ROWID;
-    CREATE TABLE stats_1h (
-        computer_id INTEGER NOT NULL,
-        bucket INTEGER NOT NULL,
-        samples INTEGER NOT NULL,
-        cpu_avg INTEGER, cpu_min INTEGER, cpu_max INTEGER,
-        mem_avg INTEGER, mem_min INTEGER, mem_max INTEGER,
-        disk_avg INTEGER, disk_min INTEGER, disk_max INTEGER,
-        mem_used INTEGER, mem_total INTEGER, disk_used INTEGER, disk_total INTEGER,
-        sent_avg INTEGER, sent_max INTEGER, recv_avg INTEGER, recv_max INTEGER,
-        temp_avg INTEGER, temp_min INTEGER, temp_max INTEGER,
-        load_avg INTEGER, swap_avg INTEGER, read_avg INTEGER, write_avg INTEGER,
-        PRIMARY KEY (computer_id, bucket)
-    ) WITHOUT ROWID;
+    concat!(
+        rollup_table!("stats_5m"),
+        rollup_table!("stats_1h"),
+        "
     -- How far each tier has been rolled up: every bucket before done_until is final.
     CREATE TABLE rollup_state (tier TEXT PRIMARY KEY, done_until INTEGER) WITHOUT ROWID;
-    INSERT INTO rollup_state (tier, done_until) VALUES ('5m', NULL), ('1h', NULL);",
+    INSERT INTO rollup_state (tier, done_until) VALUES ('5m', NULL), ('1h', NULL);"
+    ),
     // 4: read-only API tokens. Only the SHA-256 of a token is kept, with a short prefix to
     // tell tokens apart in lists; revoking one deletes its row.
     "CREATE TABLE api_tokens (
@@ -181,20 +185,11 @@ const MIGRATIONS: &[&str] = &[
         ('Memory high', 'memory', 95, 600, CAST(strftime('%s', 'now') AS INTEGER)),
         ('Hot', 'temperature', 80, 300, CAST(strftime('%s', 'now') AS INTEGER));",
     // 6: daily buckets, so charts of a year or more read a few hundred rows, not thousands.
-    "CREATE TABLE stats_1d (
-        computer_id INTEGER NOT NULL,
-        bucket INTEGER NOT NULL,
-        samples INTEGER NOT NULL,
-        cpu_avg INTEGER, cpu_min INTEGER, cpu_max INTEGER,
-        mem_avg INTEGER, mem_min INTEGER, mem_max INTEGER,
-        disk_avg INTEGER, disk_min INTEGER, disk_max INTEGER,
-        mem_used INTEGER, mem_total INTEGER, disk_used INTEGER, disk_total INTEGER,
-        sent_avg INTEGER, sent_max INTEGER, recv_avg INTEGER, recv_max INTEGER,
-        temp_avg INTEGER, temp_min INTEGER, temp_max INTEGER,
-        load_avg INTEGER, swap_avg INTEGER, read_avg INTEGER, write_avg INTEGER,
-        PRIMARY KEY (computer_id, bucket)
-    ) WITHOUT ROWID;
-    INSERT INTO rollup_state (tier, done_until) VALUES ('1d', NULL);",
+    concat!(
+        rollup_table!("stats_1d"),
+        "
+    INSERT INTO rollup_state (tier, done_until) VALUES ('1d', NULL);"
+    ),
 ];
 
 /// The version this build writes.
