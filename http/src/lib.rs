@@ -38,6 +38,7 @@ mod server;
 mod wire;
 
 pub use body::BodyError;
+pub use date::UtcTime;
 pub use head::Refusal;
 pub use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, Version, header};
 pub use limits::Limits;

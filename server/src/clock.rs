@@ -51,26 +51,15 @@ impl Clock {
     }
 }
 
-/// Unix seconds as UTC calendar fields: (year, month, day, hour, minute, second), by the
-/// civil-from-days algorithm on the proleptic Gregorian calendar.
-pub fn utc_fields(t: i64) -> (i64, i64, i64, i64, i64, i64) {
-    let (days, secs) = (t.div_euclid(86_400), t.rem_euclid(86_400));
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day, secs / 3600, secs % 3600 / 60, secs % 60)
-}
+pub use lanstat_http::UtcTime;
 
 /// Unix seconds as `2026-11-27T14:05:00Z`.
 pub fn iso8601(t: i64) -> String {
-    let (y, m, d, h, mi, s) = utc_fields(t);
-    format!("{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
+    let u = UtcTime::from_unix(t);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        u.year, u.month, u.day, u.hour, u.minute, u.second
+    )
 }
 
 #[cfg(test)]

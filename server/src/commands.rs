@@ -69,8 +69,11 @@ pub fn token(app: &App, action: TokenAction) -> Result<String, Error> {
 
 /// Unix seconds as `2025-01-31 23:59` in UTC.
 fn utc(secs: i64) -> String {
-    let (y, m, d, h, mi, _) = crate::clock::utc_fields(secs);
-    format!("{y:04}-{m:02}-{d:02} {h:02}:{mi:02}")
+    let u = crate::clock::UtcTime::from_unix(secs);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}",
+        u.year, u.month, u.day, u.hour, u.minute
+    )
 }
 
 #[cfg(test)]
@@ -79,8 +82,12 @@ mod tests {
 
     #[test]
     fn times_print_in_utc() {
-        assert_eq!(utc(0), "1970-01-01 00:00");
-        assert_eq!(utc(951_782_400), "2000-02-29 00:00");
-        assert_eq!(utc(1_735_689_599), "2024-12-31 23:59");
+        for (secs, shown) in [
+            (0, "1970-01-01 00:00"),
+            (951_782_400, "2000-02-29 00:00"),
+            (1_735_689_599, "2024-12-31 23:59"),
+        ] {
+            assert_eq!(utc(secs), shown, "{secs}");
+        }
     }
 }
