@@ -269,10 +269,15 @@ impl History {
             tier.width()
         };
         let step = step_for(&window, resolution);
-        let (from, to) = (window.from - window.from.rem_euclid(step), window.to);
+        let span = store::tiers::Span {
+            computer_id: id,
+            from: window.from - window.from.rem_euclid(step),
+            to: window.to,
+            step,
+        };
         let pts = self
             .store
-            .read(|c| store::tiers::history_across(c, tier, id, from, to, step))?;
+            .read(|c| store::tiers::history_across(c, tier, span))?;
         // A missed poll or two is noise; longer silences are outages and show as gaps.
         Ok(Chart {
             window,

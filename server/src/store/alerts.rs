@@ -3,6 +3,7 @@
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
+use super::query::{all, one};
 use super::{Result, name_taken};
 use crate::model::{
     Channel, ChannelInput, ChannelKind, Event, EventKind, Firing, Rule, RuleInput, RuleKind, State,
@@ -30,38 +31,23 @@ fn rule_from_row(r: &Row) -> rusqlite::Result<Rule> {
 }
 
 pub fn list_rules(conn: &Connection) -> Result<Vec<Rule>> {
-    let mut st = conn.prepare_cached(&format!(
-        "SELECT {RULE_COLUMNS} FROM alert_rules ORDER BY name COLLATE NOCASE, id"
-    ))?;
-    let rows = st.query_map([], rule_from_row)?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    let sql = format!("SELECT {RULE_COLUMNS} FROM alert_rules ORDER BY name COLLATE NOCASE, id");
+    all(conn, &sql, [], rule_from_row)
 }
 
 pub fn get_rule(conn: &Connection, id: i64) -> Result<Rule> {
-    Ok(conn.query_row(
-        &format!("SELECT {RULE_COLUMNS} FROM alert_rules WHERE id = ?1"),
-        [id],
-        rule_from_row,
-    )?)
+    let sql = format!("SELECT {RULE_COLUMNS} FROM alert_rules WHERE id = ?1");
+    one(conn, &sql, [id], rule_from_row)
 }
 
+/// Adds a rule: its row, then every value as an edit sets them (in the caller's transaction).
 pub fn add_rule(conn: &Connection, input: &RuleInput, now: i64) -> Result<Rule> {
     conn.execute(
-        "INSERT INTO alert_rules (name, kind, computer_id, target, threshold, duration_secs, enabled, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![
-            &*input.name,
-            input.kind.as_str(),
-            input.computer_id,
-            input.target.as_deref(),
-            input.threshold.map(|t| t.get()),
-            input.duration.secs(),
-            input.enabled as i64,
-            now
-        ],
+        "INSERT INTO alert_rules (name, kind, created_at) VALUES (?1, ?2, ?3)",
+        params![&*input.name, input.kind.as_str(), now],
     )
     .map_err(name_taken("rule", &input.name))?;
-    get_rule(conn, conn.last_insert_rowid())
+    update_rule(conn, conn.last_insert_rowid(), input, false)
 }
 
 /// Changes a rule; `fresh_states` drops its states, so it is judged afresh from the next
@@ -124,39 +110,28 @@ fn channel_from_row(r: &Row) -> rusqlite::Result<Channel> {
 }
 
 pub fn list_channels(conn: &Connection) -> Result<Vec<Channel>> {
-    let mut st = conn.prepare_cached(&format!(
-        "SELECT {CHANNEL_COLUMNS} FROM alert_channels ORDER BY name COLLATE NOCASE, id"
-    ))?;
-    let rows = st.query_map([], channel_from_row)?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    let sql =
+        format!("SELECT {CHANNEL_COLUMNS} FROM alert_channels ORDER BY name COLLATE NOCASE, id");
+    all(conn, &sql, [], channel_from_row)
 }
 
 pub fn get_channel(conn: &Connection, id: i64) -> Result<Channel> {
-    Ok(conn.query_row(
-        &format!("SELECT {CHANNEL_COLUMNS} FROM alert_channels WHERE id = ?1"),
-        [id],
-        channel_from_row,
-    )?)
+    let sql = format!("SELECT {CHANNEL_COLUMNS} FROM alert_channels WHERE id = ?1");
+    one(conn, &sql, [id], channel_from_row)
 }
 
+/// Adds a channel: its row, then every value as an edit sets them (in the caller's
+/// transaction).
 pub fn add_channel(conn: &Connection, input: &ChannelInput, now: i64) -> Result<Channel> {
     conn.execute(
-        "INSERT INTO alert_channels (name, kind, url, token, enabled, link_base, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![
-            &*input.name,
-            input.kind.as_str(),
-            input.url.as_deref().unwrap_or(""),
-            input.token.as_deref(),
-            input.enabled as i64,
-            input.link_base,
-            now
-        ],
+        "INSERT INTO alert_channels (name, kind, url, created_at) VALUES (?1, ?2, '', ?3)",
+        params![&*input.name, input.kind.as_str(), now],
     )
     .map_err(name_taken("channel", &input.name))?;
-    get_channel(conn, conn.last_insert_rowid())
+    update_channel(conn, conn.last_insert_rowid(), input)
 }
 
+/// Changes a channel; a URL, token or link base the input leaves out stays as it is.
 pub fn update_channel(conn: &Connection, id: i64, input: &ChannelInput) -> Result<Channel> {
     let current = get_channel(conn, id)?;
     let url = input.url.as_ref().map_or(current.url, |u| u.to_string());
@@ -208,10 +183,8 @@ pub fn record_delivery(conn: &Connection, id: i64, failed: Option<&str>, now: i6
 // ---- state and events ---------------------------------------------------------------------
 
 pub fn list_states(conn: &Connection) -> Result<Vec<StateRow>> {
-    let mut st = conn.prepare_cached(
-        "SELECT rule_id, computer_id, target_key, state, since, value, last_notified_at FROM alert_state",
-    )?;
-    let rows = st.query_map([], |r| {
+    let sql = "SELECT rule_id, computer_id, target_key, state, since, value, last_notified_at FROM alert_state";
+    all(conn, sql, [], |r| {
         let state: String = r.get(3)?;
         Ok(StateRow {
             rule_id: r.get(0)?,
@@ -222,8 +195,7 @@ pub fn list_states(conn: &Connection) -> Result<Vec<StateRow>> {
             value: r.get(5)?,
             last_notified_at: r.get(6)?,
         })
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    })
 }
 
 /// Writes a state row (`Some`) or removes it (`None`: the rule is ok there).
@@ -260,14 +232,12 @@ pub fn firing_states(
     rule_id: Option<i64>,
     computer_id: Option<i64>,
 ) -> Result<Vec<(StateRow, String)>> {
-    let mut st = conn.prepare_cached(
-        "SELECT s.rule_id, s.computer_id, s.target_key, s.since, s.value, s.last_notified_at, c.name
+    let sql = "SELECT s.rule_id, s.computer_id, s.target_key, s.since, s.value, s.last_notified_at, c.name
          FROM alert_state s JOIN computers c ON c.id = s.computer_id
          WHERE s.state = 'firing' AND (?1 IS NULL OR s.rule_id = ?1)
            AND (?2 IS NULL OR s.computer_id = ?2)
-         ORDER BY s.rule_id, s.computer_id, s.target_key",
-    )?;
-    let rows = st.query_map(params![rule_id, computer_id], |r| {
+         ORDER BY s.rule_id, s.computer_id, s.target_key";
+    all(conn, sql, params![rule_id, computer_id], |r| {
         Ok((
             StateRow {
                 rule_id: r.get(0)?,
@@ -280,8 +250,7 @@ pub fn firing_states(
             },
             r.get(6)?,
         ))
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    })
 }
 
 /// Appends an event and returns its id.
@@ -306,11 +275,9 @@ pub fn add_event(conn: &Connection, e: &Event) -> Result<i64> {
 
 /// The newest events first, at most `limit`.
 pub fn list_events(conn: &Connection, limit: i64) -> Result<Vec<Event>> {
-    let mut st = conn.prepare_cached(
-        "SELECT id, rule_id, rule_name, computer_id, computer_name, target, kind, value, at, message
-         FROM alert_events ORDER BY at DESC, id DESC LIMIT ?1",
-    )?;
-    let rows = st.query_map([limit], |r| {
+    let sql = "SELECT id, rule_id, rule_name, computer_id, computer_name, target, kind, value, at, message
+         FROM alert_events ORDER BY at DESC, id DESC LIMIT ?1";
+    all(conn, sql, [limit], |r| {
         let kind: String = r.get(6)?;
         Ok(Event {
             id: r.get(0)?,
@@ -328,19 +295,16 @@ pub fn list_events(conn: &Connection, limit: i64) -> Result<Vec<Event>> {
             at: r.get(8)?,
             message: r.get(9)?,
         })
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    })
 }
 
 /// Every firing alert, for the dashboard's cards.
 pub fn firing(conn: &Connection) -> Result<Vec<Firing>> {
-    let mut st = conn.prepare_cached(
-        "SELECT s.rule_id, r.name, r.kind, s.computer_id, s.target_key, s.since, s.value
+    let sql = "SELECT s.rule_id, r.name, r.kind, s.computer_id, s.target_key, s.since, s.value
          FROM alert_state s JOIN alert_rules r ON r.id = s.rule_id
          WHERE s.state = 'firing' AND r.enabled
-         ORDER BY s.since, r.name",
-    )?;
-    let rows = st.query_map([], |r| {
+         ORDER BY s.since, r.name";
+    all(conn, sql, [], |r| {
         let kind: String = r.get(2)?;
         let target: String = r.get(4)?;
         Ok(Firing {
@@ -352,8 +316,7 @@ pub fn firing(conn: &Connection) -> Result<Vec<Firing>> {
             since: r.get(5)?,
             value: r.get(6)?,
         })
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    })
 }
 
 /// Removes what belongs to a computer being deleted: its rules, states and history.

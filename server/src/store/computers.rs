@@ -1,8 +1,9 @@
 //! Computers: the agents to poll (and the server's own host), their status, and each poll
 //! round's outcome written in one transaction.
 
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::{Connection, Row, params};
 
+use super::query::{all, maybe, one};
 use super::stats;
 use super::{Result, name_taken};
 use crate::model::{Computer, ComputerEdit, Kind, NewComputer, PollFailure, PollOutcome, Status};
@@ -34,19 +35,15 @@ fn from_row(r: &Row) -> rusqlite::Result<Computer> {
 
 /// Every computer, the local one first; `include_local: false` leaves it out.
 pub fn list(conn: &Connection, include_local: bool) -> Result<Vec<Computer>> {
-    let mut st = conn.prepare_cached(&format!(
+    let sql = format!(
         "SELECT {COLUMNS} FROM computers WHERE ?1 OR kind != 'local' ORDER BY kind = 'agent', name COLLATE NOCASE"
-    ))?;
-    let rows = st.query_map([include_local], from_row)?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    );
+    all(conn, &sql, [include_local], from_row)
 }
 
 pub fn get(conn: &Connection, id: i64) -> Result<Computer> {
-    Ok(conn.query_row(
-        &format!("SELECT {COLUMNS} FROM computers WHERE id = ?1"),
-        [id],
-        from_row,
-    )?)
+    let sql = format!("SELECT {COLUMNS} FROM computers WHERE id = ?1");
+    one(conn, &sql, [id], from_row)
 }
 
 pub fn add(conn: &Connection, c: &NewComputer, now: i64) -> Result<Computer> {
@@ -89,14 +86,8 @@ pub fn delete(conn: &Connection, id: i64) -> Result<()> {
 
 /// The id of the server's own host, creating its row (named after the host) on first start.
 pub fn ensure_local(conn: &Connection, hostname: &str, now: i64) -> Result<i64> {
-    if let Some(id) = conn
-        .query_row(
-            "SELECT id FROM computers WHERE kind = 'local' ORDER BY id LIMIT 1",
-            [],
-            |r| r.get(0),
-        )
-        .optional()?
-    {
+    let sql = "SELECT id FROM computers WHERE kind = 'local' ORDER BY id LIMIT 1";
+    if let Some(id) = maybe(conn, sql, [], |r| r.get(0))? {
         return Ok(id);
     }
     let mut name = hostname.to_string();

@@ -15,6 +15,7 @@ pub mod tokens;
 pub mod users;
 
 mod error;
+mod query;
 
 pub(crate) use error::name_taken;
 pub use error::{Result, StoreError};

@@ -87,66 +87,6 @@ pub fn delete_for(conn: &Connection, computer_id: i64) -> Result<()> {
     Ok(())
 }
 
-/// Raw samples in `[from, to)` averaged into buckets of `step` seconds (buckets start at
-/// multiples of `step`). Where a bucket is empty after a filled one, a gap point is added so
-/// charts break the line instead of drawing across the outage.
-pub fn history_raw(
-    conn: &Connection,
-    computer_id: i64,
-    from: i64,
-    to: i64,
-    step: i64,
-) -> Result<Vec<HistoryPoint>> {
-    let step = step.max(1);
-    let mut st = conn.prepare_cached(
-        "SELECT (timestamp / ?4) * ?4 AS b, count(*),
-                avg(cpu_percent), min(cpu_percent), max(cpu_percent),
-                avg(memory_percent), min(memory_percent), max(memory_percent),
-                avg(memory_used), max(memory_total),
-                avg(disk_percent), min(disk_percent), max(disk_percent),
-                avg(disk_used), max(disk_total),
-                avg(network_sent_per_sec), max(network_sent_per_sec),
-                avg(network_recv_per_sec), max(network_recv_per_sec),
-                avg(temperature), min(temperature), max(temperature),
-                avg(load_1), avg(swap_percent), avg(disk_read_per_sec), avg(disk_write_per_sec)
-         FROM stats
-         WHERE computer_id = ?1 AND timestamp >= ?2 AND timestamp < ?3
-         GROUP BY b ORDER BY b",
-    )?;
-    let rows = st.query_map(params![computer_id, from, to, step], |r| {
-        Ok(HistoryPoint {
-            timestamp: r.get(0)?,
-            samples: r.get(1)?,
-            cpu_percent: r.get(2)?,
-            cpu_percent_min: r.get(3)?,
-            cpu_percent_max: r.get(4)?,
-            memory_percent: r.get(5)?,
-            memory_percent_min: r.get(6)?,
-            memory_percent_max: r.get(7)?,
-            memory_used: r.get(8)?,
-            memory_total: r.get(9)?,
-            disk_percent: r.get(10)?,
-            disk_percent_min: r.get(11)?,
-            disk_percent_max: r.get(12)?,
-            disk_used: r.get(13)?,
-            disk_total: r.get(14)?,
-            network_sent_per_sec: r.get(15)?,
-            network_sent_per_sec_max: r.get(16)?,
-            network_recv_per_sec: r.get(17)?,
-            network_recv_per_sec_max: r.get(18)?,
-            temperature: r.get(19)?,
-            temperature_min: r.get(20)?,
-            temperature_max: r.get(21)?,
-            load_1: r.get(22)?,
-            swap_percent: r.get(23)?,
-            disk_read_per_sec: r.get(24)?,
-            disk_write_per_sec: r.get(25)?,
-        })
-    })?;
-    let points: Vec<HistoryPoint> = rows.collect::<rusqlite::Result<_>>()?;
-    Ok(points)
-}
-
 /// Merges neighbouring points with the same timestamp (one bucket read from two tiers):
 /// averages weighted by sample counts, the lower minimum, the higher maximum.
 pub fn merge_split_buckets(points: Vec<HistoryPoint>) -> Vec<HistoryPoint> {
@@ -224,6 +164,8 @@ pub fn mark_gaps(points: Vec<HistoryPoint>, step: i64, max_gap: i64) -> Vec<Hist
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Tier;
+    use crate::store::tiers;
 
     fn db() -> Connection {
         let c = crate::store::test_db();
@@ -245,6 +187,17 @@ mod tests {
         }
     }
 
+    /// Computer 1's raw samples in `[from, to)`, as a chart reads them.
+    fn raw(c: &Connection, from: i64, to: i64, step: i64) -> Vec<HistoryPoint> {
+        let span = tiers::Span {
+            computer_id: 1,
+            from,
+            to,
+            step,
+        };
+        tiers::history(c, Tier::Raw, span).unwrap()
+    }
+
     #[test]
     fn latest_is_the_newest() {
         let c = db();
@@ -261,7 +214,7 @@ mod tests {
         for (t, cpu) in [(100, 10.0), (110, 30.0), (160, 50.0), (170, 70.0)] {
             insert(&c, &sample(t, cpu)).unwrap();
         }
-        let pts = history_raw(&c, 1, 0, 1000, 60).unwrap();
+        let pts = raw(&c, 0, 1000, 60);
         assert_eq!(pts.len(), 2);
         assert_eq!((pts[0].timestamp, pts[0].samples), (60, 2));
         assert_eq!(pts[0].cpu_percent, Some(20.0));
@@ -278,11 +231,7 @@ mod tests {
         for t in [99, 100, 199, 200] {
             insert(&c, &sample(t, 1.0)).unwrap();
         }
-        let n: i64 = history_raw(&c, 1, 100, 200, 1)
-            .unwrap()
-            .iter()
-            .map(|p| p.samples)
-            .sum();
+        let n: i64 = raw(&c, 100, 200, 1).iter().map(|p| p.samples).sum();
         assert_eq!(n, 2);
     }
 

@@ -9,6 +9,7 @@
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::Result;
+use super::query::all;
 use crate::model::{HistoryPoint, Retention, Tier};
 
 /// The table a tier's rows live in.
@@ -198,87 +199,105 @@ pub fn delete_for(conn: &Connection, computer_id: i64) -> Result<()> {
     Ok(())
 }
 
-/// Buckets of a rollup tier in `[from, to)`, merged into `step`-second points.
-pub fn history(
-    conn: &Connection,
-    tier: Tier,
-    computer_id: i64,
-    from: i64,
-    to: i64,
-    step: i64,
-) -> Result<Vec<HistoryPoint>> {
-    let step = step.max(tier.width());
+/// What a chart reads: one computer's points in `[from, to)`, each `step` seconds wide
+/// (buckets start at multiples of `step`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    pub computer_id: i64,
+    pub from: i64,
+    pub to: i64,
+    pub step: i64,
+}
+
+/// A chart point's columns from raw `stats`, in the order of [`FROM_TIER`], unscaled.
+const RAW_POINT: &str = "count(*),
+    avg(cpu_percent), min(cpu_percent), max(cpu_percent),
+    avg(memory_percent), min(memory_percent), max(memory_percent),
+    avg(disk_percent), min(disk_percent), max(disk_percent),
+    avg(memory_used), max(memory_total), avg(disk_used), max(disk_total),
+    avg(network_sent_per_sec), max(network_sent_per_sec),
+    avg(network_recv_per_sec), max(network_recv_per_sec),
+    avg(temperature), min(temperature), max(temperature),
+    avg(load_1), avg(swap_percent), avg(disk_read_per_sec), avg(disk_write_per_sec)";
+
+/// `tier`'s rows in the span merged into its points. Raw samples are averaged as they are;
+/// a rollup's scaled integers are turned back into percents, degrees and loads.
+pub fn history(conn: &Connection, tier: Tier, span: Span) -> Result<Vec<HistoryPoint>> {
+    let step = span.step.max(tier.width()).max(1);
+    let (select, time_col, scale) = match tier {
+        Tier::Raw => (RAW_POINT, "timestamp", (1.0, 1.0)),
+        _ => (FROM_TIER, "bucket", (10.0, 100.0)),
+    };
     let sql = format!(
-        "SELECT (bucket / ?4) * ?4 AS b, {FROM_TIER}
-         FROM {} WHERE computer_id = ?1 AND bucket >= ?2 AND bucket < ?3
+        "SELECT ({time_col} / ?4) * ?4 AS b, {select}
+         FROM {} WHERE computer_id = ?1 AND {time_col} >= ?2 AND {time_col} < ?3
          GROUP BY b ORDER BY b",
         table(tier)
     );
-    let mut st = conn.prepare_cached(&sql)?;
-    let tenth = |v: Option<f64>| v.map(|x| x / 10.0);
-    let rows = st.query_map(params![computer_id, from, to, step], |r| {
-        let f = |i: usize| r.get::<_, Option<f64>>(i);
-        Ok(HistoryPoint {
-            timestamp: r.get(0)?,
-            samples: r.get(1)?,
-            cpu_percent: tenth(f(2)?),
-            cpu_percent_min: tenth(f(3)?),
-            cpu_percent_max: tenth(f(4)?),
-            memory_percent: tenth(f(5)?),
-            memory_percent_min: tenth(f(6)?),
-            memory_percent_max: tenth(f(7)?),
-            disk_percent: tenth(f(8)?),
-            disk_percent_min: tenth(f(9)?),
-            disk_percent_max: tenth(f(10)?),
-            memory_used: f(11)?,
-            memory_total: f(12)?,
-            disk_used: f(13)?,
-            disk_total: f(14)?,
-            network_sent_per_sec: f(15)?,
-            network_sent_per_sec_max: f(16)?,
-            network_recv_per_sec: f(17)?,
-            network_recv_per_sec_max: f(18)?,
-            temperature: tenth(f(19)?),
-            temperature_min: tenth(f(20)?),
-            temperature_max: tenth(f(21)?),
-            load_1: f(22)?.map(|x| x / 100.0),
-            swap_percent: tenth(f(23)?),
-            disk_read_per_sec: f(24)?,
-            disk_write_per_sec: f(25)?,
-        })
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    let (tenths, hundredths) = scale;
+    all(
+        conn,
+        &sql,
+        params![span.computer_id, span.from, span.to, step],
+        |r| {
+            let f = |i: usize| r.get::<_, Option<f64>>(i);
+            let tenth = |i: usize| Ok::<_, rusqlite::Error>(f(i)?.map(|x| x / tenths));
+            Ok(HistoryPoint {
+                timestamp: r.get(0)?,
+                samples: r.get(1)?,
+                cpu_percent: tenth(2)?,
+                cpu_percent_min: tenth(3)?,
+                cpu_percent_max: tenth(4)?,
+                memory_percent: tenth(5)?,
+                memory_percent_min: tenth(6)?,
+                memory_percent_max: tenth(7)?,
+                disk_percent: tenth(8)?,
+                disk_percent_min: tenth(9)?,
+                disk_percent_max: tenth(10)?,
+                memory_used: f(11)?,
+                memory_total: f(12)?,
+                disk_used: f(13)?,
+                disk_total: f(14)?,
+                network_sent_per_sec: f(15)?,
+                network_sent_per_sec_max: f(16)?,
+                network_recv_per_sec: f(17)?,
+                network_recv_per_sec_max: f(18)?,
+                temperature: tenth(19)?,
+                temperature_min: tenth(20)?,
+                temperature_max: tenth(21)?,
+                load_1: f(22)?.map(|x| x / hundredths),
+                swap_percent: tenth(23)?,
+                disk_read_per_sec: f(24)?,
+                disk_write_per_sec: f(25)?,
+            })
+        },
+    )
 }
 
 /// Points of `[from, to)` read from `tier` as far as it has rolled up, then from each finer
 /// tier in turn for what it has not, and raw samples for the last minutes. Each stretch is
 /// short, so a chart reads few rows whatever the tier; a bucket split between two tiers is
 /// merged back into one point.
-pub fn history_across(
-    conn: &Connection,
-    tier: Tier,
-    computer_id: i64,
-    from: i64,
-    to: i64,
-    step: i64,
-) -> Result<Vec<HistoryPoint>> {
+pub fn history_across(conn: &Connection, tier: Tier, span: Span) -> Result<Vec<HistoryPoint>> {
     let chain: Vec<Tier> = Tier::ALL
         .into_iter()
         .rev()
         .skip_while(|t| *t != tier)
         .collect();
     let mut points = Vec::new();
-    let mut start = from;
+    let mut start = span.from;
     for t in chain {
         let end = match t {
-            Tier::Raw => to,
-            _ => watermark(conn, t)?.unwrap_or(start).clamp(start, to),
+            Tier::Raw => span.to,
+            _ => watermark(conn, t)?.unwrap_or(start).clamp(start, span.to),
         };
         if end > start {
-            points.extend(match t {
-                Tier::Raw => super::stats::history_raw(conn, computer_id, start, end, step)?,
-                _ => history(conn, t, computer_id, start, end, step)?,
-            });
+            let part = Span {
+                from: start,
+                to: end,
+                ..span
+            };
+            points.extend(history(conn, t, part)?);
         }
         start = start.max(end);
     }
@@ -394,10 +413,16 @@ mod tests {
         catch_up(&c, Tier::FiveMinutes, 4000);
         catch_up(&c, Tier::Hour, 4000);
         assert_eq!(tier_rows(&c, "stats_1h"), vec![(1, 0, 4, 200, 100, 500)]);
-        let h = history(&c, Tier::Hour, 1, 0, 3600, 3600).unwrap();
+        let span = |computer_id| Span {
+            computer_id,
+            from: 0,
+            to: 3600,
+            step: 3600,
+        };
+        let h = history(&c, Tier::Hour, span(1)).unwrap();
         assert_eq!(h[0].cpu_percent, Some(20.0));
         assert_eq!(h[0].temperature_max, Some(45.0));
-        let other = history(&c, Tier::Hour, 2, 0, 3600, 3600).unwrap();
+        let other = history(&c, Tier::Hour, span(2)).unwrap();
         assert!(other.is_empty());
     }
 
@@ -414,7 +439,13 @@ mod tests {
         }
         let rows = tier_rows(&c, "stats_1d");
         assert_eq!(rows, vec![(1, 0, 24, 483, 100, 500)]);
-        let h = history(&c, Tier::Day, 1, 0, 86_400, 86_400).unwrap();
+        let day = Span {
+            computer_id: 1,
+            from: 0,
+            to: 86_400,
+            step: 86_400,
+        };
+        let h = history(&c, Tier::Day, day).unwrap();
         assert_eq!(h[0].cpu_percent, Some(48.3));
     }
 

@@ -1,7 +1,8 @@
 //! Read-only API tokens: stored by hash, listed by name and prefix, revoked by deleting.
 
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::{Connection, Row, params};
 
+use super::query::{all, maybe, one};
 use super::{Result, name_taken};
 use crate::model::ApiToken;
 
@@ -40,38 +41,25 @@ pub fn create(
 }
 
 pub fn get(conn: &Connection, id: i64) -> Result<ApiToken> {
-    Ok(conn.query_row(
-        &format!("SELECT {COLUMNS} FROM {FROM} WHERE t.id = ?1"),
-        [id],
-        from_row,
-    )?)
+    let sql = format!("SELECT {COLUMNS} FROM {FROM} WHERE t.id = ?1");
+    one(conn, &sql, [id], from_row)
 }
 
 pub fn find_by_name(conn: &Connection, name: &str) -> Result<Option<ApiToken>> {
-    Ok(conn
-        .query_row(
-            &format!("SELECT {COLUMNS} FROM {FROM} WHERE t.name = ?1"),
-            [name],
-            from_row,
-        )
-        .optional()?)
+    let sql = format!("SELECT {COLUMNS} FROM {FROM} WHERE t.name = ?1");
+    maybe(conn, &sql, [name], from_row)
 }
 
 /// The token whose hash this is. The lookup is by the whole hash, so nothing about how
 /// much of a guess was right shows in the time it takes.
 pub fn find_by_hash(conn: &Connection, hash: &[u8]) -> Result<Option<ApiToken>> {
-    Ok(conn
-        .prepare_cached(&format!("SELECT {COLUMNS} FROM {FROM} WHERE t.hash = ?1"))?
-        .query_row([hash], from_row)
-        .optional()?)
+    let sql = format!("SELECT {COLUMNS} FROM {FROM} WHERE t.hash = ?1");
+    maybe(conn, &sql, [hash], from_row)
 }
 
 pub fn list(conn: &Connection) -> Result<Vec<ApiToken>> {
-    let mut st = conn.prepare(&format!(
-        "SELECT {COLUMNS} FROM {FROM} ORDER BY t.name COLLATE NOCASE, t.id"
-    ))?;
-    let rows = st.query_map([], from_row)?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    let sql = format!("SELECT {COLUMNS} FROM {FROM} ORDER BY t.name COLLATE NOCASE, t.id");
+    all(conn, &sql, [], from_row)
 }
 
 pub fn touch(conn: &Connection, id: i64, now: i64) -> Result<()> {

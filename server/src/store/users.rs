@@ -1,7 +1,8 @@
 //! Users and their sessions.
 
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::{Connection, Row, params};
 
+use super::query::{all, maybe, one};
 use super::{Result, StoreError, name_taken};
 use crate::model::{Role, SessionUser, User};
 
@@ -42,40 +43,26 @@ pub fn create_user(
 }
 
 pub fn get_user(conn: &Connection, id: i64) -> Result<User> {
-    Ok(conn.query_row(
-        &format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"),
-        [id],
-        |r| user_from_row(r, 0),
-    )?)
+    let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1");
+    one(conn, &sql, [id], |r| user_from_row(r, 0))
 }
 
 /// The user and their stored password hash.
 pub fn find_login(conn: &Connection, username: &str) -> Result<Option<(User, String)>> {
-    Ok(conn
-        .query_row(
-            &format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE username = ?1"),
-            [username],
-            |r| Ok((user_from_row(r, 0)?, r.get(6)?)),
-        )
-        .optional()?)
+    let sql = format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE username = ?1");
+    maybe(conn, &sql, [username], |r| {
+        Ok((user_from_row(r, 0)?, r.get(6)?))
+    })
 }
 
 pub fn find_by_name(conn: &Connection, username: &str) -> Result<Option<User>> {
-    Ok(conn
-        .query_row(
-            &format!("SELECT {USER_COLUMNS} FROM users WHERE username = ?1"),
-            [username],
-            |r| user_from_row(r, 0),
-        )
-        .optional()?)
+    let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE username = ?1");
+    maybe(conn, &sql, [username], |r| user_from_row(r, 0))
 }
 
 pub fn list_users(conn: &Connection) -> Result<Vec<User>> {
-    let mut st = conn.prepare(&format!(
-        "SELECT {USER_COLUMNS} FROM users ORDER BY username"
-    ))?;
-    let rows = st.query_map([], |r| user_from_row(r, 0))?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    let sql = format!("SELECT {USER_COLUMNS} FROM users ORDER BY username");
+    all(conn, &sql, [], |r| user_from_row(r, 0))
 }
 
 pub fn set_password(
@@ -137,22 +124,17 @@ pub fn create_session(conn: &Connection, id_hash: &[u8], user_id: i64, now: i64)
 }
 
 pub fn session_user(conn: &Connection, id_hash: &[u8]) -> Result<Option<SessionUser>> {
-    Ok(conn
-        .query_row(
-            "SELECT u.id, u.username, u.role, u.must_change_password, u.created_at, u.password_changed_at,
+    let sql = "SELECT u.id, u.username, u.role, u.must_change_password, u.created_at, u.password_changed_at,
                     s.created_at, s.last_seen_at
-             FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = ?1",
-            [id_hash],
-            |r| {
-                Ok(SessionUser {
-                    user: user_from_row(r, 0)?,
-                    id_hash: id_hash.to_vec(),
-                    created_at: r.get(6)?,
-                    last_seen_at: r.get(7)?,
-                })
-            },
-        )
-        .optional()?)
+             FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = ?1";
+    maybe(conn, sql, [id_hash], |r| {
+        Ok(SessionUser {
+            user: user_from_row(r, 0)?,
+            id_hash: id_hash.to_vec(),
+            created_at: r.get(6)?,
+            last_seen_at: r.get(7)?,
+        })
+    })
 }
 
 pub fn touch_session(conn: &Connection, id_hash: &[u8], now: i64) -> Result<()> {
