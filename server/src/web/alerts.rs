@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use super::Web;
 use super::input::{Field, Flag, Text};
-use super::{ApiError, Call};
+use super::{ApiError, Call, json_list};
 use crate::domain;
 use crate::domain::alerts::{ChannelEdit, RuleEdit};
 use crate::model::values::{ChannelToken, Name, RuleDuration, RuleTarget};
@@ -111,11 +111,7 @@ impl RuleBody {
 }
 
 pub fn rules(app: &Web, _call: &mut Call) -> Result<Response, ApiError> {
-    let list = app.alerts.rules()?;
-    Ok(Response::json(
-        StatusCode::OK,
-        &list.iter().map(rule_view).collect::<Vec<_>>(),
-    ))
+    Ok(json_list(&app.alerts.rules()?, rule_view))
 }
 
 /// `POST /api/alerts/rules`: `name, kind, computer_id, target, threshold, duration_secs, enabled`.
@@ -184,11 +180,7 @@ fn link_base(call: &Call) -> Option<String> {
 }
 
 pub fn channels(app: &Web, _call: &mut Call) -> Result<Response, ApiError> {
-    let list = app.alerts.channels()?;
-    Ok(Response::json(
-        StatusCode::OK,
-        &list.iter().map(channel_view).collect::<Vec<_>>(),
-    ))
+    Ok(json_list(&app.alerts.channels()?, channel_view))
 }
 
 /// `POST /api/alerts/channels`: `name, kind, url, token?, enabled`.

@@ -83,57 +83,79 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Field<T> {
     }
 }
 
-/// A text field's value: a string, or a number written as text.
+/// A field's value as the lenient reading of its kind took it, or `Wrong` when the client
+/// sent something that kind cannot be read from.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Text {
-    Given(String),
-    /// An array, an object or a boolean: not text.
+pub enum Loose<T> {
+    Given(T),
     Wrong,
 }
 
-impl<'de> Deserialize<'de> for Text {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Text, D::Error> {
-        Ok(match Value::deserialize(d)? {
-            Value::String(s) => Text::Given(s),
-            Value::Number(n) => Text::Given(n.to_string()),
-            _ => Text::Wrong,
-        })
-    }
-}
+/// A text field's value: a string, or a number written as text (not an array, an object or
+/// a boolean).
+pub type Text = Loose<String>;
 
 /// A yes/no field's value: JSON true/false, or a form's "on", "true", "1", "yes" (and "off",
 /// "false", "0", "no" or empty).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Flag {
-    Given(bool),
-    Wrong,
+pub type Flag = Loose<bool>;
+
+/// How a kind of field is read from what a client sent.
+pub trait Lenient: Sized {
+    /// What the field must be, for the error: "text", "true or false".
+    const WANTED: &'static str;
+    fn read(v: Value) -> Option<Self>;
 }
 
-impl<'de> Deserialize<'de> for Flag {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Flag, D::Error> {
-        Ok(match Value::deserialize(d)? {
-            Value::Bool(b) => Flag::Given(b),
+impl Lenient for String {
+    const WANTED: &'static str = "text";
+    fn read(v: Value) -> Option<String> {
+        match v {
+            Value::String(s) => Some(s),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        }
+    }
+}
+
+impl Lenient for bool {
+    const WANTED: &'static str = "true or false";
+    fn read(v: Value) -> Option<bool> {
+        match v {
+            Value::Bool(b) => Some(b),
             Value::String(s) => match s.as_str() {
-                "on" | "true" | "1" | "yes" => Flag::Given(true),
-                "off" | "false" | "0" | "no" | "" => Flag::Given(false),
-                _ => Flag::Wrong,
+                "on" | "true" | "1" | "yes" => Some(true),
+                "off" | "false" | "0" | "no" | "" => Some(false),
+                _ => None,
             },
-            _ => Flag::Wrong,
-        })
+            _ => None,
+        }
+    }
+}
+
+impl<'de, T: Lenient> Deserialize<'de> for Loose<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Loose<T>, D::Error> {
+        Ok(T::read(Value::deserialize(d)?).map_or(Loose::Wrong, Loose::Given))
+    }
+}
+
+impl<T: Lenient> Field<Loose<T>> {
+    /// The value, if one was given (a null counts as none).
+    fn value(self, field: &'static str) -> domain::Result<Option<T>> {
+        match self {
+            Field::Missing | Field::Null => Ok(None),
+            Field::Given(Loose::Given(v)) => Ok(Some(v)),
+            Field::Given(Loose::Wrong) => Err(domain::Error::invalid(
+                field,
+                format!("{field} must be {}", T::WANTED),
+            )),
+        }
     }
 }
 
 impl Field<Text> {
     /// The text, if one was given (a null counts as none).
     pub fn text(self, field: &'static str) -> domain::Result<Option<String>> {
-        match self {
-            Field::Missing | Field::Null => Ok(None),
-            Field::Given(Text::Given(s)) => Ok(Some(s)),
-            Field::Given(Text::Wrong) => Err(domain::Error::invalid(
-                field,
-                format!("{field} must be text"),
-            )),
-        }
+        self.value(field)
     }
 
     /// A field that must be there: checked by `parse`, as empty text when missing, so the
@@ -197,14 +219,7 @@ impl Field<Text> {
 
 impl Field<Flag> {
     pub fn flag(self, field: &'static str) -> domain::Result<Option<bool>> {
-        match self {
-            Field::Missing | Field::Null => Ok(None),
-            Field::Given(Flag::Given(b)) => Ok(Some(b)),
-            Field::Given(Flag::Wrong) => Err(domain::Error::invalid(
-                field,
-                format!("{field} must be true or false"),
-            )),
-        }
+        self.value(field)
     }
 
     pub fn patch(self, field: &'static str) -> domain::Result<Patch<bool>> {

@@ -416,6 +416,11 @@ impl Web {
     }
 }
 
+/// `200 OK` with a JSON array of `items`, each as `view` shows it.
+fn json_list<T, V: serde::Serialize>(items: &[T], view: impl Fn(&T) -> V) -> Response {
+    Response::json(StatusCode::OK, &items.iter().map(view).collect::<Vec<_>>())
+}
+
 impl std::ops::Deref for Web {
     type Target = App;
     fn deref(&self) -> &App {
