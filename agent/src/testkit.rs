@@ -60,6 +60,18 @@ pub fn made_up_secret(prefix: &str) -> String {
     format!("{prefix}-{:x}-{:x}", std::process::id(), nanos)
 }
 
+/// Writes `content` to `path` with the permission bits `mode` (on Unix; elsewhere as it comes).
+pub fn write_with_mode(path: &Path, content: impl AsRef<[u8]>, mode: u32) {
+    std::fs::write(path, content).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+    #[cfg(not(unix))]
+    let _ = mode;
+}
+
 type Lines = Arc<(Mutex<Vec<String>>, Condvar)>;
 
 /// A running binary. Killed (SIGKILL) when dropped unless it already exited.
@@ -234,6 +246,48 @@ impl Drop for Proc {
     }
 }
 
+/// Starts `bin` with `args` in `dir` as [`Proc::start`] does, with at most `limit` open file
+/// descriptors (`ulimit -n`).
+pub fn start_with_descriptor_limit(bin: &Path, limit: u32, args: &[&str], dir: &Path) -> Proc {
+    let script = format!("ulimit -n {limit} && exec \"$0\" \"$@\"");
+    let bin = bin.display().to_string();
+    let mut all = vec!["-c", &script, &bin];
+    all.extend_from_slice(args);
+    Proc::start(Path::new("/bin/sh"), &all, dir, &[])
+}
+
+/// Opens `connections` connections to `proc`, more than its descriptors allow, until it logs a
+/// failed accept; lets them go and has `serve` check that it answers again; then checks that
+/// it logged its recovery, logged the burst of failures at most three times, and lives on.
+pub fn assert_accepts_pause_and_recover(
+    proc: &mut Proc,
+    connections: usize,
+    serve: impl FnOnce(SocketAddr),
+) {
+    let held = raw::silent(proc.addr, connections);
+    assert!(
+        proc.wait_for(Duration::from_secs(10), |l| l
+            .contains("event=accept_failed"))
+            .is_some(),
+        "no accept failure was logged:\n{}",
+        proc.output()
+    );
+    drop(held);
+    serve(proc.addr);
+    assert!(
+        proc.wait_for(Duration::from_secs(10), |l| l
+            .contains("event=accept_recovered"))
+            .is_some()
+    );
+    let failures = proc.output().matches("event=accept_failed").count();
+    assert!(failures <= 3, "the burst was logged {failures} times");
+    assert_eq!(
+        proc.wait_exit(Duration::from_millis(100)),
+        None,
+        "it exited"
+    );
+}
+
 /// Runs a binary to completion and returns (exit code, stdout, stderr).
 pub fn run(bin: &Path, args: &[&str], dir: &Path, env: &[(&str, &str)]) -> (i32, String, String) {
     let mut cmd = Command::new(bin);
@@ -304,15 +358,7 @@ pub fn try_request(
 ) -> std::io::Result<Resp> {
     let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(10))?;
     s.set_read_timeout(Some(Duration::from_secs(30)))?;
-    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
-    for (k, v) in headers {
-        head.push_str(&format!("{k}: {v}\r\n"));
-    }
-    if !body.is_empty() || matches!(method, "POST" | "PUT" | "PATCH") {
-        head.push_str(&format!("Content-Length: {}\r\n", body.len()));
-    }
-    head.push_str("\r\n");
-    s.write_all(head.as_bytes())?;
+    s.write_all(request_head(addr, method, path, headers, body, true).as_bytes())?;
     // A server may answer (413, 405) and close before the whole body is sent, as HTTP lets it;
     // the answer is still there to read.
     if let Err(e) = s.write_all(body)
@@ -326,6 +372,35 @@ pub fn try_request(
     let mut raw = Vec::new();
     s.read_to_end(&mut raw)?;
     parse_response(&raw, method == "HEAD")
+}
+
+/// A body-less request on a new connection with `authorization` as its Authorization header.
+pub fn request_as(addr: SocketAddr, method: &str, path: &str, authorization: &str) -> Resp {
+    request(addr, method, path, &[("Authorization", authorization)], b"")
+}
+
+/// The head of a request to `addr` that sends `body`, asking to close the connection after
+/// it when `close`.
+fn request_head(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+    close: bool,
+) -> String {
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\n");
+    if close {
+        head.push_str("Connection: close\r\n");
+    }
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    if !body.is_empty() || matches!(method, "POST" | "PUT" | "PATCH") {
+        head.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    head.push_str("\r\n");
+    head
 }
 
 fn parse_response(raw: &[u8], head_only: bool) -> std::io::Result<Resp> {
@@ -387,6 +462,14 @@ fn dechunk(mut b: &[u8]) -> Option<Vec<u8>> {
         out.extend_from_slice(b.get(..size)?);
         b = b.get(size + 2..)?;
     }
+}
+
+/// The text of `r`, asserted to be a 200 in Prometheus' text format.
+pub fn metrics_text(r: &Resp) -> String {
+    assert_eq!(r.status, 200, "{}", r.text());
+    let ctype = r.header("content-type").unwrap_or_default();
+    assert!(ctype.starts_with("text/plain; version=0.0.4"), "{ctype}");
+    r.text()
 }
 
 /// Runs `promtool check metrics` on `text`: Ok when it passes, or when its only complaints
@@ -497,7 +580,9 @@ impl KeepAlive {
                 "the server closed the connection",
             ));
         }
-        let answer = self.exchange(method, path, headers, body);
+        let mut message = request_head(self.addr, method, path, headers, body, false).into_bytes();
+        message.extend_from_slice(body);
+        let answer = self.exchange(&message, method == "HEAD");
         self.closed = match &answer {
             Ok(resp) => resp
                 .header("connection")
@@ -507,25 +592,11 @@ impl KeepAlive {
         answer
     }
 
-    fn exchange(
-        &mut self,
-        method: &str,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: &[u8],
-    ) -> std::io::Result<Resp> {
+    /// Writes `message` in one piece and reads the answer to it; `head_only`: the answer to a
+    /// HEAD, which has no body.
+    fn exchange(&mut self, message: &[u8], head_only: bool) -> std::io::Result<Resp> {
         let bad = |m: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, m.to_string());
-        let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {}\r\n", self.addr);
-        for (k, v) in headers {
-            head.push_str(&format!("{k}: {v}\r\n"));
-        }
-        if !body.is_empty() || matches!(method, "POST" | "PUT" | "PATCH") {
-            head.push_str(&format!("Content-Length: {}\r\n", body.len()));
-        }
-        head.push_str("\r\n");
-        let mut message = head.into_bytes();
-        message.extend_from_slice(body);
-        self.stream.write_all(&message)?;
+        self.stream.write_all(message)?;
 
         let head_end = loop {
             if let Some(end) = self.buf.windows(4).position(|w| w == b"\r\n\r\n") {
@@ -534,7 +605,7 @@ impl KeepAlive {
             self.fill()?;
         };
         let head = parse_response(&self.buf[..head_end], true)?;
-        let bodiless = method == "HEAD" || head.status == 204 || head.status == 304;
+        let bodiless = head_only || head.status == 204 || head.status == 304;
         let length = if bodiless {
             0
         } else if head.header("transfer-encoding").is_some() {
@@ -574,6 +645,20 @@ fn keep_alive_stream(addr: SocketAddr) -> std::io::Result<TcpStream> {
     s.set_read_timeout(Some(Duration::from_secs(30)))?;
     s.set_write_timeout(Some(Duration::from_secs(30)))?;
     Ok(s)
+}
+
+/// GETs `path` 200 times on one kept-alive connection: each is answered 200 with a JSON
+/// object, and the connection is still open after the last.
+pub fn assert_two_hundred_kept_alive(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) {
+    let mut conn = KeepAlive::connect(addr).unwrap();
+    for i in 0..200 {
+        let r = conn
+            .get(path, headers)
+            .unwrap_or_else(|e| panic!("answer {i}: {e}"));
+        assert_eq!(r.status, 200);
+        assert!(r.body.starts_with(b"{"));
+    }
+    assert!(!conn.is_closed());
 }
 
 /// What [`keep_alive_load`] counted.
@@ -704,6 +789,13 @@ pub fn env_number(name: &str, default: usize) -> Result<usize, String> {
             .ok_or_else(|| format!("{name} must be a positive whole number, not {v:?}")),
     }
 }
+
+/// Connections the benchmarks open and leave silent, as a slow or hostile client holds them.
+pub const IDLE_CONNECTIONS: usize = 300;
+/// Clients at once for the benchmarks' busy throughput figures.
+pub const CONCURRENT: usize = 32;
+/// The last commit on tiny_http, whose stripped binaries the benchmarks compare with.
+pub const BEFORE_COMMIT: &str = "ca8f899";
 
 /// `bytes` where the benchmarks' recorded figures were measured (x86_64 Linux, glibc), else
 /// None: an old binary's size only means something for the target it was built for.

@@ -4,8 +4,6 @@
 
 mod util;
 
-use std::io::Write;
-use std::net::TcpStream;
 use std::time::Duration;
 
 use util::raw::*;
@@ -28,28 +26,12 @@ fn lying_content_lengths_are_answered_and_never_abort_or_deafen_it() {
     let before = peak_rss_kib(s.proc.pid());
     // tiny_http aborted on the first and lost one of its 16 workers to each of the second.
     for cl in ["9000000000000000000", "18446744073709551615"] {
-        for _ in 0..20 {
-            let raw = format!("GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: {cl}\r\n\r\n");
-            let out = exchange(s.addr(), raw.as_bytes());
-            assert_eq!(
-                status_of(&out),
-                Some(200),
-                "{}",
-                String::from_utf8_lossy(&out)
-            );
-            assert!(closes(&out), "an unread body must close the connection");
-        }
+        assert_lying_length_answered(s.addr(), cl);
         // A route that reads its body refuses the length before reading anything.
         let raw = format!(
             "POST /login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {cl}\r\n\r\n"
         );
-        let out = exchange(s.addr(), raw.as_bytes());
-        assert_eq!(
-            status_of(&out),
-            Some(413),
-            "{}",
-            String::from_utf8_lossy(&out)
-        );
+        assert_status(&exchange(s.addr(), raw.as_bytes()), 413);
     }
     assert!(healthy(&s));
     assert_eq!(s.proc.wait_exit(Duration::from_millis(100)), None);
@@ -59,16 +41,7 @@ fn lying_content_lengths_are_answered_and_never_abort_or_deafen_it() {
 #[test]
 fn versions_above_1_1_get_505_and_leak_no_thread() {
     let s = start();
-    let before = threads(s.proc.pid());
-    for _ in 0..60 {
-        let out = exchange(s.addr(), b"GET / HTTP/2.0\r\nHost: x\r\n\r\n");
-        assert_eq!(status_of(&out), Some(505));
-    }
-    assert!(
-        eventually(Duration::from_secs(10), || threads(s.proc.pid()) <= before),
-        "{} threads, {before} before",
-        threads(s.proc.pid())
-    );
+    assert_versions_above_1_1_refused(s.addr(), s.proc.pid());
     assert!(healthy(&s));
 }
 
@@ -76,9 +49,7 @@ fn versions_above_1_1_get_505_and_leak_no_thread() {
 fn three_hundred_silent_connections_stay_under_the_cap() {
     let s = start();
     let own = threads(s.proc.pid());
-    let silent: Vec<TcpStream> = (0..300)
-        .filter_map(|_| TcpStream::connect(s.addr()).ok())
-        .collect();
+    let silent = silent(s.addr(), 300);
     assert!(silent.len() >= 250, "only {} connected", silent.len());
     for _ in 0..5 {
         assert!(healthy(&s));
@@ -93,16 +64,11 @@ fn three_hundred_silent_connections_stay_under_the_cap() {
 fn bodies_that_never_come_do_not_stop_http() {
     let s = start();
     // More than the cap: the longest-waiting is closed to make room for a normal request.
-    let held: Vec<TcpStream> = (0..200)
-        .map(|_| {
-            let mut c = TcpStream::connect(s.addr()).unwrap();
-            c.write_all(
-                b"POST /login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n",
-            )
-            .unwrap();
-            c
-        })
-        .collect();
+    let held = waiting(
+        s.addr(),
+        b"POST /login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n",
+        200,
+    );
     for _ in 0..5 {
         assert!(healthy(&s));
     }
@@ -113,30 +79,14 @@ fn bodies_that_never_come_do_not_stop_http() {
 fn a_64_mib_header_line_gets_431_and_costs_no_memory() {
     let s = start();
     assert!(healthy(&s));
-    let before = peak_rss_kib(s.proc.pid());
-    let (status, sent) = send_streaming(
-        s.addr(),
-        b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Long: ",
-        &[b'a'; 64 * 1024],
-        1024,
-    );
-    assert_eq!(status, Some(431));
-    assert!(sent < 64 << 20, "the server read all {sent} bytes");
-    let after = peak_rss_kib(s.proc.pid());
-    assert!(after < before + 2048, "peak RSS {before} -> {after} KiB");
+    assert_64_mib_header_line_refused(s.addr(), s.proc.pid(), "/healthz");
     assert!(healthy(&s));
 }
 
 #[test]
 fn a_hundred_thousand_headers_get_431() {
     let s = start();
-    let (status, _) = send_streaming(
-        s.addr(),
-        b"GET /healthz HTTP/1.1\r\nHost: x\r\n",
-        b"X: y\r\n",
-        100_000,
-    );
-    assert_eq!(status, Some(431));
+    assert_a_hundred_thousand_headers_refused(s.addr(), "/healthz");
     assert!(healthy(&s));
 }
 
@@ -167,18 +117,10 @@ fn smuggled_requests_are_never_answered() {
             400,
         ),
     ] {
-        let out = exchange(s.addr(), raw.as_bytes());
-        assert_eq!(status_of(&out), Some(status), "{raw:?}");
-        assert_eq!(answers(&out), 1, "{}", String::from_utf8_lossy(&out));
+        assert_answered_once(s.addr(), &raw, status);
     }
     // A chunked body on a GET is a body: read, dropped, never run.
-    let raw = format!(
-        "GET /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n{n:x}\r\n{hidden}\r\n0\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-    );
-    let out = exchange(s.addr(), raw.as_bytes());
-    let text = String::from_utf8_lossy(&out);
-    assert_eq!(answers(&out), 2, "{text}");
-    assert_eq!(text.matches("HTTP/1.1 200 OK").count(), 2, "{text}");
+    assert_chunked_body_of_a_get_dropped(s.addr(), hidden);
 }
 
 #[test]
@@ -193,27 +135,14 @@ fn a_chunked_login_is_read_like_any_other() {
         b.len()
     );
     let out = exchange(s.addr(), raw.as_bytes());
-    assert_eq!(
-        status_of(&out),
-        Some(200),
-        "{}",
-        String::from_utf8_lossy(&out)
-    );
+    assert_status(&out, 200);
     assert!(String::from_utf8_lossy(&out).contains("lanstat_session="));
 }
 
 #[test]
 fn two_hundred_requests_on_one_kept_alive_connection() {
     let s = start();
-    let mut conn = KeepAlive::connect(s.addr()).unwrap();
-    for i in 0..200 {
-        let r = conn
-            .get("/healthz", &[])
-            .unwrap_or_else(|e| panic!("answer {i}: {e}"));
-        assert_eq!(r.status, 200);
-        assert!(r.body.starts_with(b"{"));
-    }
-    assert!(!conn.is_closed());
+    assert_two_hundred_kept_alive(s.addr(), "/healthz", &[]);
 }
 
 /// Out of file descriptors, the server pauses its accepts, says so once, and serves again by
@@ -221,14 +150,11 @@ fn two_hundred_requests_on_one_kept_alive_connection() {
 #[test]
 fn running_out_of_descriptors_pauses_accepts_and_recovers() {
     let dir = TempDir::new("server-nofile");
-    let bin = server_bin().display().to_string();
     let db = dir.join("stats.db").display().to_string();
-    let mut proc = Proc::start(
-        std::path::Path::new("/bin/sh"),
+    let mut proc = start_with_descriptor_limit(
+        server_bin(),
+        64,
         &[
-            "-c",
-            "ulimit -n 64 && exec \"$0\" \"$@\"",
-            &bin,
             "--listen",
             "127.0.0.1:0",
             "--db",
@@ -239,32 +165,10 @@ fn running_out_of_descriptors_pauses_accepts_and_recovers() {
             "512",
         ],
         dir.path(),
-        &[],
     );
-    let held: Vec<TcpStream> = (0..120)
-        .filter_map(|_| TcpStream::connect(proc.addr).ok())
-        .collect();
-    assert!(
-        proc.wait_for(Duration::from_secs(10), |l| l
-            .contains("event=accept_failed"))
-            .is_some(),
-        "no accept failure was logged:\n{}",
-        proc.output()
-    );
-    drop(held);
-    assert!(eventually(Duration::from_secs(10), || {
-        try_request(proc.addr, "GET", "/healthz", &[], b"").is_ok_and(|r| r.status == 200)
-    }));
-    assert!(
-        proc.wait_for(Duration::from_secs(10), |l| l
-            .contains("event=accept_recovered"))
-            .is_some()
-    );
-    let failures = proc.output().matches("event=accept_failed").count();
-    assert!(failures <= 3, "the burst was logged {failures} times");
-    assert_eq!(
-        proc.wait_exit(Duration::from_millis(100)),
-        None,
-        "it exited"
-    );
+    assert_accepts_pause_and_recover(&mut proc, 120, |addr| {
+        assert!(eventually(Duration::from_secs(10), || {
+            try_request(addr, "GET", "/healthz", &[], b"").is_ok_and(|r| r.status == 200)
+        }));
+    });
 }
