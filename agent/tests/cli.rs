@@ -56,8 +56,7 @@ fn world_readable_token_file_is_refused() {
     let dir = TempDir::new("agent-perm");
     let path = dir.join("client_token.txt");
     write_with_mode(&path, "6f1c0b8e-4f7e-4c1a-9d9e-2b1f3c4d5e6f\n", 0o644);
-    let (code, _out, err) = run(bin(), &["--listen", "127.0.0.1:0"], dir.path(), &[]);
-    assert_eq!(code, 1);
+    let err = refused(dir.path(), &["--listen", "127.0.0.1:0"]);
     assert!(
         err.contains("readable by others") && err.contains("chmod 600"),
         "{err}"
@@ -71,8 +70,7 @@ fn corrupt_token_file_is_refused() {
     let dir = TempDir::new("agent-corrupt");
     let path = dir.join("client_token.txt");
     write_with_mode(&path, b"\x00\x01garbage\xff", 0o600);
-    let (code, _out, err) = run(bin(), &["--listen", "127.0.0.1:0"], dir.path(), &[]);
-    assert_eq!(code, 1);
+    let err = refused(dir.path(), &["--listen", "127.0.0.1:0"]);
     assert!(err.contains("token"), "{err}");
 }
 
@@ -138,8 +136,7 @@ fn token_and_rotate_token_commands() {
 #[test]
 fn token_command_without_a_file_fails_clearly() {
     let dir = TempDir::new("agent-notoken");
-    let (code, _, err) = run(bin(), &["token"], dir.path(), &[]);
-    assert_eq!(code, 1);
+    let err = refused(dir.path(), &["token"]);
     assert!(err.contains("client_token.txt"), "{err}");
 }
 
@@ -181,8 +178,7 @@ fn help_and_version() {
 fn port_in_use_gives_one_clear_line() {
     let agent = Agent::start(&[]);
     let listen = agent.proc.addr.to_string();
-    let (code, _, err) = run(bin(), &["--listen", &listen], agent.dir.path(), &[]);
-    assert_eq!(code, 1, "{err}");
+    let err = refused(agent.dir.path(), &["--listen", &listen]);
     assert!(err.contains("in use"), "{err}");
     assert_eq!(err.trim().lines().count(), 1, "{err}");
 }

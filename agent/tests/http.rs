@@ -169,13 +169,7 @@ fn wrong_method_gets_405_with_allow() {
 fn head_answers_without_body() {
     let agent = Agent::start(&[]);
     let auth = format!("Bearer {}", agent.token);
-    let r = request(
-        agent.proc.addr,
-        "HEAD",
-        "/systeminfo",
-        &[("Authorization", &auth)],
-        b"",
-    );
+    let r = request_as(agent.proc.addr, "HEAD", "/systeminfo", &auth);
     assert_eq!(r.status, 200);
     assert!(r.body.is_empty());
 }

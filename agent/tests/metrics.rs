@@ -8,14 +8,7 @@ use util::*;
 #[test]
 fn metrics_pass_promtool() {
     let agent = Agent::start(&[]);
-    let r = agent.get("/metrics");
-    assert_eq!(r.status, 200);
-    assert!(
-        r.header("content-type")
-            .unwrap()
-            .starts_with("text/plain; version=0.0.4")
-    );
-    let text = r.text();
+    let text = metrics_text(&agent.get("/metrics"));
     for name in [
         "node_memory_MemTotal_bytes",
         "node_memory_MemAvailable_bytes",
@@ -52,12 +45,7 @@ fn scrape_token_opens_metrics_only() {
     let dir = TempDir::new("agent-scrape");
     let scrape = dir.join("scrape.tok");
     let secret = made_up_secret("scrape-token-value");
-    std::fs::write(&scrape, format!("{secret}\n")).unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&scrape, std::fs::Permissions::from_mode(0o600)).unwrap();
-    }
+    write_with_mode(&scrape, format!("{secret}\n"), 0o600);
     let agent = Agent::start_in(dir, &["--scrape-token-file", scrape.to_str().unwrap()]);
     let auth = format!("Bearer {secret}");
     let addr = agent.proc.addr;
@@ -78,19 +66,16 @@ fn scrape_token_file_is_checked_like_the_token_file() {
         "--scrape-token-file",
         "scrape.tok",
     ];
-    let (code, _, err) = run(bin(), &flag, dir.path(), &[]);
-    assert_eq!(code, 1, "a missing file: {err}");
-    assert!(err.contains("scrape.tok"), "{err}");
+    let err = refused(dir.path(), &flag);
+    assert!(err.contains("scrape.tok"), "a missing file: {err}");
     write_with_mode(&path, format!("{}\n", made_up_secret("scrape")), 0o644);
-    let (code, _, err) = run(bin(), &flag, dir.path(), &[]);
-    assert_eq!(code, 1);
+    let err = refused(dir.path(), &flag);
     assert!(
         err.contains("readable by others") && err.contains("chmod 600"),
         "{err}"
     );
     write_with_mode(&path, "short\n", 0o600);
-    let (code, _, err) = run(bin(), &flag, dir.path(), &[]);
-    assert_eq!(code, 1);
+    let err = refused(dir.path(), &flag);
     assert!(err.contains("not hold a valid token"), "{err}");
     assert_eq!(err.trim().lines().count(), 1, "{err}");
 }

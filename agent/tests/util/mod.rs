@@ -42,13 +42,13 @@ impl Agent {
 
 /// GET `path` with `authorization` as the Authorization header.
 pub fn get_as(addr: std::net::SocketAddr, path: &str, authorization: &str) -> Resp {
-    request(addr, "GET", path, &[("Authorization", authorization)], b"")
+    request_as(addr, "GET", path, authorization)
 }
 
-/// Writes `content` to `path` with the permission bits `mode`.
-#[cfg(unix)]
-pub fn write_with_mode(path: &Path, content: impl AsRef<[u8]>, mode: u32) {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::write(path, content).unwrap();
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+/// Runs the agent with `args` in `dir`, asserts that it refuses to start (exit code 1), and
+/// returns what it said on stderr.
+pub fn refused(dir: &Path, args: &[&str]) -> String {
+    let (code, _, err) = run(bin(), args, dir, &[]);
+    assert_eq!(code, 1, "{args:?}: {err}");
+    err
 }
