@@ -15,6 +15,7 @@ use lanstat_http::{BodyError, HeaderValue, Request, Response, StatusCode, header
 
 use crate::model::{Role, SessionUser};
 use crate::{App, domain};
+use Access::{Admin, Pending, Public, Reader, User};
 
 use std::sync::Arc;
 
@@ -59,145 +60,79 @@ const fn route(
     }
 }
 
+const fn get(path: &'static str, access: Access, handler: Handler) -> Route {
+    route("GET", path, access, handler)
+}
+
+const fn post(path: &'static str, access: Access, handler: Handler) -> Route {
+    route("POST", path, access, handler)
+}
+
+const fn put(path: &'static str, access: Access, handler: Handler) -> Route {
+    route("PUT", path, access, handler)
+}
+
+const fn patch(path: &'static str, access: Access, handler: Handler) -> Route {
+    route("PATCH", path, access, handler)
+}
+
+const fn delete(path: &'static str, access: Access, handler: Handler) -> Route {
+    route("DELETE", path, access, handler)
+}
+
 /// The whole HTTP surface. `:id` matches a positive integer, `:file` any one segment.
 const ROUTES: &[Route] = &[
-    route("GET", "/", Access::User, pages::dashboard),
-    route("GET", "/login", Access::Public, pages::login),
-    route("POST", "/login", Access::Public, session::login),
-    route("GET", "/logout", Access::Public, session::logout),
-    route("POST", "/logout", Access::Public, session::logout),
-    route(
-        "GET",
-        "/change_password",
-        Access::Pending,
-        pages::change_password,
-    ),
-    route(
-        "POST",
-        "/change_password",
-        Access::Pending,
-        session::change_password,
-    ),
-    route("GET", "/manage", Access::Admin, pages::manage),
-    route("GET", "/users", Access::Admin, pages::users),
-    route("GET", "/static/:file", Access::Public, pages::asset),
-    route("GET", "/healthz", Access::Public, pages::healthz),
-    route("GET", "/api/me", Access::Pending, session::me),
-    route("GET", "/api/computers", Access::Reader, computers::list),
-    route("POST", "/api/computers", Access::Admin, computers::add),
-    route("POST", "/api/add_computer", Access::Admin, computers::add),
-    route(
-        "POST",
-        "/api/test_connection",
-        Access::Admin,
-        computers::test_connection,
-    ),
-    route("GET", "/api/computers/:id", Access::Reader, computers::get),
-    route(
-        "PUT",
-        "/api/computers/:id",
-        Access::Admin,
-        computers::update,
-    ),
-    route(
-        "PATCH",
-        "/api/computers/:id",
-        Access::Admin,
-        computers::update,
-    ),
-    route(
-        "DELETE",
-        "/api/computers/:id",
-        Access::Admin,
-        computers::delete,
-    ),
-    route("GET", "/api/stats/:id", Access::Reader, history::latest),
-    route("GET", "/api/history/:id", Access::Reader, history::history),
-    route(
-        "GET",
-        "/api/network_graph/:id",
-        Access::Reader,
-        history::network_graph,
-    ),
-    route("GET", "/api/users", Access::Admin, users::list),
-    route("POST", "/api/users", Access::Admin, users::create),
-    route("PUT", "/api/users/:id", Access::Admin, users::update),
-    route("PATCH", "/api/users/:id", Access::Admin, users::update),
-    route("DELETE", "/api/users/:id", Access::Admin, users::delete),
-    route(
-        "POST",
+    get("/", User, pages::dashboard),
+    get("/login", Public, pages::login),
+    post("/login", Public, session::login),
+    get("/logout", Public, session::logout),
+    post("/logout", Public, session::logout),
+    get("/change_password", Pending, pages::change_password),
+    post("/change_password", Pending, session::change_password),
+    get("/manage", Admin, pages::manage),
+    get("/users", Admin, pages::users),
+    get("/static/:file", Public, pages::asset),
+    get("/healthz", Public, pages::healthz),
+    get("/api/me", Pending, session::me),
+    get("/api/computers", Reader, computers::list),
+    post("/api/computers", Admin, computers::add),
+    post("/api/add_computer", Admin, computers::add),
+    post("/api/test_connection", Admin, computers::test_connection),
+    get("/api/computers/:id", Reader, computers::get),
+    put("/api/computers/:id", Admin, computers::update),
+    patch("/api/computers/:id", Admin, computers::update),
+    delete("/api/computers/:id", Admin, computers::delete),
+    get("/api/stats/:id", Reader, history::latest),
+    get("/api/history/:id", Reader, history::history),
+    get("/api/network_graph/:id", Reader, history::network_graph),
+    get("/api/users", Admin, users::list),
+    post("/api/users", Admin, users::create),
+    put("/api/users/:id", Admin, users::update),
+    patch("/api/users/:id", Admin, users::update),
+    delete("/api/users/:id", Admin, users::delete),
+    post(
         "/api/users/:id/reset_password",
-        Access::Admin,
+        Admin,
         users::reset_password,
     ),
-    route("GET", "/metrics", Access::Reader, prometheus::metrics),
-    route(
-        "GET",
-        "/api/prometheus/targets",
-        Access::Reader,
-        prometheus::targets,
-    ),
-    route("GET", "/api/tokens", Access::Admin, tokens::list),
-    route("POST", "/api/tokens", Access::Admin, tokens::create),
-    route("DELETE", "/api/tokens/:id", Access::Admin, tokens::revoke),
-    route("GET", "/alerts", Access::Admin, pages::alerts),
-    route("GET", "/api/alerts/rules", Access::Reader, alerts::rules),
-    route("POST", "/api/alerts/rules", Access::Admin, alerts::add_rule),
-    route(
-        "PUT",
-        "/api/alerts/rules/:id",
-        Access::Admin,
-        alerts::update_rule,
-    ),
-    route(
-        "PATCH",
-        "/api/alerts/rules/:id",
-        Access::Admin,
-        alerts::update_rule,
-    ),
-    route(
-        "DELETE",
-        "/api/alerts/rules/:id",
-        Access::Admin,
-        alerts::delete_rule,
-    ),
-    route(
-        "GET",
-        "/api/alerts/channels",
-        Access::Admin,
-        alerts::channels,
-    ),
-    route(
-        "POST",
-        "/api/alerts/channels",
-        Access::Admin,
-        alerts::add_channel,
-    ),
-    route(
-        "PUT",
-        "/api/alerts/channels/:id",
-        Access::Admin,
-        alerts::update_channel,
-    ),
-    route(
-        "PATCH",
-        "/api/alerts/channels/:id",
-        Access::Admin,
-        alerts::update_channel,
-    ),
-    route(
-        "DELETE",
-        "/api/alerts/channels/:id",
-        Access::Admin,
-        alerts::delete_channel,
-    ),
-    route(
-        "POST",
-        "/api/alerts/channels/:id/test",
-        Access::Admin,
-        alerts::test_channel,
-    ),
-    route("GET", "/api/alerts/events", Access::Reader, alerts::events),
+    get("/metrics", Reader, prometheus::metrics),
+    get("/api/prometheus/targets", Reader, prometheus::targets),
+    get("/api/tokens", Admin, tokens::list),
+    post("/api/tokens", Admin, tokens::create),
+    delete("/api/tokens/:id", Admin, tokens::revoke),
+    get("/alerts", Admin, pages::alerts),
+    get("/api/alerts/rules", Reader, alerts::rules),
+    post("/api/alerts/rules", Admin, alerts::add_rule),
+    put("/api/alerts/rules/:id", Admin, alerts::update_rule),
+    patch("/api/alerts/rules/:id", Admin, alerts::update_rule),
+    delete("/api/alerts/rules/:id", Admin, alerts::delete_rule),
+    get("/api/alerts/channels", Admin, alerts::channels),
+    post("/api/alerts/channels", Admin, alerts::add_channel),
+    put("/api/alerts/channels/:id", Admin, alerts::update_channel),
+    patch("/api/alerts/channels/:id", Admin, alerts::update_channel),
+    delete("/api/alerts/channels/:id", Admin, alerts::delete_channel),
+    post("/api/alerts/channels/:id/test", Admin, alerts::test_channel),
+    get("/api/alerts/events", Reader, alerts::events),
 ];
 
 /// An error as the client sees it: what the HTTP side refuses, or what the domain refused.
