@@ -114,19 +114,11 @@ impl Shared {
         };
         victim.evicted = true;
         let _ = victim.stream.shutdown(Shutdown::Both);
-        let deadline = Instant::now() + Duration::from_secs(1);
-        while reg.entries.len() >= self.limits.max_connections {
-            let now = Instant::now();
-            if now >= deadline {
-                break;
-            }
-            reg = self
-                .freed
-                .wait_timeout(reg, deadline - now)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
-        }
-        reg
+        let max = self.limits.max_connections;
+        self.freed
+            .wait_timeout_while(reg, Duration::from_secs(1), |r| r.entries.len() >= max)
+            .unwrap_or_else(|e| e.into_inner())
+            .0
     }
 
     /// The connection now waits on its client (since `since`) and may be closed to make room.
@@ -168,17 +160,11 @@ impl Shared {
 
     /// Waits until every connection has left, or `deadline`.
     pub fn wait_empty(&self, deadline: Instant) {
-        let mut reg = self.lock();
-        while !reg.entries.is_empty() {
-            let now = Instant::now();
-            if now >= deadline {
-                break;
-            }
-            reg = self
-                .freed
-                .wait_timeout(reg, deadline - now)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
-        }
+        let wait = deadline.saturating_duration_since(Instant::now());
+        drop(
+            self.freed
+                .wait_timeout_while(self.lock(), wait, |r| !r.entries.is_empty())
+                .unwrap_or_else(|e| e.into_inner()),
+        );
     }
 }

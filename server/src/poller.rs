@@ -63,20 +63,17 @@ impl InFlight {
     /// Claims a slot for `id`, waiting until `deadline` for one to free. `None` when the
     /// computer is still being polled or no slot freed in time.
     fn claim(&self, id: i64, deadline: Instant) -> Option<()> {
-        let mut ids = self.ids.lock().unwrap_or_else(|e| e.into_inner());
+        let ids = self.ids.lock().unwrap_or_else(|e| e.into_inner());
         if ids.contains(&id) {
             return None;
         }
-        while ids.len() >= MAX_CONCURRENT_POLLS {
-            let now = Instant::now();
-            if now >= deadline {
-                return None;
-            }
-            ids = self
-                .freed
-                .wait_timeout(ids, deadline - now)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
+        let wait = deadline.saturating_duration_since(Instant::now());
+        let (mut ids, _) = self
+            .freed
+            .wait_timeout_while(ids, wait, |ids| ids.len() >= MAX_CONCURRENT_POLLS)
+            .unwrap_or_else(|e| e.into_inner());
+        if ids.len() >= MAX_CONCURRENT_POLLS {
+            return None;
         }
         ids.insert(id);
         Some(())

@@ -480,18 +480,12 @@ impl Notifier {
         let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
         q.stopped = true;
         self.wake.notify_all();
-        let deadline = Instant::now() + TOTAL_TIMEOUT + Duration::from_secs(1);
-        while !q.busy.is_empty() {
-            let now = Instant::now();
-            if now >= deadline {
-                break;
-            }
-            q = self
-                .wake
-                .wait_timeout(q, deadline - now)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
-        }
+        let wait = TOTAL_TIMEOUT + Duration::from_secs(1);
+        drop(
+            self.wake
+                .wait_timeout_while(q, wait, |q| !q.busy.is_empty())
+                .unwrap_or_else(|e| e.into_inner()),
+        );
     }
 }
 
