@@ -63,7 +63,6 @@ fn is_loopback(name: &str) -> bool {
 /// The readings a rule has for a computer this round, one per target: `None` when there
 /// is nothing to judge (the computer did not answer, so its figures are unknown).
 pub fn readings(rule: &Rule, c: &Observed) -> Option<Vec<(String, f64)>> {
-    let wanted = |key: &str| rule.target.as_deref().is_none_or(|t| t == key);
     if rule.kind == RuleKind::Offline {
         return Some(match (c.online, c.down_since) {
             (false, Some(since)) => vec![(String::new(), since as f64)],
@@ -74,53 +73,58 @@ pub fn readings(rule: &Rule, c: &Observed) -> Option<Vec<(String, f64)>> {
         return None;
     }
     let info = c.info?;
-    Some(match rule.kind {
-        RuleKind::Cpu => vec![(String::new(), info.cpu_percent)],
-        RuleKind::Memory => vec![(String::new(), info.memory.percent)],
-        RuleKind::Disk if info.disks.is_empty() => {
-            // The original agent reports its root filesystem only.
-            if wanted("/") {
-                vec![("/".to_string(), info.disk.percent)]
-            } else {
-                vec![]
-            }
-        }
+    let whole = |value: f64| Some(vec![(String::new(), value)]);
+    let mbit = |sent: f64, recv: f64| sent.max(recv) / 1e6;
+    // Every target the computer reports, named; the rule's target picks among them.
+    let targets: Vec<(&str, f64)> = match rule.kind {
+        RuleKind::Cpu => return whole(info.cpu_percent),
+        RuleKind::Memory => return whole(info.memory.percent),
+        RuleKind::Offline | RuleKind::Reboot => return Some(vec![]),
+        // The original agent reports its root filesystem only.
+        RuleKind::Disk if info.disks.is_empty() => vec![("/", info.disk.percent)],
         RuleKind::Disk => info
             .disks
             .iter()
-            .filter(|d| wanted(&d.mount_point))
-            .map(|d| (d.mount_point.clone(), d.percent))
+            .map(|d| (d.mount_point.as_str(), d.percent))
             .collect(),
         RuleKind::Temperature => info
             .temperatures
             .iter()
-            .filter(|t| wanted(&t.label))
-            .map(|t| (t.label.clone(), t.celsius))
+            .map(|t| (t.label.as_str(), t.celsius))
             .collect(),
-        RuleKind::Network if info.interfaces.is_empty() => match (rule.target.as_deref(), c.sample)
-        {
-            (None, Some(s)) => vec![(
-                "total".to_string(),
-                s.network_sent_per_sec.max(s.network_recv_per_sec) / 1e6,
-            )],
-            _ => vec![],
-        },
+        // The original agent reports only totals, which a rule without a target watches.
+        RuleKind::Network if info.interfaces.is_empty() => {
+            return Some(match (rule.target.as_deref(), c.sample) {
+                (None, Some(s)) => vec![(
+                    "total".to_string(),
+                    mbit(s.network_sent_per_sec, s.network_recv_per_sec),
+                )],
+                _ => vec![],
+            });
+        }
         RuleKind::Network => info
             .interfaces
             .iter()
-            .filter(|n| match rule.target.as_deref() {
-                Some(t) => t == n.name,
-                None => !is_loopback(&n.name),
-            })
             .map(|n| {
                 (
-                    n.name.clone(),
-                    n.bytes_sent_per_sec.max(n.bytes_recv_per_sec) / 1e6,
+                    n.name.as_str(),
+                    mbit(n.bytes_sent_per_sec, n.bytes_recv_per_sec),
                 )
             })
             .collect(),
-        RuleKind::Offline | RuleKind::Reboot => vec![],
-    })
+    };
+    let wanted = |key: &str| match rule.target.as_deref() {
+        Some(t) => t == key,
+        // Without a target every one counts, but a loopback interface.
+        None => rule.kind != RuleKind::Network || !is_loopback(key),
+    };
+    Some(
+        targets
+            .into_iter()
+            .filter(|(key, _)| wanted(key))
+            .map(|(key, value)| (key.to_string(), value))
+            .collect(),
+    )
 }
 
 /// One step of the state machine for one rule, computer and target. `reading` is the value
