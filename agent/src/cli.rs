@@ -1,7 +1,17 @@
 //! A small command-line reader shared by both binaries: `--flag value`, `--flag=value`,
 //! boolean `--flag`, and positional words. Unknown flags are errors, never ignored.
 
-use crate::Error;
+/// A flag or value that cannot be used, with what is wrong in words for the command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Usage(pub String);
+
+impl std::fmt::Display for Usage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Usage {}
 
 pub struct Args {
     items: std::vec::IntoIter<String>,
@@ -47,52 +57,52 @@ impl Args {
     }
 
     /// The value of the flag just returned.
-    pub fn value(&mut self, flag: &str) -> Result<String, Error> {
+    pub fn value(&mut self, flag: &str) -> Result<String, Usage> {
         if let Some(v) = self.pending.take() {
             return Ok(v);
         }
         match self.items.next() {
             Some(v) if !v.starts_with("--") => Ok(v),
-            _ => Err(Error::Usage(format!("--{flag} needs a value"))),
+            _ => Err(Usage(format!("--{flag} needs a value"))),
         }
     }
 }
 
 /// The error for a flag the program does not know. `--workers`, which both programs once
 /// had, says what replaced it.
-pub fn unknown_flag(flag: &str) -> Error {
+pub fn unknown_flag(flag: &str) -> Usage {
     if flag == "workers" {
-        Error::Usage("--workers is now --max-connections (one thread per connection)".into())
+        Usage("--workers is now --max-connections (one thread per connection)".into())
     } else {
-        Error::Usage(format!("unknown option --{flag} (see --help)"))
+        Usage(format!("unknown option --{flag} (see --help)"))
     }
 }
 
 /// Parses a number of seconds for `flag`: a positive integer up to a day.
-pub fn parse_seconds(flag: &str, value: &str) -> Result<u64, Error> {
+pub fn parse_seconds(flag: &str, value: &str) -> Result<u64, Usage> {
     match value.trim().parse::<u64>() {
         Ok(n) if (1..=86_400).contains(&n) => Ok(n),
-        _ => Err(Error::Usage(format!(
+        _ => Err(Usage(format!(
             "--{flag} must be a whole number of seconds from 1 to 86400, not {value:?}"
         ))),
     }
 }
 
 /// Parses `--max-connections`: connections served at once, from 1 to `max`.
-pub fn parse_max_connections(value: &str, max: usize) -> Result<usize, Error> {
+pub fn parse_max_connections(value: &str, max: usize) -> Result<usize, Usage> {
     value
         .parse()
         .ok()
         .filter(|n| (1..=max).contains(n))
         .ok_or_else(|| {
-            Error::Usage(format!(
+            Usage(format!(
                 "--max-connections must be from 1 to {max}, not {value:?}"
             ))
         })
 }
 
 /// Checks that a listen address has the form host:port.
-pub fn parse_listen(flag: &str, value: &str) -> Result<String, Error> {
+pub fn parse_listen(flag: &str, value: &str) -> Result<String, Usage> {
     use std::net::ToSocketAddrs;
     let ok = value
         .rsplit_once(':')
@@ -103,7 +113,7 @@ pub fn parse_listen(flag: &str, value: &str) -> Result<String, Error> {
             .map(|mut a| a.next().is_none())
             .unwrap_or(true)
     {
-        return Err(Error::Usage(format!(
+        return Err(Usage(format!(
             "--{flag} must be an address and port such as 0.0.0.0:8000, not {value:?}"
         )));
     }

@@ -25,3 +25,9 @@ impl std::fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+impl From<crate::cli::Usage> for Error {
+    fn from(u: crate::cli::Usage) -> Error {
+        Error::Usage(u.0)
+    }
+}

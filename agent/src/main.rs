@@ -105,7 +105,7 @@ fn parse(argv: impl Iterator<Item = String>) -> Result<Option<Config>, Error> {
                 "max-connections" => {
                     c.max_connections = parse_max_connections(&args.value(&f)?, 1024)?
                 }
-                _ => return Err(unknown_flag(&f)),
+                _ => return Err(unknown_flag(&f).into()),
             },
             Arg::Word(w) => match w.as_str() {
                 "token" => c.command = Command::PrintToken,

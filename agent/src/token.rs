@@ -28,13 +28,24 @@ pub fn generate() -> Result<String, Error> {
     ))
 }
 
-/// Why a token's form is refused ("it is shorter than 16 characters").
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Malformed(String);
+/// Why a token's form is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Malformed {
+    TooShort,
+    TooLong,
+    /// Spaces, control or non-ASCII characters.
+    NotVisibleAscii,
+}
 
 impl std::fmt::Display for Malformed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+        match self {
+            Malformed::TooShort => write!(f, "it is shorter than {MIN_LEN} characters"),
+            Malformed::TooLong => write!(f, "it is longer than {MAX_LEN} characters"),
+            Malformed::NotVisibleAscii => {
+                f.write_str("it holds spaces, control or non-ASCII characters")
+            }
+        }
     }
 }
 
@@ -44,19 +55,14 @@ impl std::error::Error for Malformed {}
 /// secret of that shape).
 pub fn validate(token: &str) -> Result<(), Malformed> {
     if token.len() < MIN_LEN {
-        return Err(Malformed(format!(
-            "it is shorter than {MIN_LEN} characters"
-        )));
+        Err(Malformed::TooShort)
+    } else if token.len() > MAX_LEN {
+        Err(Malformed::TooLong)
+    } else if !token.bytes().all(|c| c.is_ascii_graphic()) {
+        Err(Malformed::NotVisibleAscii)
+    } else {
+        Ok(())
     }
-    if token.len() > MAX_LEN {
-        return Err(Malformed(format!("it is longer than {MAX_LEN} characters")));
-    }
-    if !token.bytes().all(|c| c.is_ascii_graphic()) {
-        return Err(Malformed(
-            "it holds spaces, control or non-ASCII characters".into(),
-        ));
-    }
-    Ok(())
 }
 
 /// Compares two secrets in time that depends only on their lengths.

@@ -10,24 +10,8 @@ use lanstat_agent::cli::{
 use crate::model::Retention;
 use crate::model::values::{NewPassword, Username};
 
-/// Flags or environment that cannot be used, with what is wrong in words for the command line.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Usage(pub String);
-
-impl std::fmt::Display for Usage {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for Usage {}
-
-/// The agent's flag parsers, shared with the server, speak of usage too.
-impl From<lanstat_agent::Error> for Usage {
-    fn from(e: lanstat_agent::Error) -> Usage {
-        Usage(e.to_string())
-    }
-}
+/// Flags or environment that cannot be used; the flag reader is the agent's, shared.
+pub use lanstat_agent::cli::Usage;
 
 type Error = Usage;
 
