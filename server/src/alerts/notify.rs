@@ -244,13 +244,21 @@ pub fn client() -> ureq::Agent {
         .new_agent()
 }
 
-/// Why a message did not arrive, in words that never include the channel's URL or token.
+/// Why a message did not arrive. Neither kind's words include the channel's URL or token.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Undelivered(pub String);
+pub enum Undelivered {
+    /// The receiver answered, with this status outside 2xx.
+    Refused(u16),
+    /// No answer came: the network, DNS, TLS or a timeout, as described.
+    Unreachable(String),
+}
 
 impl std::fmt::Display for Undelivered {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+        match self {
+            Undelivered::Refused(status) => write!(f, "the receiver answered HTTP {status}"),
+            Undelivered::Unreachable(why) => f.write_str(why),
+        }
     }
 }
 
@@ -264,7 +272,7 @@ pub fn deliver(client: &ureq::Agent, req: &Request) -> Result<u16, Undelivered> 
     }
     let resp = call
         .send(&req.body[..])
-        .map_err(|e| Undelivered(describe(e, &req.url)))?;
+        .map_err(|e| Undelivered::Unreachable(describe(e, &req.url)))?;
     let status = resp.status().as_u16();
     // Read a little of the answer so the connection ends cleanly; it is not needed.
     let _ = resp
@@ -275,7 +283,7 @@ pub fn deliver(client: &ureq::Agent, req: &Request) -> Result<u16, Undelivered> 
     if (200..300).contains(&status) {
         Ok(status)
     } else {
-        Err(Undelivered(format!("the receiver answered HTTP {status}")))
+        Err(Undelivered::Refused(status))
     }
 }
 
@@ -495,7 +503,7 @@ impl Notifier {
         let req = request(channel, message, &self.link(channel));
         let result = deliver(&self.client, &req);
         let (id, now) = (channel.id, self.clock.now());
-        let failed = result.as_ref().err().map(|e| e.0.clone());
+        let failed = result.as_ref().err().map(|e| e.to_string());
         let write =
             self.store.write(
                 Durability::Relaxed,

@@ -219,7 +219,7 @@ pub fn test_channel(app: &Web, call: &mut Call) -> Result<Response, ApiError> {
         Err(why) => json!({
             "ok": false,
             "elapsed_ms": ms,
-            "error": why.0,
+            "error": why.to_string(),
             "message": format!("Not delivered: {why}"),
         }),
     };
