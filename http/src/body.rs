@@ -473,15 +473,27 @@ mod tests {
         );
     }
 
-    #[test]
-    fn one_byte_chunks_with_long_extensions_cost_wire_budget() {
+    /// A chunked body of `n` chunks of `size` bytes, each with an extension `extension` bytes
+    /// long (none when 0), and the last chunk.
+    fn chunks(n: usize, size: usize, extension: usize) -> Vec<u8> {
         let mut raw = Vec::new();
-        for _ in 0..200 {
-            raw.extend_from_slice(b"1;");
-            raw.extend(std::iter::repeat_n(b'e', 900));
-            raw.extend_from_slice(b"\r\nx\r\n");
+        for _ in 0..n {
+            raw.extend_from_slice(format!("{size:x}").as_bytes());
+            if extension > 0 {
+                raw.push(b';');
+                raw.extend(std::iter::repeat_n(b'e', extension));
+            }
+            raw.extend_from_slice(b"\r\n");
+            raw.extend(std::iter::repeat_n(b'x', size));
+            raw.extend_from_slice(b"\r\n");
         }
         raw.extend_from_slice(b"0\r\n\r\n");
+        raw
+    }
+
+    #[test]
+    fn one_byte_chunks_with_long_extensions_cost_wire_budget() {
+        let raw = chunks(200, 1, 900);
         let (r, _) = chunked(&raw, 1024);
         assert_eq!(r, Err(BodyError::TooLarge(1024)));
     }
@@ -545,13 +557,7 @@ mod tests {
 
     #[test]
     fn discarding_is_bounded_on_the_wire() {
-        let mut raw = Vec::new();
-        for _ in 0..100 {
-            raw.extend_from_slice(b"400\r\n");
-            raw.extend(std::iter::repeat_n(b'x', 0x400));
-            raw.extend_from_slice(b"\r\n");
-        }
-        raw.extend_from_slice(b"0\r\n\r\n");
+        let raw = chunks(100, 0x400, 0);
         let mut src = Trickle::new(&raw, 4096);
         let mut body = Body::new(Framing::Chunked);
         assert!(body.discard(&mut src, 64 * 1024, later()).is_err());
