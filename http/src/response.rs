@@ -177,6 +177,11 @@ impl Response {
 mod tests {
     use super::*;
 
+    /// A bodiless answer with `status`, as sent.
+    fn empty(status: StatusCode, version: Version, keep: bool) -> String {
+        text(&Response::new(status), version, keep, false)
+    }
+
     fn text(r: &Response, version: Version, keep: bool, head_only: bool) -> String {
         let (head, body) = r.encode(version, keep, head_only, "Thu, 01 Jan 1970 00:00:00 GMT");
         format!(
@@ -213,12 +218,7 @@ mod tests {
             text(&r, Version::HTTP_11, true, false),
             "HTTP/1.1 200 OK\r\nDate: Thu, 01 Jan 1970 00:00:00 GMT\r\nContent-Length: 5\r\ncontent-type: text/plain\r\n\r\nhello"
         );
-        let closing = text(
-            &Response::new(StatusCode::NOT_FOUND),
-            Version::HTTP_11,
-            false,
-            false,
-        );
+        let closing = empty(StatusCode::NOT_FOUND, Version::HTTP_11, false);
         assert!(closing.contains("\r\nContent-Length: 0\r\n"), "{closing}");
         assert!(closing.contains("\r\nConnection: close\r\n"), "{closing}");
     }
@@ -233,12 +233,7 @@ mod tests {
 
     #[test]
     fn http_1_0_keep_alive_is_said() {
-        let t = text(
-            &Response::new(StatusCode::OK),
-            Version::HTTP_10,
-            true,
-            false,
-        );
+        let t = empty(StatusCode::OK, Version::HTTP_10, true);
         assert!(t.contains("Connection: keep-alive\r\n"), "{t}");
     }
 
