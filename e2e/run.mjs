@@ -183,6 +183,22 @@ async function nav() {
   return { links: await links.allInnerTexts(), current: await page.locator('header.top nav a[aria-current="page"]').innerText() };
 }
 
+/** Every label of the page is for an element there, and all that an element is described or
+ * labelled by is there too. */
+async function referencesHold() {
+  const missing = await page.evaluate(() => {
+    const gone = [];
+    for (const l of document.querySelectorAll("label[for]")) if (!document.getElementById(l.htmlFor)) gone.push(`label for ${l.htmlFor}`);
+    for (const attr of ["aria-describedby", "aria-labelledby"]) {
+      for (const e of document.querySelectorAll(`[${attr}]`)) {
+        for (const id of e.getAttribute(attr).split(" ")) if (!document.getElementById(id)) gone.push(`${attr} ${id}`);
+      }
+    }
+    return gone;
+  });
+  assert.deepEqual(missing, [], `${page.url()} refers to what is not there`);
+}
+
 const card = (name) => page.locator("#cards .computer", { has: page.locator(".card-name", { hasText: name }) });
 
 before(async () => {
@@ -284,6 +300,8 @@ flow("an agent is added from the Manage page after a connection test", async () 
   await form.getByLabel("Name").fill("Workshop");
   await form.getByLabel("Agent address").fill("raspberrypi:8000");
   await form.getByLabel("Token").fill("x");
+  await referencesHold();
+  assert.equal(await form.getByLabel("Agent address").getAttribute("aria-describedby"), "url-hint url-error");
   allowed.push(/status of 422/);
   await form.getByRole("button", { name: "Add computer" }).click();
   const urlError = page.locator("#url-error");
@@ -385,6 +403,7 @@ flow("a computer is edited and removed after a confirmation", async () => {
 
 flow("a viewer sees the dashboard but is refused the admin pages", async () => {
   await page.goto(`${server.url}/users`);
+  await referencesHold();
   const form = page.locator("#user-form");
   await form.getByLabel("User name").fill("guest");
   await form.getByLabel("Role").selectOption("viewer");
@@ -681,6 +700,7 @@ flow("alerts: a channel and a rule made on the Alerts page, a test arrives, the 
     await page.goto(server.url);
     await page.getByRole("link", { name: "Alerts" }).click();
     await page.waitForURL(/\/alerts$/);
+    await referencesHold();
     // The defaults of a fresh install are listed.
     for (const name of ["Offline", "Disk almost full", "Memory high", "Hot"]) {
       await page.locator("#rules tbody tr", { hasText: name }).waitFor();
@@ -691,6 +711,7 @@ flow("alerts: a channel and a rule made on the Alerts page, a test arrives, the 
     await channels.getByLabel("Kind").selectOption("webhook");
     await channels.getByLabel("Address").fill(`http://127.0.0.1:${rx.server.address().port}/hook/s3cretpath`);
     await channels.getByRole("button", { name: "Add channel" }).click();
+    await page.locator("#channel-message", { hasText: "Added the channel Lab hook. Send a test to check it." }).waitFor();
     const row = page.locator("#channels tbody tr", { hasText: "Lab hook" });
     await row.waitFor();
     assert.ok(!(await row.innerText()).includes("s3cret"), "the address is shown shortened");
@@ -716,6 +737,7 @@ flow("alerts: a channel and a rule made on the Alerts page, a test arrives, the 
     // CPU at or above 0 % holds at once: it fires at the next poll.
     await rules.getByLabel(/At or above/).fill("0");
     await rules.getByRole("button", { name: "Add rule" }).click();
+    await page.locator("#rule-message", { hasText: "Added the rule Workshop busy." }).waitFor();
     await page.locator("#rules tbody tr", { hasText: "Workshop busy" }).waitFor();
     await until("the fired message", () => rx.got.some((r) => r.json?.event === "fired" && r.json.rule === "Workshop busy"));
     const fired = rx.got.find((r) => r.json?.event === "fired" && r.json.rule === "Workshop busy");
@@ -751,6 +773,21 @@ flow("alerts: a channel and a rule made on the Alerts page, a test arrives, the 
     await page.goto(server.url);
     await card("Workshop").locator(".status-online").waitFor();
     await mark.waitFor({ state: "detached", timeout: 10000 });
+
+    // A rule removed while it is edited puts its form back to adding; a channel goes too.
+    await page.goto(`${server.url}/alerts`);
+    await page.getByRole("button", { name: "Edit the rule Workshop busy" }).click();
+    assert.equal(await page.locator("#rule-form-title").innerText(), "Edit Workshop busy");
+    await page.getByRole("button", { name: "Remove the rule Workshop busy" }).click();
+    assert.equal(await page.locator("dialog.confirm h2").innerText(), "Remove the rule Workshop busy?");
+    await page.locator("dialog.confirm").getByRole("button", { name: "Remove" }).click();
+    await page.locator("#rule-message", { hasText: "Removed the rule Workshop busy." }).waitFor();
+    assert.equal(await page.locator("#rule-form-title").innerText(), "Add a rule", "the form is back to adding");
+    assert.ok(await page.locator("#rule-cancel").isHidden(), "Cancel is hidden again");
+    await page.getByRole("button", { name: "Remove the channel Lab hook" }).click();
+    await page.locator("dialog.confirm").getByRole("button", { name: "Remove" }).click();
+    await page.locator("#channel-message", { hasText: "Removed the channel Lab hook." }).waitFor();
+    await page.locator("#channels-empty").waitFor();
     clean();
   } finally {
     rx.server.close();

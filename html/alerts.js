@@ -14,7 +14,6 @@ import {
   keepFocus,
   loadRows,
   notice,
-  removeAfterAsking,
   rowButton,
   showError,
 } from "./app.js";
@@ -82,7 +81,7 @@ function ruleRow(r, firing) {
   const actions = el("div", "row-actions");
   actions.append(
     rowButton("Edit", "secondary", `Edit the rule ${r.name}`, (e) => ruleEditor.edit(r, e.currentTarget)),
-    rowButton("Remove", "danger-outline", `Remove the rule ${r.name}`, (e) => removeRule(r, e.currentTarget)),
+    rowButton("Remove", "danger-outline", `Remove the rule ${r.name}`, (e) => ruleEditor.remove(r, e.currentTarget)),
   );
   cell(tr, "", actions).className = "cell-actions";
   return tr;
@@ -151,10 +150,10 @@ async function kindChanged() {
 
 const ruleEditor = itemForm(ruleForm, {
   url: "/api/alerts/rules",
-  cancel: $("#rule-cancel"),
   say: sayRule,
   reload: loadRules,
-  saved: (r, edited) => (edited ? `Saved the rule ${r.name}.` : `Added the rule ${r.name}.`),
+  called: (r) => `the rule ${r.name}`,
+  removing: "A firing alert of it ends with a resolved message; its history stays.",
   onReset: kindChanged,
   fill(r) {
     $("#rule-name").value = r.name;
@@ -198,21 +197,6 @@ async function toggleRule(r, box) {
   if (!changed) box.checked = !box.checked;
 }
 
-function removeRule(r, opener) {
-  return removeAfterAsking({
-    ask: [`Remove the rule ${r.name}?`, "A firing alert of it ends with a resolved message; its history stays.", "Remove"],
-    url: `/api/alerts/rules/${r.id}`,
-    opener,
-    say: sayRule,
-    done: `Removed the rule ${r.name}.`,
-    failed: `Could not remove ${r.name}`,
-    async after() {
-      ruleEditor.forget(r.id);
-      await loadRules();
-    },
-  });
-}
-
 // ---- channels -----------------------------------------------------------------------------
 
 function channelRow(c) {
@@ -239,7 +223,7 @@ function channelRow(c) {
   actions.append(
     rowButton("Send test", "secondary", `Send a test to ${c.name}`, (e) => testChannel(c, e.currentTarget)),
     rowButton("Edit", "secondary", `Edit the channel ${c.name}`, (e) => channelEditor.edit(c, e.currentTarget)),
-    rowButton("Remove", "danger-outline", `Remove the channel ${c.name}`, (e) => removeChannel(c, e.currentTarget)),
+    rowButton("Remove", "danger-outline", `Remove the channel ${c.name}`, (e) => channelEditor.remove(c, e.currentTarget)),
   );
   cell(tr, "", actions).className = "cell-actions";
   return tr;
@@ -271,10 +255,11 @@ function channelKindChanged() {
 
 const channelEditor = itemForm($("#channel-form"), {
   url: "/api/alerts/channels",
-  cancel: $("#channel-cancel"),
   say: sayChannel,
   reload: loadChannels,
-  saved: (c, edited) => (edited ? `Saved the channel ${c.name}.` : `Added the channel ${c.name}. Send a test to check it.`),
+  called: (c) => `the channel ${c.name}`,
+  added: "Send a test to check it.",
+  removing: "Alerts will no longer be sent there.",
   onReset: channelKindChanged,
   fill(c) {
     $("#channel-name").value = c.name;
@@ -292,21 +277,6 @@ async function testChannel(c, b) {
     }),
   );
   await loadChannels();
-}
-
-function removeChannel(c, opener) {
-  return removeAfterAsking({
-    ask: [`Remove the channel ${c.name}?`, "Alerts will no longer be sent there.", "Remove"],
-    url: `/api/alerts/channels/${c.id}`,
-    opener,
-    say: sayChannel,
-    done: `Removed the channel ${c.name}.`,
-    failed: `Could not remove ${c.name}`,
-    async after() {
-      channelEditor.forget(c.id);
-      await loadChannels();
-    },
-  });
 }
 
 // ---- history ------------------------------------------------------------------------------

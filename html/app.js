@@ -333,16 +333,20 @@ export function sendForm(form, { send, done, busyLabel = "Saving…", prepare = 
 }
 
 /**
- * The form beside a list that adds an item, or changes one after `edit(item, opener)`. While
- * adding, its heading and submit button read as the page wrote them; while editing, "Edit
- * <name>" and "Save changes", and `cancel` shows, which goes back to adding and to `opener`.
- * Submitting POSTs to `url` or PUTs to `url/<id>`, then says `saved(answer, wasEditing)`,
- * resets the form and `reload`s the list. `onReset()` and `fill(item)` set the page's own
- * fields; `editing` is the item being changed, or null.
+ * The form beside a list that adds an item, changes one after `edit(item, opener)` and removes
+ * one after `remove(item, opener)`. While adding, its heading and submit button read as the
+ * page wrote them; while editing, "Edit <name>" and "Save changes", and its Cancel button (the
+ * last of its actions) shows, which goes back to adding and to `opener`. Submitting POSTs to
+ * `url` or PUTs to `url/<id>`; removing DELETEs `url/<id>` once the user says yes to "Remove
+ * <called(item)>?" and `removing`, the line on what it takes with it. Either then `say`s
+ * "Added", "Saved" or "Removed <called(item)>." (with `added` after a new item's) and
+ * `reload`s the list. `onReset()` and `fill(item)` set the page's own fields; `editing` is
+ * the item being changed, or null.
  */
-export function itemForm(form, { url, cancel, say, reload, saved, fill, onReset = () => {}, prepare, field }) {
+export function itemForm(form, { url, say, reload, called = (item) => item.name, added, removing, fill, onReset = () => {}, prepare, field }) {
   const title = form.querySelector("h2");
   const submit = form.querySelector("button[type=submit]");
+  const cancel = form.querySelector(".actions button:last-child");
   const adding = { title: title.textContent, submit: submit.textContent };
   let opener = null; // the aria-label of the button that opened the edit, to go back to
   const state = {
@@ -367,9 +371,20 @@ export function itemForm(form, { url, cancel, say, reload, saved, fill, onReset 
       form.scrollIntoView({ block: "start", behavior: "smooth" });
       form.elements[0].focus();
     },
-    /** Back to adding if `id` was being edited (it is gone). */
-    forget(id) {
-      if (state.editing && state.editing.id === id) state.reset();
+    remove(item, from) {
+      return removeAfterAsking({
+        ask: [`Remove ${called(item)}?`, removing, "Remove"],
+        url: `${url}/${item.id}`,
+        opener: from,
+        say,
+        done: `Removed ${called(item)}.`,
+        failed: `Could not remove ${item.name}`,
+        async after() {
+          // An item being edited is gone: back to adding.
+          if (state.editing && state.editing.id === item.id) state.reset();
+          await reload();
+        },
+      });
     },
   };
   sendForm(form, {
@@ -379,8 +394,9 @@ export function itemForm(form, { url, cancel, say, reload, saved, fill, onReset 
       state.editing
         ? api(`${url}/${state.editing.id}`, { method: "PUT", body })
         : api(url, { method: "POST", body }),
-    async done(answer) {
-      say(saved(answer, state.editing !== null));
+    async done(item) {
+      const what = called(item);
+      say(state.editing ? `Saved ${what}.` : added ? `Added ${what}. ${added}` : `Added ${what}.`);
       state.reset();
       await reload();
     },

@@ -14,7 +14,6 @@ import {
   loadRows,
   notice,
   percent,
-  removeAfterAsking,
   rowButton,
   showError,
   statusBadge,
@@ -46,7 +45,7 @@ function row(c) {
   const actions = el("div", "row-actions");
   actions.append(rowButton("Edit", "secondary", `Edit ${c.name}`, (e) => editor.edit(c, e.currentTarget)));
   if (c.kind !== "local") {
-    actions.append(rowButton("Remove", "danger-outline", `Remove ${c.name}`, (e) => removeComputer(c, e.currentTarget)));
+    actions.append(rowButton("Remove", "danger-outline", `Remove ${c.name}`, (e) => editor.remove(c, e.currentTarget)));
   }
   cell(tr, "", actions).className = "cell-actions";
   return tr;
@@ -60,10 +59,10 @@ function load() {
 
 const editor = itemForm(form, {
   url: "/api/computers",
-  cancel: $("#cancel-edit"),
   say,
   reload: load,
-  saved: (c, edited) => (edited ? `Saved ${c.name}.` : `Added ${c.name}. Its figures appear after the next poll.`),
+  added: "Its figures appear after the next poll.",
+  removing: "It will no longer be polled, and its history will be deleted.",
   prepare(body) {
     if (!editor.editing) delete body.enabled;
     return body;
@@ -126,21 +125,6 @@ async function testConnection() {
     } catch (e) {
       showError(form, e.message, e.field === "id" ? null : e.field);
     }
-  });
-}
-
-async function removeComputer(c, opener) {
-  await removeAfterAsking({
-    ask: [`Remove ${c.name}?`, "It will no longer be polled, and its history will be deleted.", "Remove"],
-    url: `/api/computers/${c.id}`,
-    opener,
-    say,
-    done: `Removed ${c.name}.`,
-    failed: `Could not remove ${c.name}`,
-    async after() {
-      editor.forget(c.id);
-      await load();
-    },
   });
 }
 
