@@ -1,22 +1,6 @@
 // Alerts: rules (add, edit, turn on and off, remove), channels (add, edit, send a test,
 // remove; their secrets come back shortened), and the history of what fired and resolved.
-import {
-  $,
-  ago,
-  api,
-  attempt,
-  busy,
-  cell,
-  duration,
-  el,
-  frame,
-  itemForm,
-  keepFocus,
-  loadRows,
-  notice,
-  rowButton,
-  showError,
-} from "./app.js";
+import { $, ago, api, attempt, busy, cell, duration, el, frame, itemForm, keepFocus, loadRows, notice, rowButton, showError } from "./app.js";
 
 const ruleForm = $("#rule-form");
 const sayRule = notice($("#rule-message"));

@@ -1,21 +1,6 @@
 // The dashboard: a card per computer, refreshed at the server's poll interval, and a modal
 // with one computer's history charts.
-import {
-  $,
-  ago,
-  api,
-  bytes,
-  clock,
-  duration,
-  el,
-  frame,
-  level,
-  modal,
-  percent,
-  rate,
-  shownStatus,
-  statusBadge,
-} from "./app.js";
+import { $, ago, api, bytes, clock, duration, el, frame, level, modal, percent, rate, shownStatus, statusBadge } from "./app.js";
 import { charts } from "./charts.js";
 
 const cardsBox = $("#cards");

@@ -1,23 +1,6 @@
 // Manage computers: the list with status, add (after an optional connection test), edit and
 // remove after a confirmation. Server errors are shown beside the field they name.
-import {
-  $,
-  ago,
-  api,
-  busy,
-  cell,
-  clearErrors,
-  el,
-  formData,
-  frame,
-  itemForm,
-  loadRows,
-  notice,
-  percent,
-  rowButton,
-  showError,
-  statusBadge,
-} from "./app.js";
+import { $, ago, api, busy, cell, clearErrors, el, formData, frame, itemForm, loadRows, notice, percent, rowButton, showError, statusBadge } from "./app.js";
 
 const form = $("#computer-form");
 const tbody = $("#computers tbody");
