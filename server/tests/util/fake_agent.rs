@@ -2,10 +2,12 @@
 //! well-formed original JSON to garbage, oversize bodies, or silence.
 
 use std::io::{BufRead, BufReader, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use super::Loopback;
 
 #[derive(Clone)]
 pub enum Behaviour {
@@ -38,45 +40,28 @@ pub struct FakeAgent {
     pub requests: Arc<AtomicU64>,
     /// The last Authorization header seen.
     pub last_auth: Arc<Mutex<String>>,
-    stop: Arc<AtomicBool>,
+    _listening: Loopback,
 }
 
 impl FakeAgent {
     pub fn start(b: Behaviour) -> FakeAgent {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
         let behaviour = Arc::new(Mutex::new(b));
         let requests = Arc::new(AtomicU64::new(0));
         let last_auth = Arc::new(Mutex::new(String::new()));
-        let stop = Arc::new(AtomicBool::new(false));
-        {
-            let (behaviour, requests, last_auth, stop) = (
-                behaviour.clone(),
-                requests.clone(),
-                last_auth.clone(),
-                stop.clone(),
-            );
-            std::thread::spawn(move || {
-                for conn in listener.incoming() {
-                    if stop.load(Ordering::SeqCst) {
-                        return;
-                    }
-                    let Ok(conn) = conn else { continue };
-                    let (b, requests, last_auth) = (
-                        behaviour.lock().unwrap().clone(),
-                        requests.clone(),
-                        last_auth.clone(),
-                    );
-                    std::thread::spawn(move || answer(conn, b, &requests, &last_auth));
-                }
-            });
-        }
+        let listening = {
+            let (behaviour, requests, last_auth) =
+                (behaviour.clone(), requests.clone(), last_auth.clone());
+            Loopback::start(move |conn, _| {
+                let b = behaviour.lock().unwrap().clone();
+                answer(conn, b, &requests, &last_auth);
+            })
+        };
         FakeAgent {
-            addr,
+            addr: listening.addr,
             behaviour,
             requests,
             last_auth,
-            stop,
+            _listening: listening,
         }
     }
 
@@ -90,13 +75,6 @@ impl FakeAgent {
 
     pub fn requests(&self) -> u64 {
         self.requests.load(Ordering::SeqCst)
-    }
-}
-
-impl Drop for FakeAgent {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        let _ = TcpStream::connect(self.addr);
     }
 }
 

@@ -6,8 +6,10 @@ pub mod receiver;
 
 pub use lanstat_agent::testkit::*;
 
-use std::net::SocketAddr;
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 pub fn server_bin() -> &'static Path {
@@ -40,6 +42,11 @@ impl Server {
     /// Starts with a 1 s poll interval and no local host unless `args` say otherwise.
     pub fn start(args: &[&str], env: &[(&str, &str)]) -> Server {
         Server::start_in(TempDir::new("server"), args, env)
+    }
+
+    /// Starts with no local host and the admin's password given in the environment.
+    pub fn with_admin_password(password: &str) -> Server {
+        Server::start(&["--no-local"], &[("ADMIN_PASSWORD", password)])
     }
 
     pub fn start_in(dir: TempDir, args: &[&str], env: &[(&str, &str)]) -> Server {
@@ -80,6 +87,28 @@ impl Server {
         }
     }
 
+    /// A client logged in as `admin` with `password`.
+    pub fn admin_with(&self, password: &str) -> Client {
+        let mut c = self.client();
+        let r = c.login("admin", password);
+        assert_eq!(r.status, 200, "{}", r.text());
+        c
+    }
+
+    /// Five logins as `user` with a wrong password, each refused: enough to start the login
+    /// throttle.
+    pub fn five_wrong_logins(&self, user: &str) {
+        for i in 1..=5 {
+            let r = self.client().login(user, "wrong-wrong");
+            assert_eq!(r.status, 401, "wrong login {i} as {user}");
+        }
+    }
+
+    /// Runs the binary with `args` in this server's directory, to its end.
+    pub fn run(&self, args: &[&str]) -> (i32, String, String) {
+        run_server(args, self.dir.path())
+    }
+
     /// A client logged in as the first admin, with the printed password changed to `new`.
     pub fn admin(&self, new: &str) -> Client {
         let mut c = self.client();
@@ -88,13 +117,36 @@ impl Server {
             .clone()
             .expect("a first-run password was printed");
         assert_eq!(c.login("admin", &first).status, 200);
-        let r = c.post_json(
-            "/change_password",
-            &format!(r#"{{"current_password":"{first}","new_password":"{new}"}}"#),
-        );
+        let r = c.change_password(&first, new);
         assert_eq!(r.status, 200, "{}", r.text());
         c
     }
+}
+
+/// A server started with `args` and a client logged in as its first admin.
+pub fn logged_in(args: &[&str]) -> (Server, Client) {
+    let s = Server::start(args, &[]);
+    let c = s.admin(&made_up_secret("admin"));
+    (s, c)
+}
+
+/// Runs the server binary with `args` in `dir` to its end: (exit code, stdout, stderr).
+pub fn run_server(args: &[&str], dir: &Path) -> (i32, String, String) {
+    run(server_bin(), args, dir, &[])
+}
+
+/// Runs the server binary with `args` in `dir` and asserts that it fails with exit code 1 and
+/// says `why`.
+pub fn assert_fails(args: &[&str], dir: &Path, why: &str) {
+    let (code, _, err) = run_server(args, dir);
+    assert_eq!(code, 1, "{args:?}: {err}");
+    assert!(err.contains(why), "{args:?}: {err}");
+}
+
+/// How many samples the points of a history answer stand for.
+pub fn samples_in(history: &serde_json::Value) -> i64 {
+    let points = history["points"].as_array().expect("a history answer");
+    points.iter().filter_map(|p| p["samples"].as_i64()).sum()
 }
 
 /// A browser-like client: keeps the session cookie and sends a same-origin `Origin`.
@@ -150,6 +202,11 @@ impl Client {
         self.send("POST", path, Some("application/json"), json.as_bytes())
     }
 
+    /// A request with a JSON body and any method.
+    pub fn send_json(&mut self, method: &str, path: &str, json: &str) -> Resp {
+        self.send(method, path, Some("application/json"), json.as_bytes())
+    }
+
     pub fn post_form(&mut self, path: &str, form: &str) -> Resp {
         self.send(
             "POST",
@@ -162,6 +219,19 @@ impl Client {
     pub fn login(&mut self, user: &str, password: &str) -> Resp {
         let body = serde_json::json!({ "username": user, "password": password }).to_string();
         self.post_json("/login", &body)
+    }
+
+    pub fn change_password(&mut self, current: &str, new: &str) -> Resp {
+        let body = serde_json::json!({ "current_password": current, "new_password": new });
+        self.post_json("/change_password", &body.to_string())
+    }
+
+    /// How many entries the JSON list at `path` has.
+    pub fn count(&mut self, path: &str) -> usize {
+        let v = self.get(path).json();
+        v.as_array()
+            .unwrap_or_else(|| panic!("{path} is not a list: {v}"))
+            .len()
     }
 
     /// Adds a computer and returns its id.
@@ -191,6 +261,43 @@ impl Client {
             );
             std::thread::sleep(Duration::from_millis(200));
         }
+    }
+}
+
+/// A listener on a free loopback port that hands each connection to a handler, on a thread of
+/// its own, until it is dropped.
+pub struct Loopback {
+    pub addr: SocketAddr,
+    stop: Arc<AtomicBool>,
+}
+
+impl Loopback {
+    /// Starts listening; `handle` gets each connection and a flag set once the listener is
+    /// dropped, for a handler that holds its connection open.
+    pub fn start(handle: impl Fn(TcpStream, &AtomicBool) + Send + Sync + 'static) -> Loopback {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let handle = Arc::new(handle);
+        let stopped = stop.clone();
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                if stopped.load(Ordering::SeqCst) {
+                    return;
+                }
+                let Ok(conn) = conn else { continue };
+                let (handle, stopped) = (handle.clone(), stopped.clone());
+                std::thread::spawn(move || handle(conn, &stopped));
+            }
+        });
+        Loopback { addr, stop }
+    }
+}
+
+impl Drop for Loopback {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(self.addr);
     }
 }
 

@@ -2,10 +2,12 @@
 //! answers as told: 200, another status, or never.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
+
+use super::Loopback;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Answer {
@@ -42,34 +44,25 @@ pub struct Receiver {
     pub addr: SocketAddr,
     answer: Arc<Mutex<Answer>>,
     log: Log,
-    stop: Arc<AtomicBool>,
+    _listening: Loopback,
 }
 
 impl Receiver {
     pub fn start(answer: Answer) -> Receiver {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
         let answer = Arc::new(Mutex::new(answer));
         let log: Log = Arc::new((Mutex::new(Vec::new()), Condvar::new()));
-        let stop = Arc::new(AtomicBool::new(false));
-        {
-            let (answer, log, stop) = (answer.clone(), log.clone(), stop.clone());
-            std::thread::spawn(move || {
-                for conn in listener.incoming() {
-                    if stop.load(Ordering::SeqCst) {
-                        return;
-                    }
-                    let Ok(conn) = conn else { continue };
-                    let (answer, log, stop) = (*answer.lock().unwrap(), log.clone(), stop.clone());
-                    std::thread::spawn(move || serve(conn, answer, &log, &stop));
-                }
-            });
-        }
+        let listening = {
+            let (answer, log) = (answer.clone(), log.clone());
+            Loopback::start(move |conn, stop| {
+                let answer = *answer.lock().unwrap();
+                serve(conn, answer, &log, stop);
+            })
+        };
         Receiver {
-            addr,
+            addr: listening.addr,
             answer,
             log,
-            stop,
+            _listening: listening,
         }
     }
 
@@ -98,13 +91,6 @@ impl Receiver {
             assert!(now < deadline, "the receiver never saw {what}: {got:#?}");
             got = cv.wait_timeout(got, deadline - now).unwrap().0;
         }
-    }
-}
-
-impl Drop for Receiver {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        let _ = TcpStream::connect(self.addr);
     }
 }
 
