@@ -34,10 +34,7 @@ fn first_run_prints_a_random_password_once_and_forces_a_change() {
         (303, Some("/change_password"))
     );
     let new = made_up_secret("first-change");
-    let r = c.post_json(
-        "/change_password",
-        &format!(r#"{{"current_password":"{first}","new_password":"{new}"}}"#),
-    );
+    let r = c.change_password(&first, &new);
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(c.get("/api/computers").status, 200);
     // The old password is gone; the new one works.
@@ -75,22 +72,23 @@ fn admin_password_from_the_environment_needs_no_change() {
     assert_eq!(c.get("/api/me").json()["username"], "root");
 }
 
+/// Posts `form` to `/login` as the browser's login form does, with `extra` headers.
+fn form_login(s: &Server, form: &str, extra: &[(&str, &str)]) -> Resp {
+    let origin = format!("http://{}", s.addr());
+    let mut headers = vec![
+        ("Origin", origin.as_str()),
+        ("Content-Type", "application/x-www-form-urlencoded"),
+    ];
+    headers.extend_from_slice(extra);
+    request(s.addr(), "POST", "/login", &headers, form.as_bytes())
+}
+
 #[test]
 fn form_login_redirects_and_sets_a_strict_cookie() {
     let pw = made_up_secret("form");
-    let s = Server::start(&["--no-local"], &[("ADMIN_PASSWORD", &pw)]);
-    let origin = format!("http://{}", s.addr());
+    let s = Server::with_admin_password(&pw);
     let body = format!("username=admin&password={pw}");
-    let r = request(
-        s.addr(),
-        "POST",
-        "/login",
-        &[
-            ("Origin", &origin),
-            ("Content-Type", "application/x-www-form-urlencoded"),
-        ],
-        body.as_bytes(),
-    );
+    let r = form_login(&s, &body, &[]);
     assert_eq!(r.status, 303);
     assert_eq!(r.header("location"), Some("/"));
     let cookie = r.header("set-cookie").unwrap();
@@ -101,29 +99,10 @@ fn form_login_redirects_and_sets_a_strict_cookie() {
     let value = cookie.split(';').next().unwrap().split('=').nth(1).unwrap();
     assert_eq!(value.len(), 64, "256-bit id in hex");
     // Behind a proxy that says https, the cookie is Secure.
-    let r = request(
-        s.addr(),
-        "POST",
-        "/login",
-        &[
-            ("Origin", &origin),
-            ("Content-Type", "application/x-www-form-urlencoded"),
-            ("X-Forwarded-Proto", "https"),
-        ],
-        body.as_bytes(),
-    );
+    let r = form_login(&s, &body, &[("X-Forwarded-Proto", "https")]);
     assert!(r.header("set-cookie").unwrap().contains("Secure"));
     // A wrong password shows the form again with a message, and the user's input escaped.
-    let r = request(
-        s.addr(),
-        "POST",
-        "/login",
-        &[
-            ("Origin", &origin),
-            ("Content-Type", "application/x-www-form-urlencoded"),
-        ],
-        b"username=%3Cscript%3E&password=wrong-password",
-    );
+    let r = form_login(&s, "username=%3Cscript%3E&password=wrong-password", &[]);
     assert_eq!(r.status, 422);
     let page = r.text();
     assert!(page.contains("wrong username or password"));
@@ -136,7 +115,7 @@ fn form_login_redirects_and_sets_a_strict_cookie() {
 #[test]
 fn wrong_password_and_unknown_user_look_the_same() {
     let pw = made_up_secret("same");
-    let s = Server::start(&["--no-local"], &[("ADMIN_PASSWORD", &pw)]);
+    let s = Server::with_admin_password(&pw);
     let a = s.client().login("admin", "not-the-password");
     let b = s.client().login("nobody-here", "not-the-password");
     assert_eq!((a.status, a.text()), (b.status, b.text()));
@@ -146,9 +125,8 @@ fn wrong_password_and_unknown_user_look_the_same() {
 #[test]
 fn logout_ends_the_session() {
     let pw = made_up_secret("logout");
-    let s = Server::start(&["--no-local"], &[("ADMIN_PASSWORD", &pw)]);
-    let mut c = s.client();
-    c.login("admin", &pw);
+    let s = Server::with_admin_password(&pw);
+    let mut c = s.admin_with(&pw);
     let old = c.cookie.clone().unwrap();
     assert_eq!(c.post_json("/logout", "{}").status, 200);
     let r = request(
@@ -198,10 +176,8 @@ fn api_without_session_is_401_and_pages_redirect() {
 #[test]
 fn login_is_throttled_after_five_failures_per_user() {
     let pw = made_up_secret("throttle");
-    let s = Server::start(&["--no-local"], &[("ADMIN_PASSWORD", &pw)]);
-    for _ in 0..5 {
-        assert_eq!(s.client().login("admin", "wrong-wrong").status, 401);
-    }
+    let s = Server::with_admin_password(&pw);
+    s.five_wrong_logins("admin");
     let r = s.client().login("admin", &pw);
     assert_eq!(r.status, 429, "even the right password waits");
     assert!(r.header("retry-after").unwrap().parse::<u64>().unwrap() >= 1);
@@ -209,18 +185,15 @@ fn login_is_throttled_after_five_failures_per_user() {
     std::thread::sleep(std::time::Duration::from_millis(1100));
     assert_eq!(s.client().login("admin", &pw).status, 200);
     // The same happens for a name that does not exist, so it tells nothing.
-    for _ in 0..5 {
-        assert_eq!(s.client().login("ghost", "wrong-wrong").status, 401);
-    }
+    s.five_wrong_logins("ghost");
     assert_eq!(s.client().login("ghost", "wrong-wrong").status, 429);
 }
 
 #[test]
 fn cross_origin_posts_are_refused() {
     let pw = made_up_secret("csrf");
-    let s = Server::start(&["--no-local"], &[("ADMIN_PASSWORD", &pw)]);
-    let mut c = s.client();
-    c.login("admin", &pw);
+    let s = Server::with_admin_password(&pw);
+    let mut c = s.admin_with(&pw);
     let cookie = format!("lanstat_session={}", c.cookie.clone().unwrap());
     let body = br#"{"name":"x","url":"http://x:8000","token":"0123456789abcdef"}"#;
     for headers in [
@@ -256,34 +229,22 @@ fn cross_origin_posts_are_refused() {
         b"{}",
     );
     assert_eq!(r.status, 403);
-    assert_eq!(
-        c.get("/api/computers").json().as_array().unwrap().len(),
-        0,
-        "nothing was added"
-    );
+    assert_eq!(c.count("/api/computers"), 0, "nothing was added");
 }
 
 #[test]
 fn password_change_needs_the_current_one_and_ends_other_sessions() {
     let pw = made_up_secret("change");
-    let s = Server::start(&["--no-local"], &[("ADMIN_PASSWORD", &pw)]);
-    let mut a = s.client();
-    let mut b = s.client();
-    a.login("admin", &pw);
-    b.login("admin", &pw);
+    let s = Server::with_admin_password(&pw);
+    let mut a = s.admin_with(&pw);
+    let mut b = s.admin_with(&pw);
     let new = made_up_secret("changed");
-    let r = a.post_json(
-        "/change_password",
-        &format!(r#"{{"current_password":"nope-nope","new_password":"{new}"}}"#),
-    );
+    let r = a.change_password("nope-nope", &new);
     assert_eq!(
         (r.status, r.json()["field"].as_str()),
         (422, Some("current_password"))
     );
-    let r = a.post_json(
-        "/change_password",
-        &format!(r#"{{"current_password":"{pw}","new_password":"short"}}"#),
-    );
+    let r = a.change_password(&pw, "short");
     assert_eq!(
         (r.status, r.json()["field"].as_str()),
         (422, Some("new_password"))
@@ -298,10 +259,7 @@ fn password_change_needs_the_current_one_and_ends_other_sessions() {
         (r.status, r.json()["field"].as_str()),
         (422, Some("confirm_password"))
     );
-    let r = a.post_json(
-        "/change_password",
-        &format!(r#"{{"current_password":"{pw}","new_password":"{new}"}}"#),
-    );
+    let r = a.change_password(&pw, &new);
     assert_eq!(r.status, 200);
     assert_eq!(a.get("/api/me").status, 200, "this session lives on");
     assert_eq!(b.get("/api/me").status, 401, "the other session ended");
@@ -349,19 +307,9 @@ fn viewers_read_but_are_refused_admin_routes() {
     let me = admin.get("/api/me").json()["id"].as_i64().unwrap();
     let r = admin.send("DELETE", &format!("/api/users/{me}"), None, b"");
     assert_eq!(r.status, 409);
-    let r = admin.send(
-        "PATCH",
-        &format!("/api/users/{me}"),
-        Some("application/json"),
-        br#"{"role":"viewer"}"#,
-    );
+    let r = admin.send_json("PATCH", &format!("/api/users/{me}"), r#"{"role":"viewer"}"#);
     assert_eq!(r.status, 409);
-    let r = admin.send(
-        "PATCH",
-        &format!("/api/users/{vid}"),
-        Some("application/json"),
-        br#"{"role":"admin"}"#,
-    );
+    let r = admin.send_json("PATCH", &format!("/api/users/{vid}"), r#"{"role":"admin"}"#);
     assert_eq!(r.json()["role"], "admin");
 }
 
@@ -423,16 +371,11 @@ fn users_are_added_with_generated_passwords_and_reset() {
 #[test]
 fn reset_password_command_prints_once_and_ends_sessions() {
     let pw = made_up_secret("cli-reset");
-    let s = Server::start(&["--no-local"], &[("ADMIN_PASSWORD", &pw)]);
-    let mut c = s.client();
-    c.login("admin", &pw);
+    let s = Server::with_admin_password(&pw);
+    let mut c = s.admin_with(&pw);
     let db = s.db();
-    let (code, out, err) = run(
-        server_bin(),
-        &["reset-password", "admin", "--db", db.to_str().unwrap()],
-        s.dir.path(),
-        &[],
-    );
+    let db = db.to_str().unwrap();
+    let (code, out, err) = s.run(&["reset-password", "admin", "--db", db]);
     assert_eq!(code, 0, "{err}");
     let new = out
         .lines()
@@ -443,12 +386,9 @@ fn reset_password_command_prints_once_and_ends_sessions() {
     let mut again = s.client();
     let r = again.login("admin", &new);
     assert_eq!(r.json()["must_change_password"], true);
-    let (code, _, err) = run(
-        server_bin(),
-        &["reset-password", "nobody", "--db", db.to_str().unwrap()],
+    assert_fails(
+        &["reset-password", "nobody", "--db", db],
         s.dir.path(),
-        &[],
+        "no user named",
     );
-    assert_eq!(code, 1);
-    assert!(err.contains("no user named"), "{err}");
 }

@@ -19,12 +19,7 @@ fn post(c: &mut Client, path: &str, body: Value) -> Resp {
 }
 
 fn send(c: &mut Client, method: &str, path: &str, body: Value) -> Resp {
-    c.send(
-        method,
-        path,
-        Some("application/json"),
-        body.to_string().as_bytes(),
-    )
+    c.send_json(method, path, &body.to_string())
 }
 
 /// Adds a rule and returns its id.
@@ -91,50 +86,29 @@ fn history(c: &mut Client) -> (Value, Vec<String>) {
 }
 
 /// A server with its default rules off, a fake agent added as "lab-pi" reporting `cpu` %,
-/// and a webhook channel to a loopback receiver.
-struct Lab {
-    agent: FakeAgent,
-    hook: Receiver,
-    c: Client,
-    id: i64,
-    _server: Server,
-}
-
-impl Lab {
-    fn start(cpu: f64) -> Lab {
-        let agent = FakeAgent::start(Behaviour::Body(agent_json(cpu)));
-        let hook = Receiver::start(Answer::Status(200));
-        let server = Server::start(&["--no-local"], &[]);
-        let mut c = server.admin(&made_up_secret("admin"));
-        defaults_off(&mut c);
-        let id = c.add_computer(
-            "lab-pi",
-            &agent.url(),
-            "a79a6575-3178-44fa-8ed0-48581ae5caec",
-        );
-        add_channel(
-            &mut c,
-            json!({"name": "hook", "kind": "webhook", "url": hook.url("/hook")}),
-        );
-        Lab {
-            agent,
-            hook,
-            c,
-            id,
-            _server: server,
-        }
-    }
+/// and a webhook channel to a loopback receiver: the agent, the receiver, an admin's client,
+/// the computer's id and the server.
+fn lab(cpu: f64) -> (FakeAgent, Receiver, Client, i64, Server) {
+    let agent = FakeAgent::start(Behaviour::Body(agent_json(cpu)));
+    let hook = Receiver::start(Answer::Status(200));
+    let server = Server::start(&["--no-local"], &[]);
+    let mut c = server.admin(&made_up_secret("admin"));
+    defaults_off(&mut c);
+    let id = c.add_computer(
+        "lab-pi",
+        &agent.url(),
+        "a79a6575-3178-44fa-8ed0-48581ae5caec",
+    );
+    add_channel(
+        &mut c,
+        json!({"name": "hook", "kind": "webhook", "url": hook.url("/hook")}),
+    );
+    (agent, hook, c, id, server)
 }
 
 #[test]
 fn a_value_over_the_threshold_and_back_sends_one_fired_and_one_resolved() {
-    let Lab {
-        agent,
-        hook,
-        mut c,
-        id,
-        _server,
-    } = Lab::start(10.0);
+    let (agent, hook, mut c, id, _server) = lab(10.0);
     let rule = add_rule(
         &mut c,
         json!({"name": "CPU busy", "kind": "cpu", "computer_id": id, "threshold": 80, "duration_secs": 2}),
@@ -169,13 +143,7 @@ fn a_value_over_the_threshold_and_back_sends_one_fired_and_one_resolved() {
 
 #[test]
 fn an_alert_ended_by_an_admin_sends_one_resolved_message_saying_why() {
-    let Lab {
-        agent,
-        hook,
-        mut c,
-        id,
-        _server,
-    } = Lab::start(95.0);
+    let (agent, hook, mut c, id, _server) = lab(95.0);
     let cpu_rule = |c: &mut Client, name: &str| {
         add_rule(
             c,
@@ -343,20 +311,15 @@ fn each_channel_kind_gets_its_own_format_and_secrets_stay_hidden() {
     assert!(n["message"].as_str().unwrap().contains("works"));
 
     let d = by_path("/api/webhooks/1/discordsecret").json();
-    assert!(
-        d["content"]
-            .as_str()
-            .unwrap()
-            .starts_with("**Test from lanstat**")
-    );
+    let content = d["content"].as_str().unwrap();
+    assert!(content.starts_with("**Test from lanstat**"), "{d}");
     assert_eq!(d["allowed_mentions"], json!({"parse": []}));
 
     let sl = by_path("/services/T0/B0/slacksecret").json();
+    let text = sl["text"].as_str().unwrap();
     assert!(
-        sl["text"]
-            .as_str()
-            .unwrap()
-            .contains("<http://dash.lan:8001|Open the dashboard>")
+        text.contains("<http://dash.lan:8001|Open the dashboard>"),
+        "{sl}"
     );
 
     let g = by_path("/gotify/message");
@@ -367,14 +330,15 @@ fn each_channel_kind_gets_its_own_format_and_secrets_stay_hidden() {
 
     // Lists show the secrets masked, record the delivery, and an edit with an empty address
     // keeps the stored one.
-    let list = c.get("/api/alerts/channels").text();
-    for secret in [
+    let secrets = [
         hook_secret,
         token_secret,
         "discordsecret",
         "slacksecret",
         "gotify-app-token-1",
-    ] {
+    ];
+    let list = c.get("/api/alerts/channels").text();
+    for secret in secrets {
         assert!(!list.contains(secret), "{secret} in {list}");
     }
     let list: Value = serde_json::from_str(&list).unwrap();
@@ -407,13 +371,7 @@ fn each_channel_kind_gets_its_own_format_and_secrets_stay_hidden() {
     );
 
     let log = s.proc.output();
-    for secret in [
-        hook_secret,
-        token_secret,
-        "discordsecret",
-        "slacksecret",
-        "gotify-app-token-1",
-    ] {
+    for secret in secrets {
         assert!(!log.contains(secret), "{secret} is in the log:\n{log}");
     }
     assert_eq!(tested.len(), 5);
@@ -603,7 +561,7 @@ fn rules_and_channels_are_validated() {
         .unwrap()
         .to_string();
     let auth = format!("Bearer {t}");
-    let get = |path: &str| request(s.addr(), "GET", path, &[("Authorization", &auth)], b"").status;
+    let get = |path: &str| request_as(s.addr(), "GET", path, &auth).status;
     assert_eq!(get("/api/alerts/rules"), 200);
     assert_eq!(get("/api/alerts/events"), 200);
     assert_eq!(get("/api/alerts/channels"), 403);

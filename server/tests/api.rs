@@ -2,19 +2,11 @@
 
 mod util;
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use util::*;
-
-fn logged_in() -> (Server, Client) {
-    let s = Server::start(&["--no-local"], &[]);
-    let c = s.admin(&made_up_secret("admin"));
-    (s, c)
-}
 
 #[test]
 fn add_computer_validates_fields_with_reasons() {
-    let (_s, mut c) = logged_in();
+    let (_s, mut c) = logged_in(&["--no-local"]);
     for (body, field) in [
         (
             r#"{"name":"","url":"http://pi:8000","token":"0123456789abcdef"}"#,
@@ -63,7 +55,7 @@ fn add_computer_validates_fields_with_reasons() {
 
 #[test]
 fn add_takes_json_or_a_form_and_refuses_duplicates() {
-    let (_s, mut c) = logged_in();
+    let (_s, mut c) = logged_in(&["--no-local"]);
     let r = c.post_form(
         "/api/add_computer",
         "name=nas&url=http%3A%2F%2Fnas.lan%3A8000&token=0123456789abcdef",
@@ -85,44 +77,31 @@ fn add_takes_json_or_a_form_and_refuses_duplicates() {
 
 #[test]
 fn edit_and_delete_a_computer() {
-    let (_s, mut c) = logged_in();
+    let (_s, mut c) = logged_in(&["--no-local"]);
     let id = c.add_computer("pi", "http://pi:8000", "0123456789abcdef");
-    let r = c.send(
+    let path = format!("/api/computers/{id}");
+    let r = c.send_json(
         "PUT",
-        &format!("/api/computers/{id}"),
-        Some("application/json"),
-        br#"{"name":"pi-4","url":"http://pi4:8000","token":""}"#,
+        &path,
+        r#"{"name":"pi-4","url":"http://pi4:8000","token":""}"#,
     );
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(
         (r.json()["name"].as_str(), r.json()["token_hint"].as_str()),
         (Some("pi-4"), Some("…cdef"))
     );
-    let r = c.send(
-        "PATCH",
-        &format!("/api/computers/{id}"),
-        Some("application/json"),
-        br#"{"enabled":false}"#,
-    );
+    let r = c.send_json("PATCH", &path, r#"{"enabled":false}"#);
     assert_eq!(r.json()["enabled"], false);
-    assert_eq!(
-        c.send("DELETE", &format!("/api/computers/{id}"), None, b"")
-            .status,
-        200
-    );
-    assert_eq!(c.get(&format!("/api/computers/{id}")).status, 404);
-    assert_eq!(
-        c.send("DELETE", &format!("/api/computers/{id}"), None, b"")
-            .status,
-        404
-    );
+    assert_eq!(c.send("DELETE", &path, None, b"").status, 200);
+    assert_eq!(c.get(&path).status, 404);
+    assert_eq!(c.send("DELETE", &path, None, b"").status, 404);
     assert_eq!(c.get("/api/stats/999").status, 404);
     assert_eq!(c.get("/api/history/999").status, 404);
 }
 
 #[test]
 fn unknown_paths_and_methods() {
-    let (s, mut c) = logged_in();
+    let (s, mut c) = logged_in(&["--no-local"]);
     let r = c.get("/api/nope");
     assert_eq!(
         (r.status, r.json()["code"].as_str()),
@@ -139,7 +118,7 @@ fn unknown_paths_and_methods() {
 
 #[test]
 fn oversize_and_malformed_bodies() {
-    let (_s, mut c) = logged_in();
+    let (_s, mut c) = logged_in(&["--no-local"]);
     let big = vec![b'a'; 200 * 1024];
     let r = c.send("POST", "/api/add_computer", Some("application/json"), &big);
     assert_eq!(r.status, 413);
@@ -149,16 +128,12 @@ fn oversize_and_malformed_bodies() {
     assert_eq!(r.status, 400);
     let r = c.post_json("/api/add_computer", "[1,2,3]");
     assert_eq!(r.status, 400);
-    assert_eq!(
-        c.get("/api/computers").json().as_array().unwrap().len(),
-        0,
-        "nothing stored"
-    );
+    assert_eq!(c.count("/api/computers"), 0, "nothing stored");
 }
 
 #[test]
 fn history_ranges_are_checked() {
-    let (_s, mut c) = logged_in();
+    let (_s, mut c) = logged_in(&["--no-local"]);
     let id = c.add_computer("pi", "http://127.0.0.1:1", "0123456789abcdef");
     for q in [
         "range=1h",
@@ -181,7 +156,7 @@ fn history_ranges_are_checked() {
 
 #[test]
 fn every_response_carries_the_security_headers() {
-    let (s, mut c) = logged_in();
+    let (s, mut c) = logged_in(&["--no-local"]);
     let mut responses = vec![
         c.get("/api/computers"),
         c.get("/api/nope"),
@@ -203,7 +178,7 @@ fn every_response_carries_the_security_headers() {
 
 #[test]
 fn pages_are_served_to_logged_in_users() {
-    let (_s, mut c) = logged_in();
+    let (_s, mut c) = logged_in(&["--no-local"]);
     let r = c.get("/");
     assert_eq!(r.status, 200);
     assert!(r.header("content-type").unwrap().starts_with("text/html"));
@@ -220,22 +195,10 @@ fn pages_are_served_to_logged_in_users() {
 
 #[test]
 fn idle_half_open_connections_and_a_long_header_do_not_stop_it() {
-    let (s, mut c) = logged_in();
-    let mut idle = Vec::new();
-    for _ in 0..200 {
-        let mut t = TcpStream::connect(s.addr()).unwrap();
-        t.write_all(b"GET /api/computers HTTP/1.1\r\nHost: x\r\n")
-            .unwrap();
-        idle.push(t);
-    }
+    let (s, mut c) = logged_in(&["--no-local"]);
+    let idle = raw::waiting(s.addr(), b"GET /api/computers HTTP/1.1\r\nHost: x\r\n", 200);
     assert_eq!(c.get("/api/computers").status, 200);
-    let mut t = TcpStream::connect(s.addr()).unwrap();
-    let mut req = b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Long: ".to_vec();
-    req.extend(std::iter::repeat_n(b'b', 1024 * 1024));
-    req.extend_from_slice(b"\r\n\r\n");
-    let _ = t.write_all(&req);
-    let mut buf = Vec::new();
-    let _ = t.read_to_end(&mut buf);
+    raw::exchange(s.addr(), &raw::one_mib_header_line("/healthz", b'b'));
     drop(idle);
     assert_eq!(request(s.addr(), "GET", "/healthz", &[], b"").status, 200);
 }

@@ -27,7 +27,7 @@ fn bad_values_give_one_line_and_exit_2() {
 #[test]
 fn help_and_version() {
     let dir = TempDir::new("server-help");
-    let (code, out, _) = run(server_bin(), &["--help"], dir.path(), &[]);
+    let (code, out, _) = run_server(&["--help"], dir.path());
     assert_eq!(code, 0);
     for flag in [
         "--listen",
@@ -42,7 +42,7 @@ fn help_and_version() {
     ] {
         assert!(out.contains(flag), "{flag}");
     }
-    let (code, out, _) = run(server_bin(), &["--version"], dir.path(), &[]);
+    let (code, out, _) = run_server(&["--version"], dir.path());
     assert_eq!(
         (code, out.trim()),
         (
@@ -73,28 +73,22 @@ fn database_path_from_the_environment() {
 #[test]
 fn a_missing_database_folder_is_a_clear_error() {
     let dir = TempDir::new("server-nodir");
-    let (code, _, err) = run(
-        server_bin(),
+    assert_fails(
         &["--listen", "127.0.0.1:0", "--db", "/no/such/dir/stats.db"],
         dir.path(),
-        &[],
+        "does not exist",
     );
-    assert_eq!(code, 1);
-    assert!(err.contains("does not exist"), "{err}");
 }
 
 #[test]
 fn port_in_use_is_one_clear_line() {
     let s = Server::start(&["--no-local"], &[]);
     let listen = s.addr().to_string();
-    let (code, _, err) = run(
-        server_bin(),
+    assert_fails(
         &["--listen", &listen, "--db", "x.db"],
         s.dir.path(),
-        &[],
+        "in use",
     );
-    assert_eq!(code, 1);
-    assert!(err.contains("in use"), "{err}");
 }
 
 #[cfg(unix)]

@@ -8,16 +8,6 @@ use std::time::Duration;
 
 use util::*;
 
-/// A `/proc/PID/status` figure, in KiB.
-fn status_kib(pid: u32, field: &str) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status"))
-}
-
 fn mib(kib: u64) -> f64 {
     kib as f64 / 1024.0
 }
@@ -27,12 +17,12 @@ fn many_logins_keep_memory_bounded_by_the_concurrent_hashes() {
     let pw = made_up_secret("rss");
     // The first start hashes the admin's password; a second start over the same database
     // hashes nothing, so its idle figure holds no hash memory.
-    let first = Server::start(&["--no-local"], &[("ADMIN_PASSWORD", &pw)]);
+    let first = Server::with_admin_password(&pw);
     let mut proc = first.proc;
     assert_eq!(proc.signal_and_wait("TERM"), Some(0));
     let s = Server::start_in(first.dir, &["--no-local"], &[]);
     let pid = s.proc.pid();
-    let idle = status_kib(pid, "VmRSS");
+    let idle = raw::proc_status(pid, "VmRSS:");
 
     let mut c = s.client();
     for _ in 0..200 {
@@ -56,7 +46,7 @@ fn many_logins_keep_memory_bounded_by_the_concurrent_hashes() {
     );
     assert!(statuses.contains(&401), "some were checked: {statuses:?}");
 
-    let peak = status_kib(pid, "VmHWM");
+    let peak = raw::peak_rss_kib(pid);
     eprintln!(
         "server memory: idle VmRSS {:.1} MiB, peak VmHWM {:.1} MiB after 200 logins and 50 parallel wrong ones",
         mib(idle),
@@ -74,10 +64,8 @@ fn many_logins_keep_memory_bounded_by_the_concurrent_hashes() {
 #[test]
 fn an_open_window_admits_one_of_sixteen_parallel_guesses() {
     let pw = made_up_secret("window");
-    let s = Server::start(&["--no-local"], &[("ADMIN_PASSWORD", &pw)]);
-    for _ in 0..5 {
-        assert_eq!(s.client().login("admin", "wrong-wrong").status, 401);
-    }
+    let s = Server::with_admin_password(&pw);
+    s.five_wrong_logins("admin");
     // The sixth attempt waits a second after the fifth.
     std::thread::sleep(Duration::from_millis(1100));
     let start = Barrier::new(16);

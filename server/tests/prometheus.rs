@@ -12,19 +12,9 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use util::*;
 
-fn logged_in(args: &[&str]) -> (Server, Client) {
-    let s = Server::start(args, &[]);
-    let c = s.admin(&made_up_secret("admin"));
-    (s, c)
-}
-
+/// Writes `secret` to a file only its owner may read, as Prometheus wants its credentials.
 fn write_secret(path: &Path, secret: &str) {
-    std::fs::write(path, format!("{secret}\n")).unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
-    }
+    write_with_mode(path, format!("{secret}\n"), 0o600);
 }
 
 #[test]
@@ -34,14 +24,7 @@ fn server_metrics_label_every_host_and_pass_promtool() {
     let id = c.add_computer("agent \"one\"", &agent.url(), &agent.token);
     c.add_computer("gone", "http://127.0.0.1:1", "0123456789abcdef");
     c.wait_computer(id, "online", |v| v["status"] == "online");
-    let r = c.get("/metrics");
-    assert_eq!(r.status, 200);
-    assert!(
-        r.header("content-type")
-            .unwrap()
-            .starts_with("text/plain; version=0.0.4")
-    );
-    let text = r.text();
+    let text = metrics_text(&c.get("/metrics"));
     let instance = agent.proc.addr.to_string();
     let labels = format!("{{instance=\"{instance}\",name=\"agent \\\"one\\\"\"}}");
     let total = c.get(&format!("/api/stats/{id}")).json()["detail"]["memory"]["total"]
@@ -95,11 +78,10 @@ fn targets_list_the_enabled_agents_for_http_sd() {
     );
     c.add_computer("plain", "http://nas.lan", "0123456789abcdef");
     let off = c.add_computer("switched-off", "http://10.1.1.1:8000", "0123456789abcdef");
-    let r = c.send(
+    let r = c.send_json(
         "PATCH",
         &format!("/api/computers/{off}"),
-        Some("application/json"),
-        br#"{"enabled":false}"#,
+        r#"{"enabled":false}"#,
     );
     assert_eq!(r.status, 200, "{}", r.text());
     let python = util::fake_agent::FakeAgent::start(util::fake_agent::Behaviour::Body(
@@ -283,14 +265,7 @@ fn encode(s: &str) -> String {
 /// the loopback interface's received bytes.
 fn systeminfo(agent: &RealAgent) -> (i64, u64, u64) {
     let auth = format!("Bearer {}", agent.token);
-    let v = request(
-        agent.proc.addr,
-        "GET",
-        "/systeminfo",
-        &[("Authorization", &auth)],
-        b"",
-    )
-    .json();
+    let v = request_as(agent.proc.addr, "GET", "/systeminfo", &auth).json();
     let lo = v["interfaces"]
         .as_array()
         .unwrap()

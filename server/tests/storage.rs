@@ -11,33 +11,28 @@ fn count(db: &std::path::Path, sql: &str) -> i64 {
     conn.query_row(sql, [], |r| r.get(0)).unwrap()
 }
 
+/// What SQLite's integrity check says of the database at `db`.
+fn integrity(db: &std::path::Path) -> String {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap()
+}
+
 #[test]
 fn kill_9_during_polling_loses_nothing_already_stored() {
     let fake = FakeAgent::start(Behaviour::Body(original_json("crashy", 1, 1)));
     let pw = made_up_secret("kill");
-    let s = Server::start(&["--no-local"], &[("ADMIN_PASSWORD", &pw)]);
-    let mut c = s.client();
-    c.login("admin", &pw);
+    let s = Server::with_admin_password(&pw);
+    let mut c = s.admin_with(&pw);
     let id = c.add_computer("crashy", &fake.url(), "0123456789abcdef");
     c.wait_computer(id, "online", |v| v["status"] == "online");
     std::thread::sleep(Duration::from_secs(3));
-    let before = c.get(&format!("/api/history/{id}?range=1h")).json();
-    let seen: i64 = before["points"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|p| p["samples"].as_i64())
-        .sum();
+    let seen = samples_in(&c.get(&format!("/api/history/{id}?range=1h")).json());
     assert!(seen >= 2);
     let Server { mut proc, dir, .. } = s;
     assert_eq!(proc.signal_and_wait("KILL"), None);
     let db = dir.join("stats.db");
-    let conn = rusqlite::Connection::open(&db).unwrap();
-    let verdict: String = conn
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(verdict, "ok");
-    drop(conn);
+    assert_eq!(integrity(&db), "ok");
     let stored = count(
         &db,
         &format!("SELECT count(*) FROM stats WHERE computer_id = {id}"),
@@ -106,22 +101,13 @@ fn a_database_from_the_original_server_is_migrated_without_loss() {
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.json()["must_change_password"], true);
     let new = made_up_secret("migrated");
-    let r = c.post_json(
-        "/change_password",
-        &format!(r#"{{"current_password":"admin123","new_password":"{new}"}}"#),
-    );
+    let r = c.change_password("admin123", &new);
     assert_eq!(r.status, 200);
     let list = c.get("/api/computers").json();
     assert_eq!(list[0]["name"], "old-nas");
     assert_eq!(list[0]["token_hint"], "…caec");
     let h = c.get("/api/history/1?range=1h").json();
-    let samples: i64 = h["points"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|p| p["samples"].as_i64())
-        .sum();
-    assert_eq!(samples, 50, "{h}");
+    assert_eq!(samples_in(&h), 50, "{h}");
     let db = s.db();
     assert_eq!(
         count(&db, "PRAGMA user_version"),
@@ -154,14 +140,11 @@ fn a_database_from_a_newer_version_is_refused_clearly() {
         .unwrap()
         .pragma_update(None, "user_version", 999)
         .unwrap();
-    let (code, _, err) = run(
-        server_bin(),
+    assert_fails(
         &["--listen", "127.0.0.1:0", "--db", db.to_str().unwrap()],
         dir.path(),
-        &[],
+        "newer than this lanstat-server",
     );
-    assert_eq!(code, 1);
-    assert!(err.contains("newer than this lanstat-server"), "{err}");
 }
 
 #[test]
@@ -173,40 +156,21 @@ fn backup_while_running_is_consistent() {
     c.wait_computer(id, "online", |v| v["status"] == "online");
     std::thread::sleep(Duration::from_secs(2));
     let dest = s.dir.join("backup.db");
-    let (code, out, err) = run(
-        server_bin(),
-        &[
-            "backup",
-            dest.to_str().unwrap(),
-            "--db",
-            s.db().to_str().unwrap(),
-        ],
-        s.dir.path(),
-        &[],
-    );
+    let db = s.db();
+    let backup = [
+        "backup",
+        dest.to_str().unwrap(),
+        "--db",
+        db.to_str().unwrap(),
+    ];
+    let (code, out, err) = s.run(&backup);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("integrity check ok"));
-    let conn = rusqlite::Connection::open(&dest).unwrap();
-    let verdict: String = conn
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(verdict, "ok");
+    assert_eq!(integrity(&dest), "ok");
     assert!(count(&dest, "SELECT count(*) FROM stats") >= 1);
     assert_eq!(count(&dest, "SELECT count(*) FROM computers"), 1);
     // It never overwrites a file.
-    let (code, _, err) = run(
-        server_bin(),
-        &[
-            "backup",
-            dest.to_str().unwrap(),
-            "--db",
-            s.db().to_str().unwrap(),
-        ],
-        s.dir.path(),
-        &[],
-    );
-    assert_eq!(code, 1);
-    assert!(err.contains("exists already"), "{err}");
+    assert_fails(&backup, s.dir.path(), "exists already");
 }
 
 #[cfg(unix)]

@@ -6,12 +6,6 @@ mod util;
 use util::fake_agent::{Behaviour, FakeAgent, original_json};
 use util::*;
 
-fn logged_in() -> (Server, Client) {
-    let s = Server::start(&["--no-local"], &[]);
-    let c = s.admin(&made_up_secret("admin"));
-    (s, c)
-}
-
 /// Makes a token through the API and returns (id, token).
 fn new_token(c: &mut Client, name: &str) -> (i64, String) {
     let r = c.post_json(
@@ -47,7 +41,7 @@ fn with_token(s: &Server, method: &str, path: &str, token: &str) -> Resp {
 
 #[test]
 fn a_token_is_shown_once_and_stored_only_hashed() {
-    let (s, mut c) = logged_in();
+    let (s, mut c) = logged_in(&["--no-local"]);
     let r = c.post_json("/api/tokens", r#"{"name":"grafana"}"#);
     assert_eq!(r.status, 201, "{}", r.text());
     let v = r.json();
@@ -76,7 +70,7 @@ fn a_token_is_shown_once_and_stored_only_hashed() {
 
 #[test]
 fn a_token_reads_and_is_refused_on_every_write() {
-    let (s, mut c) = logged_in();
+    let (s, mut c) = logged_in(&["--no-local"]);
     let agent = FakeAgent::start(Behaviour::Body(original_json("pi", 1, 2)));
     let id = c.add_computer("pi", &format!("http://{}", agent.addr), "0123456789abcdef");
     c.wait_computer(id, "online", |v| v["status"] == "online");
@@ -167,13 +161,13 @@ fn a_token_reads_and_is_refused_on_every_write() {
     assert_eq!(after.as_array().unwrap().len(), 1);
     assert_eq!(after[0]["name"], "pi");
     assert_eq!(c.get("/api/users").text(), users_before);
-    assert_eq!(c.get("/api/tokens").json().as_array().unwrap().len(), 1);
+    assert_eq!(c.count("/api/tokens"), 1);
     assert_eq!(c.get("/api/me").status, 200, "the admin's session lives on");
 }
 
 #[test]
 fn a_revoked_token_is_refused_at_once() {
-    let (s, mut c) = logged_in();
+    let (s, mut c) = logged_in(&["--no-local"]);
     let (id, token) = new_token(&mut c, "script");
     let (_, other) = new_token(&mut c, "other");
     assert_eq!(with_token(&s, "GET", "/metrics", &token).status, 200);
@@ -200,45 +194,33 @@ fn a_revoked_token_is_refused_at_once() {
 
 #[test]
 fn tokens_of_the_wrong_shape_are_refused() {
-    let (s, mut c) = logged_in();
+    let (s, mut c) = logged_in(&["--no-local"]);
     let (_, token) = new_token(&mut c, "real");
     let upper = format!("lst_{}", token[4..].to_ascii_uppercase());
     let long = format!("lst_{}", "a".repeat(8000));
     let wrong = format!("lst_{}", "0".repeat(64));
-    for bad in [
-        "",
-        "lst_",
-        &token[..60],
-        &format!("{token}0"),
-        &token[4..],
-        &upper,
-        &long,
-        &wrong,
-        "0123456789abcdef",
-        "' OR 1=1 --",
+    for (why, bad) in [
+        ("empty", ""),
+        ("the prefix alone", "lst_"),
+        ("cut short", &token[..60]),
+        ("a digit too many", &format!("{token}0")),
+        ("without its prefix", &token[4..]),
+        ("in upper case", &upper),
+        ("far too long", &long),
+        ("well-formed, never made", &wrong),
+        ("an agent's token", "0123456789abcdef"),
+        ("SQL", "' OR 1=1 --"),
     ] {
         let r = with_token(&s, "GET", "/api/computers", bad);
-        assert_eq!(r.status, 401, "{bad:?}");
+        assert_eq!(r.status, 401, "{why}: {bad:?}");
         assert_eq!(r.json()["error"], "unknown or revoked API token");
     }
     for header in ["Bearer", "bearer   ", "Bearer \t"] {
-        let r = request(
-            s.addr(),
-            "GET",
-            "/api/computers",
-            &[("Authorization", header)],
-            b"",
-        );
+        let r = request_as(s.addr(), "GET", "/api/computers", header);
         assert_eq!(r.status, 401, "{header:?}");
     }
     let auth = format!("bEaReR {token}");
-    let r = request(
-        s.addr(),
-        "GET",
-        "/api/computers",
-        &[("Authorization", &auth)],
-        b"",
-    );
+    let r = request_as(s.addr(), "GET", "/api/computers", &auth);
     assert_eq!(r.status, 200, "the scheme is case-insensitive");
     // Without any credential: JSON for the API and /metrics, never the login page.
     for path in ["/api/computers", "/metrics"] {
@@ -250,7 +232,7 @@ fn tokens_of_the_wrong_shape_are_refused() {
 
 #[test]
 fn token_names_are_checked() {
-    let (_s, mut c) = logged_in();
+    let (_s, mut c) = logged_in(&["--no-local"]);
     for body in [
         r#"{"name":""}"#.to_string(),
         r#"{"name":"   "}"#.to_string(),
@@ -286,12 +268,12 @@ fn token_names_are_checked() {
     let big = vec![b'a'; 200 * 1024];
     let r = c.send("POST", "/api/tokens", Some("application/json"), &big);
     assert_eq!(r.status, 413);
-    assert_eq!(c.get("/api/tokens").json().as_array().unwrap().len(), 3);
+    assert_eq!(c.count("/api/tokens"), 3);
 }
 
 #[test]
 fn only_an_admin_session_manages_tokens() {
-    let (s, mut admin) = logged_in();
+    let (s, mut admin) = logged_in(&["--no-local"]);
     let vpw = made_up_secret("viewer");
     let r = admin.post_json(
         "/api/users",
@@ -328,19 +310,20 @@ fn only_an_admin_session_manages_tokens() {
         br#"{"name":"stolen"}"#,
     );
     assert_eq!(r.status, 403);
-    assert_eq!(admin.get("/api/tokens").json().as_array().unwrap().len(), 0);
+    assert_eq!(admin.count("/api/tokens"), 0);
 }
 
 #[test]
 fn the_token_command_creates_lists_and_revokes_beside_a_running_server() {
-    let (s, mut c) = logged_in();
+    let (s, mut c) = logged_in(&["--no-local"]);
     let db = s.db().display().to_string();
-    let (code, out, err) = run(
-        server_bin(),
-        &["token", "create", "prometheus", "--db", &db],
-        s.dir.path(),
-        &[],
-    );
+    // The `token` command with `args`, on the running server's database.
+    let token_command = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--db", &db]);
+        s.run(&all)
+    };
+    let (code, out, err) = token_command(&["token", "create", "prometheus"]);
     assert_eq!(code, 0, "{err}");
     let token = out.lines().next().unwrap().trim().to_string();
     assert!(token.starts_with("lst_"), "{out}");
@@ -348,12 +331,7 @@ fn the_token_command_creates_lists_and_revokes_beside_a_running_server() {
     assert_eq!(with_token(&s, "GET", "/metrics", &token).status, 200);
 
     new_token(&mut c, "from-the-web");
-    let (code, out, _) = run(
-        server_bin(),
-        &["token", "list", "--db", &db],
-        s.dir.path(),
-        &[],
-    );
+    let (code, out, _) = token_command(&["token", "list"]);
     assert_eq!(code, 0);
     assert!(
         out.contains("prometheus") && out.contains("from-the-web"),
@@ -373,44 +351,22 @@ fn the_token_command_creates_lists_and_revokes_beside_a_running_server() {
         (&["token", "create", ""], "give the token a name"),
         (&["token", "revoke", "nope"], "no API token named"),
     ] {
-        let mut all = args.to_vec();
-        all.extend(["--db", &db]);
-        let (code, _, err) = run(server_bin(), &all, s.dir.path(), &[]);
+        let (code, _, err) = token_command(args);
         assert_eq!(code, 1, "{args:?}");
         assert!(err.contains(why), "{args:?}: {err}");
         assert_eq!(err.trim().lines().count(), 1, "{err}");
     }
 
-    let (code, out, err) = run(
-        server_bin(),
-        &["token", "revoke", "prometheus", "--db", &db],
-        s.dir.path(),
-        &[],
-    );
+    let (code, out, err) = token_command(&["token", "revoke", "prometheus"]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("revoked"), "{out}");
     assert_eq!(with_token(&s, "GET", "/metrics", &token).status, 401);
     let id = c.get("/api/tokens").json()[0]["id"].as_i64().unwrap();
-    let (code, _, err) = run(
-        server_bin(),
-        &["token", "revoke", &id.to_string(), "--db", &db],
-        s.dir.path(),
-        &[],
-    );
+    let (code, _, err) = token_command(&["token", "revoke", &id.to_string()]);
     assert_eq!(code, 0, "by id: {err}");
-    let (_, out, _) = run(
-        server_bin(),
-        &["token", "list", "--db", &db],
-        s.dir.path(),
-        &[],
-    );
+    let (_, out, _) = token_command(&["token", "list"]);
     assert_eq!(out.trim(), "no API tokens");
-    let (code, _, err) = run(
-        server_bin(),
-        &["token", "list", "--db", "/no/such.db"],
-        s.dir.path(),
-        &[],
-    );
+    let (code, _, err) = s.run(&["token", "list", "--db", "/no/such.db"]);
     assert_eq!(code, 1);
     assert!(err.contains("no database"), "{err}");
 }
