@@ -410,23 +410,18 @@ mod tests {
             first.network_sent_per_sec, 1024.0,
             "agent's rate stands in on the first poll"
         );
-        let prev = Counters {
+        let at_zero = |sent, recv| Counters {
             at_ms: 0,
             sampled_ms: None,
-            sent: 900_000,
-            recv: 1_000_000,
+            sent,
+            recv,
         };
-        let s = to_sample(1, 10_000, &info, Some(prev));
+        let s = to_sample(1, 10_000, &info, Some(at_zero(900_000, 1_000_000)));
         assert_eq!(s.network_sent_per_sec, 10_000.0);
         assert_eq!(s.network_recv_per_sec, 100_000.0);
         assert_eq!(s.agent_sent_per_sec, Some(1024.0));
-        let reset = Counters {
-            at_ms: 0,
-            sampled_ms: None,
-            sent: 5_000_000,
-            recv: 5_000_000,
-        };
-        let s = to_sample(1, 10_000, &info, Some(reset));
+        // Counters lower than before: the agent restarted.
+        let s = to_sample(1, 10_000, &info, Some(at_zero(5_000_000, 5_000_000)));
         assert_eq!((s.network_sent_per_sec, s.network_recv_per_sec), (0.0, 0.0));
         assert_eq!(s.timestamp, 10);
     }

@@ -502,10 +502,15 @@ mod tests {
         assert_eq!(session_hash(&"z".repeat(64)), None);
     }
 
+    /// A throttle on a fake clock, and the clock.
+    fn throttle() -> (Clock, Throttle) {
+        let clock = Clock::fake(1_000_000);
+        (clock.clone(), Throttle::new(clock))
+    }
+
     #[test]
     fn throttle_delays_grow_then_cap_and_reset() {
-        let clock = Clock::fake(1_000_000);
-        let t = Throttle::new(clock.clone());
+        let (clock, t) = throttle();
         for _ in 0..5 {
             assert_eq!(t.wait_secs(&["ip:1"]), 0);
             t.fail(&["ip:1"]);
@@ -526,8 +531,7 @@ mod tests {
 
     #[test]
     fn a_one_second_wait_is_not_cut_short_by_a_second_boundary() {
-        let clock = Clock::fake(1_000_000);
-        let t = Throttle::new(clock.clone());
+        let (clock, t) = throttle();
         clock.advance_ms(999);
         for _ in 0..5 {
             assert_eq!(t.reserve(&["ip:1"]), Ok(()));
@@ -542,8 +546,7 @@ mod tests {
 
     #[test]
     fn reserve_counts_the_attempt_before_it_is_judged() {
-        let clock = Clock::fake(1_000_000);
-        let t = Throttle::new(clock.clone());
+        let (clock, t) = throttle();
         let keys = ["ip:1", "user:ann"];
         for _ in 0..5 {
             assert_eq!(t.reserve(&keys), Ok(()));
@@ -568,8 +571,7 @@ mod tests {
 
     #[test]
     fn an_open_window_admits_one_of_many_parallel_attempts() {
-        let clock = Clock::fake(1_000_000);
-        let t = Throttle::new(clock.clone());
+        let (clock, t) = throttle();
         let keys = ["ip:1", "user:ann"];
         for _ in 0..5 {
             t.fail(&keys);

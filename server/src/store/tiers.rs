@@ -382,24 +382,20 @@ mod tests {
         );
     }
 
+    /// One rollup step of `tier` at `now` with `grace`; the buckets it wrote.
+    fn step(c: &Connection, tier: Tier, now: i64, grace: i64) -> i64 {
+        rollup_step(c, tier, now, grace, BUCKETS_PER_STEP).unwrap()
+    }
+
     #[test]
     fn incomplete_buckets_wait() {
         let c = db();
         stats::insert(&c, &sample(1, 3000, 10.0)).unwrap();
-        assert_eq!(
-            rollup_step(&c, Tier::FiveMinutes, 3299, 0, BUCKETS_PER_STEP).unwrap(),
-            0
-        );
+        assert_eq!(step(&c, Tier::FiveMinutes, 3299, 0), 0);
         assert!(tier_rows(&c, "stats_5m").is_empty());
         // With a grace period, a just-finished bucket also waits for late samples.
-        assert_eq!(
-            rollup_step(&c, Tier::FiveMinutes, 3310, 30, BUCKETS_PER_STEP).unwrap(),
-            0
-        );
-        assert_eq!(
-            rollup_step(&c, Tier::FiveMinutes, 3330, 30, BUCKETS_PER_STEP).unwrap(),
-            1
-        );
+        assert_eq!(step(&c, Tier::FiveMinutes, 3310, 30), 0);
+        assert_eq!(step(&c, Tier::FiveMinutes, 3330, 30), 1);
     }
 
     #[test]
@@ -454,10 +450,7 @@ mod tests {
         let c = db();
         stats::insert(&c, &sample(1, 100, 10.0)).unwrap();
         // The 5-minute tier has not run: the hour tier must not roll up an empty hour.
-        assert_eq!(
-            rollup_step(&c, Tier::Hour, 100_000, 0, BUCKETS_PER_STEP).unwrap(),
-            0
-        );
+        assert_eq!(step(&c, Tier::Hour, 100_000, 0), 0);
         catch_up(&c, Tier::FiveMinutes, 100_000);
         catch_up(&c, Tier::Hour, 100_000);
         assert_eq!(tier_rows(&c, "stats_1h").len(), 1);
@@ -471,7 +464,7 @@ mod tests {
         }
         // An interrupted step is a rolled-back transaction: the watermark did not move.
         c.execute_batch("BEGIN").unwrap();
-        rollup_step(&c, Tier::FiveMinutes, 7200, 0, BUCKETS_PER_STEP).unwrap();
+        step(&c, Tier::FiveMinutes, 7200, 0);
         c.execute_batch("ROLLBACK").unwrap();
         assert!(tier_rows(&c, "stats_5m").is_empty());
         catch_up(&c, Tier::FiveMinutes, 7200);
