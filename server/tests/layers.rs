@@ -130,30 +130,27 @@ fn no_public_signature_gives_its_error_as_a_bare_string() {
 #[test]
 fn the_checker_sees_a_loop_through_a_grouped_import_and_a_path_in_code() {
     let dir = scratch("loop");
-    write(&dir, "lib.rs", "pub mod a;\npub mod b;\npub use a::A;\n");
-    write(&dir, "a.rs", "use crate::{b::{self, B}};\npub struct A;\n");
     write(
         &dir,
-        "b.rs",
-        "pub struct B;\nfn f() { let _ = crate::a::A; }\n",
+        &[
+            ("lib.rs", "pub mod a;\npub mod b;\npub use a::A;\n"),
+            ("a.rs", "use crate::{b::{self, B}};\npub struct A;\n"),
+            ("b.rs", "pub struct B;\nfn f() { let _ = crate::a::A; }\n"),
+        ],
     );
     let loops = Tree::read(&dir).loops();
     assert_eq!(loops, vec![vec!["a.rs".to_string(), "b.rs".to_string()]]);
     // The crate root's re-export closes a loop with a module that names the root.
     write(
         &dir,
-        "lib.rs",
-        "pub mod a;\npub mod b;\npub use b::B;\npub struct Root;\n",
-    );
-    write(
-        &dir,
-        "b.rs",
-        "pub struct B;\nfn f() { let _ = crate::Root; }\n",
-    );
-    write(
-        &dir,
-        "a.rs",
-        "pub struct A;\nfn f() { let _ = crate::Root; }\n",
+        &[
+            (
+                "lib.rs",
+                "pub mod a;\npub mod b;\npub use b::B;\npub struct Root;\n",
+            ),
+            ("b.rs", "pub struct B;\nfn f() { let _ = crate::Root; }\n"),
+            ("a.rs", "pub struct A;\nfn f() { let _ = crate::Root; }\n"),
+        ],
     );
     let loops = Tree::read(&dir).loops();
     assert_eq!(loops, vec![vec!["b.rs".to_string(), "lib.rs".to_string()]]);
@@ -163,18 +160,20 @@ fn the_checker_sees_a_loop_through_a_grouped_import_and_a_path_in_code() {
 #[test]
 fn the_checker_ignores_comments_strings_and_tests() {
     let dir = scratch("quiet");
-    write(&dir, "lib.rs", "pub mod a;\npub mod b;\npub use a::A;\n");
-    write(&dir, "a.rs", "use crate::b::B;\npub struct A;\n");
+    let b = concat!(
+        "/// See [`crate::a::A`].\npub struct B;\n",
+        "// crate::a::A\nconst S: &str = \"crate::a::A\";\nconst R: &str = r#\"crate::a\"#;\n",
+        "const C: char = '\"'; fn g<'a>(x: &'a str) -> &'a str { x }\n",
+        "#[cfg(test)]\nmod tests {\n    use crate::a::A;\n    fn t() { let _ = A; }\n}\n",
+        "#[cfg(all(test, target_os = \"linux\"))]\nmod linux_tests {\n    use crate::a::A;\n}\n",
+    );
     write(
         &dir,
-        "b.rs",
-        concat!(
-            "/// See [`crate::a::A`].\npub struct B;\n",
-            "// crate::a::A\nconst S: &str = \"crate::a::A\";\nconst R: &str = r#\"crate::a\"#;\n",
-            "const C: char = '\"'; fn g<'a>(x: &'a str) -> &'a str { x }\n",
-            "#[cfg(test)]\nmod tests {\n    use crate::a::A;\n    fn t() { let _ = A; }\n}\n",
-            "#[cfg(all(test, target_os = \"linux\"))]\nmod linux_tests {\n    use crate::a::A;\n}\n",
-        ),
+        &[
+            ("lib.rs", "pub mod a;\npub mod b;\npub use a::A;\n"),
+            ("a.rs", "use crate::b::B;\npub struct A;\n"),
+            ("b.rs", b),
+        ],
     );
     assert!(Tree::read(&dir).loops().is_empty());
     std::fs::remove_dir_all(&dir).unwrap();
@@ -185,17 +184,17 @@ fn the_checker_follows_super_into_folders_and_reports_a_web_file_that_imports_th
     let dir = scratch("layers");
     write(
         &dir,
-        "lib.rs",
-        "pub mod web;\npub mod store;\npub mod domain;\n",
+        &[
+            ("lib.rs", "pub mod web;\npub mod store;\npub mod domain;\n"),
+            ("web/mod.rs", "mod pages;\npub struct Web;\n"),
+            (
+                "web/pages.rs",
+                "use super::Web;\nuse crate::domain::Thing;\n",
+            ),
+            ("domain/mod.rs", "pub struct Thing;\n"),
+            ("store/mod.rs", "pub struct Store;\n"),
+        ],
     );
-    write(&dir, "web/mod.rs", "mod pages;\npub struct Web;\n");
-    write(
-        &dir,
-        "web/pages.rs",
-        "use super::Web;\nuse crate::domain::Thing;\n",
-    );
-    write(&dir, "domain/mod.rs", "pub struct Thing;\n");
-    write(&dir, "store/mod.rs", "pub struct Store;\n");
     let rules: &[(&str, &[&str])] = &[
         ("web", &["domain"]),
         ("domain", &["store"]),
@@ -210,15 +209,17 @@ fn the_checker_follows_super_into_folders_and_reports_a_web_file_that_imports_th
     assert!(tree.outside_layers(rules).is_empty());
     write(
         &dir,
-        "web/pages.rs",
-        "use super::Web;\nfn f() { let _ = crate::store::Store; }\n",
+        &[(
+            "web/pages.rs",
+            "use super::Web;\nfn f() { let _ = crate::store::Store; }\n",
+        )],
     );
     assert_eq!(
         Tree::read(&dir).outside_layers(rules),
         vec!["web/pages.rs (web) imports store/mod.rs (store)".to_string()]
     );
     // A module with no place in the table is reported too.
-    write(&dir, "extra.rs", "pub struct E;\n");
+    write(&dir, &[("extra.rs", "pub struct E;\n")]);
     assert!(
         Tree::read(&dir)
             .outside_layers(rules)
@@ -253,10 +254,13 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-fn write(dir: &Path, rel: &str, text: &str) {
-    let path = dir.join(rel);
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, text).unwrap();
+/// Writes each `(path, text)` of `files` under `dir`, over what is there.
+fn write(dir: &Path, files: &[(&str, &str)]) {
+    for (rel, text) in files {
+        let path = dir.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
 }
 
 // --- The checker. -------------------------------------------------------------------------
