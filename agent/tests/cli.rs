@@ -54,8 +54,8 @@ fn token_is_kept_across_restart_with_mode_0600() {
 #[test]
 fn world_readable_token_file_is_refused() {
     let dir = TempDir::new("agent-perm");
-    let path = dir.join("client_token.txt");
-    write_with_mode(&path, "6f1c0b8e-4f7e-4c1a-9d9e-2b1f3c4d5e6f\n", 0o644);
+    let token = "6f1c0b8e-4f7e-4c1a-9d9e-2b1f3c4d5e6f\n";
+    write_with_mode(&dir.join("client_token.txt"), token, 0o644);
     let err = refused(dir.path(), &["--listen", "127.0.0.1:0"]);
     assert!(
         err.contains("readable by others") && err.contains("chmod 600"),
@@ -68,8 +68,7 @@ fn world_readable_token_file_is_refused() {
 #[test]
 fn corrupt_token_file_is_refused() {
     let dir = TempDir::new("agent-corrupt");
-    let path = dir.join("client_token.txt");
-    write_with_mode(&path, b"\x00\x01garbage\xff", 0o600);
+    write_with_mode(&dir.join("client_token.txt"), b"\x00\x01garbage\xff", 0o600);
     let err = refused(dir.path(), &["--listen", "127.0.0.1:0"]);
     assert!(err.contains("token"), "{err}");
 }

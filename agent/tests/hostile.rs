@@ -24,11 +24,8 @@ fn assert_threads_within_cap(agent: &Agent) {
 fn idle_half_open_connections_do_not_block_a_normal_request() {
     let agent = Agent::start(&[]);
     // A request line and one header, then silence: each connection waits for the rest.
-    let idle = waiting(
-        agent.proc.addr,
-        b"GET /systeminfo HTTP/1.1\r\nHost: x\r\n",
-        200,
-    );
+    let head = b"GET /systeminfo HTTP/1.1\r\nHost: x\r\n";
+    let idle = waiting(agent.proc.addr, head, 200);
     let r = agent.get("/systeminfo");
     assert_eq!(r.status, 200);
     assert!(r.json()["memory"]["total"].as_u64().unwrap() > 0);
@@ -111,11 +108,8 @@ fn versions_above_1_1_get_505_and_leak_no_thread() {
 fn bodies_that_never_come_do_not_stop_http() {
     let agent = Agent::start(&[]);
     // More than the cap: the longest-waiting is closed to make room for a normal request.
-    let held = waiting(
-        agent.proc.addr,
-        b"POST /systeminfo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n",
-        40,
-    );
+    let head = b"POST /systeminfo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n";
+    let held = waiting(agent.proc.addr, head, 40);
     for _ in 0..5 {
         assert_eq!(agent.get("/systeminfo").status, 200);
     }
