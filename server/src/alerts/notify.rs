@@ -669,6 +669,11 @@ mod tests {
         }
     }
 
+    /// The request that tells a channel of `kind` about [`fired`], linking to `http://dash`.
+    fn fired_to(kind: ChannelKind, url: &str, token: Option<&str>) -> Request {
+        request(&channel(kind, url, token), &fired(), "http://dash")
+    }
+
     fn body(r: &Request) -> Value {
         serde_json::from_slice(&r.body).unwrap()
     }
@@ -698,11 +703,7 @@ mod tests {
 
     #[test]
     fn ntfy_publishes_json_to_the_server_with_the_topic() {
-        let r = request(
-            &channel(ChannelKind::Ntfy, "https://ntfy.example/lab-alerts", None),
-            &fired(),
-            "http://dash",
-        );
+        let r = fired_to(ChannelKind::Ntfy, "https://ntfy.example/lab-alerts", None);
         assert_eq!(r.url, "https://ntfy.example/");
         let b = body(&r);
         assert_eq!(b["topic"], "lab-alerts");
@@ -713,10 +714,10 @@ mod tests {
 
     #[test]
     fn discord_never_pings_and_slack_escapes_markup() {
-        let d = body(&request(
-            &channel(ChannelKind::Discord, "https://d/api/webhooks/1/x", None),
-            &fired(),
-            "http://dash",
+        let d = body(&fired_to(
+            ChannelKind::Discord,
+            "https://d/api/webhooks/1/x",
+            None,
         ));
         assert_eq!(d["allowed_mentions"]["parse"], json!([]));
         assert!(
@@ -725,11 +726,7 @@ mod tests {
                 .unwrap()
                 .starts_with("**Alert: CPU high")
         );
-        let s = body(&request(
-            &channel(ChannelKind::Slack, "https://s/services/x", None),
-            &fired(),
-            "http://dash",
-        ));
+        let s = body(&fired_to(ChannelKind::Slack, "https://s/services/x", None));
         let text = s["text"].as_str().unwrap();
         assert!(text.contains("pi &lt;b&gt;&amp;"), "{text}");
         assert!(text.ends_with("<http://dash|Open the dashboard>"), "{text}");
@@ -737,11 +734,7 @@ mod tests {
 
     #[test]
     fn gotify_posts_to_message_with_the_app_token() {
-        let r = request(
-            &channel(ChannelKind::Gotify, "https://gotify.lan/", Some("AbCdEf")),
-            &fired(),
-            "http://dash",
-        );
+        let r = fired_to(ChannelKind::Gotify, "https://gotify.lan/", Some("AbCdEf"));
         assert_eq!(r.url, "https://gotify.lan/message");
         assert!(r.headers.contains(&("X-Gotify-Key", "AbCdEf".into())));
         let b = body(&r);
