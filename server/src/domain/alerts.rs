@@ -155,11 +155,9 @@ impl Alerts {
 
     /// A rule's edit merged with what it was (`None` for a new rule), and checked whole.
     fn rule_input(&self, e: RuleEdit, current: Option<&Rule>) -> Result<RuleInput> {
-        let name = match (e.name, current) {
-            (Patch::Set(n), _) => n,
-            (Patch::Keep, Some(r)) => Name::parse(&r.name, "give the rule a name")?,
-            (Patch::Keep, None) => Name::parse("", "give the rule a name")?,
-        };
+        let name = e.name.or_parse(current.map(|r| r.name.as_str()), |n| {
+            Name::parse(n, "give the rule a name")
+        })?;
         let kind = e
             .kind
             .or_current(current.map(|r| r.kind))
@@ -393,11 +391,9 @@ impl Alerts {
 
 /// A channel's edit merged with what it was (`None` for a new channel), and checked whole.
 fn channel_input(e: ChannelEdit, current: Option<&Channel>) -> Result<ChannelInput> {
-    let name = match (e.name, current) {
-        (Patch::Set(n), _) => n,
-        (Patch::Keep, Some(c)) => Name::parse(&c.name, "give the channel a name")?,
-        (Patch::Keep, None) => Name::parse("", "give the channel a name")?,
-    };
+    let name = e.name.or_parse(current.map(|c| c.name.as_str()), |n| {
+        Name::parse(n, "give the channel a name")
+    })?;
     let kind = e
         .kind
         .or_current(current.map(|c| c.kind))

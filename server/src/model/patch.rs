@@ -36,6 +36,19 @@ impl<T> Patch<T> {
         }
     }
 
+    /// The new value, or `parse` of the stored text (of empty text for something new) when
+    /// the edit leaves the field: a kept value is checked again like a new one.
+    pub fn or_parse<E>(
+        self,
+        stored: Option<&str>,
+        parse: impl FnOnce(&str) -> Result<T, E>,
+    ) -> Result<T, E> {
+        match self {
+            Patch::Keep => parse(stored.unwrap_or("")),
+            Patch::Set(v) => Ok(v),
+        }
+    }
+
     pub fn is_set(&self) -> bool {
         matches!(self, Patch::Set(_))
     }
@@ -83,5 +96,12 @@ mod tests {
             Err(())
         );
         assert_eq!(Patch::<Result<i32, ()>>::Keep.transpose(), Ok(Patch::Keep));
+        let parse = |s: &str| s.parse::<i32>();
+        assert_eq!(Patch::Set(5).or_parse(Some("x"), parse), Ok(5));
+        assert_eq!(Patch::Keep.or_parse(Some("6"), parse), Ok(6));
+        assert!(
+            Patch::Keep.or_parse(None, parse).is_err(),
+            "nothing stored: parse \"\""
+        );
     }
 }
