@@ -197,20 +197,13 @@ text_value!(AgentToken);
 
 impl AgentToken {
     pub fn parse(s: &str) -> Result<AgentToken> {
-        let token = s.trim();
-        if token.is_empty() {
+        if s.trim().is_empty() {
             return Err(Invalid::new(
                 "token",
                 "enter the token the agent printed when it started",
             ));
         }
-        if token.len() > 256 || token.chars().any(|c| c.is_control() || c.is_whitespace()) {
-            return Err(Invalid::new(
-                "token",
-                "the token must be one word of at most 256 characters",
-            ));
-        }
-        Ok(AgentToken(token.to_string()))
+        one_word(s, 256, |c| !c.is_control() && !c.is_whitespace()).map(AgentToken)
     }
 }
 
@@ -258,15 +251,21 @@ text_value!(ChannelToken);
 
 impl ChannelToken {
     pub fn parse(s: &str) -> Result<ChannelToken> {
-        let t = s.trim();
-        if t.len() > 512 || !t.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(Invalid::new(
-                "token",
-                "the token must be one word of at most 512 characters",
-            ));
-        }
-        Ok(ChannelToken(t.to_string()))
+        one_word(s, 512, |c| c.is_ascii_graphic()).map(ChannelToken)
     }
+}
+
+/// A token field's value trimmed, when it is one word of at most `max` bytes of characters
+/// `allowed` lets through.
+fn one_word(s: &str, max: usize, allowed: impl Fn(char) -> bool) -> Result<String> {
+    let word = s.trim();
+    if word.len() > max || !word.chars().all(allowed) {
+        return Err(Invalid::new(
+            "token",
+            format!("the token must be one word of at most {max} characters"),
+        ));
+    }
+    Ok(word.to_string())
 }
 
 /// A rule's threshold, in the unit and range of its kind.
