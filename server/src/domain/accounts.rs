@@ -109,7 +109,7 @@ impl Accounts {
             _ => None,
         };
         let user_id = user.id;
-        self.store.write(Durability::Durable, move |tx| {
+        self.store.durable(move |tx| {
             if let Some(new_hash) = upgrade {
                 store::users::upgrade_hash(tx, user_id, &old_hash, &new_hash)?;
             }
@@ -121,9 +121,8 @@ impl Accounts {
 
     pub fn logout(&self, session: &SessionUser) -> Result<()> {
         let hash = session.id_hash.clone();
-        self.store.write(Durability::Durable, move |tx| {
-            store::users::delete_session(tx, &hash)
-        })?;
+        self.store
+            .durable(move |tx| store::users::delete_session(tx, &hash))?;
         Ok(())
     }
 
@@ -167,7 +166,7 @@ impl Accounts {
         self.throttle.succeed(&[&user_key]);
         let hash = self.passwords.hash(new.expose());
         let (now, user_id, keep) = (self.clock.now(), user.id, session.id_hash.clone());
-        self.store.write(Durability::Durable, move |tx| {
+        self.store.durable(move |tx| {
             store::users::set_password(tx, user_id, &hash, false, now)?;
             store::users::delete_user_sessions(tx, user_id, Some(&keep)).map(|_| ())
         })?;
@@ -203,7 +202,7 @@ impl Accounts {
         let password = password.map_or_else(auth::random_password, |p| p.expose().to_string());
         let hash = self.passwords.hash(&password);
         let now = self.clock.now();
-        let user = self.store.write(Durability::Durable, move |tx| {
+        let user = self.store.durable(move |tx| {
             store::users::create_user(tx, &username, &hash, role, generated, now)
         })?;
         println!(
@@ -216,7 +215,7 @@ impl Accounts {
 
     pub fn set_role(&self, id: i64, role: Role) -> Result<User> {
         self.store
-            .write(Durability::Durable, move |tx| {
+            .durable(move |tx| {
                 let user = store::users::get_user(tx, id)?;
                 if user.role == Role::Admin && role != Role::Admin {
                     last_admin_stays(tx, id, "demoted")?;
@@ -228,7 +227,7 @@ impl Accounts {
 
     pub fn delete_user(&self, id: i64) -> Result<()> {
         self.store
-            .write(Durability::Durable, move |tx| {
+            .durable(move |tx| {
                 let user = store::users::get_user(tx, id)?;
                 if user.role == Role::Admin {
                     last_admin_stays(tx, id, "deleted")?;
@@ -265,7 +264,7 @@ impl Accounts {
         let password = auth::random_password();
         let hash = self.passwords.hash(&password);
         let now = self.clock.now();
-        self.store.write(Durability::Durable, move |tx| {
+        self.store.durable(move |tx| {
             store::users::set_password(tx, user_id, &hash, true, now)?;
             store::users::delete_user_sessions(tx, user_id, None).map(|_| ())
         })?;
@@ -285,7 +284,7 @@ impl Accounts {
         let hash = self.passwords.hash(&password);
         let now = self.clock.now();
         let name = username.to_string();
-        self.store.write(Durability::Durable, move |tx| {
+        self.store.durable(move |tx| {
             // Another process may have made one meanwhile: only the first wins.
             if store::users::count_users(tx)? > 0 {
                 return Ok(());

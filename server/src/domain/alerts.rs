@@ -92,9 +92,9 @@ impl Alerts {
     pub fn add_rule(&self, edit: RuleEdit) -> Result<Rule> {
         let input = self.rule_input(edit, None)?;
         let now = self.clock.now();
-        let r = self.store.write(Durability::Durable, move |tx| {
-            store::alerts::add_rule(tx, &input, now)
-        })?;
+        let r = self
+            .store
+            .durable(move |tx| store::alerts::add_rule(tx, &input, now))?;
         println!(
             "event=alert_rule_added rule_id={} kind={}",
             r.id,
@@ -121,7 +121,7 @@ impl Alerts {
         let old = current.clone();
         let (r, ended) = self
             .store
-            .write(Durability::Durable, move |tx| {
+            .durable(move |tx| {
                 let ended = if same {
                     Vec::new()
                 } else {
@@ -140,7 +140,7 @@ impl Alerts {
         let now = self.clock.now();
         let (rule, ended) = self
             .store
-            .write(Durability::Durable, move |tx| {
+            .durable(move |tx| {
                 let rule = store::alerts::get_rule(tx, id)?;
                 let why = "the rule was removed";
                 let ended = end_firing(tx, std::slice::from_ref(&rule), None, why, now)?;
@@ -227,9 +227,9 @@ impl Alerts {
     pub fn add_channel(&self, edit: ChannelEdit) -> Result<Channel> {
         let input = channel_input(edit, None)?;
         let now = self.clock.now();
-        let c = self.store.write(Durability::Durable, move |tx| {
-            store::alerts::add_channel(tx, &input, now)
-        })?;
+        let c = self
+            .store
+            .durable(move |tx| store::alerts::add_channel(tx, &input, now))?;
         println!(
             "event=alert_channel_added channel_id={} kind={}",
             c.id,
@@ -243,9 +243,7 @@ impl Alerts {
         let input = channel_input(edit, Some(&current))?;
         let c = self
             .store
-            .write(Durability::Durable, move |tx| {
-                store::alerts::update_channel(tx, id, &input)
-            })
+            .durable(move |tx| store::alerts::update_channel(tx, id, &input))
             .map_err(Error::not_found("channel", id))?;
         println!("event=alert_channel_changed channel_id={id}");
         Ok(c)
@@ -253,9 +251,7 @@ impl Alerts {
 
     pub fn delete_channel(&self, id: i64) -> Result<()> {
         self.store
-            .write(Durability::Durable, move |tx| {
-                store::alerts::delete_channel(tx, id)
-            })
+            .durable(move |tx| store::alerts::delete_channel(tx, id))
             .map_err(Error::not_found("channel", id))?;
         println!("event=alert_channel_removed channel_id={id}");
         Ok(())

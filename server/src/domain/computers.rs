@@ -143,9 +143,9 @@ impl Computers {
 
     pub fn add(&self, new: NewComputer) -> Result<Computer> {
         let now = self.clock.now();
-        let c = self.store.write(Durability::Durable, move |tx| {
-            store::computers::add(tx, &new, now)
-        })?;
+        let c = self
+            .store
+            .durable(move |tx| store::computers::add(tx, &new, now))?;
         println!(
             "event=computer_added computer_id={} name={:?}",
             c.id, c.name
@@ -163,7 +163,7 @@ impl Computers {
         }
         let pausing = current.enabled && edit.enabled.as_set() == Some(&false);
         let now = self.clock.now();
-        let (c, rules, ended) = self.store.write(Durability::Durable, move |tx| {
+        let (c, rules, ended) = self.store.durable(move |tx| {
             let (rules, ended) = if pausing {
                 let rules = store::alerts::list_rules(tx)?;
                 let why = "monitoring of the computer was paused";
@@ -190,7 +190,7 @@ impl Computers {
     pub fn delete(&self, id: i64) -> Result<()> {
         self.get(id)?;
         let now = self.clock.now();
-        let (rules, ended) = self.store.write(Durability::Durable, move |tx| {
+        let (rules, ended) = self.store.durable(move |tx| {
             let rules = store::alerts::list_rules(tx)?;
             let why = "the computer was removed";
             let ended = end_firing(tx, &rules, Some(id), why, now)?;
@@ -290,7 +290,7 @@ impl Computers {
             return Ok(None);
         }
         let (host, now) = (hostname.to_string(), self.clock.now());
-        Ok(Some(self.store.write(Durability::Durable, move |tx| {
+        Ok(Some(self.store.durable(move |tx| {
             store::computers::ensure_local(tx, &host, now)
         })?))
     }

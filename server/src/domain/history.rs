@@ -315,9 +315,7 @@ mod tests {
         let input = NewComputer::new("a", "http://a:8000", "t").unwrap();
         let id = db
             .store
-            .write(Durability::Durable, move |tx| {
-                store::computers::add(tx, &input, start)
-            })
+            .durable(move |tx| store::computers::add(tx, &input, start))
             .unwrap()
             .id;
         db.store

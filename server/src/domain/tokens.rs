@@ -78,7 +78,7 @@ impl Tokens {
         let (token, hash) = generate();
         let prefix = token[..PREFIX_LEN].to_string();
         let now = self.clock.now();
-        let record = self.store.write(Durability::Durable, move |tx| {
+        let record = self.store.durable(move |tx| {
             if store::tokens::count(tx)? >= MAX_TOKENS {
                 return Err(StoreError::Refused(format!(
                     "there are {MAX_TOKENS} tokens already; revoke some first"
@@ -93,7 +93,7 @@ impl Tokens {
     pub fn revoke(&self, id: i64) -> Result<ApiToken> {
         let gone = self
             .store
-            .write(Durability::Durable, move |tx| store::tokens::delete(tx, id))
+            .durable(move |tx| store::tokens::delete(tx, id))
             .map_err(Error::not_found("token", id))?;
         Ok(gone)
     }

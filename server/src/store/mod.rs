@@ -126,6 +126,16 @@ impl Store {
         reply_rx.recv().map_err(|_| StoreError::Closed)?
     }
 
+    /// [`Store::write`] for what must survive a power cut: accounts, sessions, computers,
+    /// rules, channels, tokens.
+    pub fn durable<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction) -> Result<T> + Send + 'static,
+    {
+        self.write(Durability::Durable, f)
+    }
+
     /// Moves on with every write transaction this process finishes (committed or not): what
     /// was read from the database while it stayed the same is still current. Read it before
     /// reading what it guards.
