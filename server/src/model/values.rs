@@ -38,6 +38,11 @@ impl std::error::Error for Invalid {}
 
 pub type Result<T> = std::result::Result<T, Invalid>;
 
+/// The kind a form names (trimmed), or the refusal that lists the kinds there are.
+pub fn kind<K>(s: &str, parse: fn(&str) -> Option<K>, expected: fn() -> String) -> Result<K> {
+    parse(s.trim()).ok_or_else(|| Invalid::new("kind", expected()))
+}
+
 /// Implements `Deref<Target = str>`, `Display` and `into_string` for a checked text.
 macro_rules! text_value {
     ($name:ident) => {

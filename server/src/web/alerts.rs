@@ -10,7 +10,7 @@ use super::input::{Field, Flag, Text};
 use super::{ApiError, Call, json_list};
 use crate::domain;
 use crate::domain::alerts::{ChannelEdit, RuleEdit};
-use crate::model::values::{ChannelToken, Name, RuleDuration, RuleTarget};
+use crate::model::values::{ChannelToken, Name, RuleDuration, RuleTarget, kind};
 use crate::model::{Channel, ChannelKind, Patch, Rule, RuleKind};
 
 fn rule_view(r: &Rule) -> Value {
@@ -97,10 +97,9 @@ impl RuleBody {
             name: self
                 .name
                 .patch("name", |n| Name::parse(n, "give the rule a name"))?,
-            kind: self.kind.patch("kind", |k| {
-                RuleKind::parse(k.trim())
-                    .ok_or_else(|| domain::Error::invalid("kind", RuleKind::expected()))
-            })?,
+            kind: self
+                .kind
+                .patch("kind", |k| kind(k, RuleKind::parse, RuleKind::expected))?,
             computer_id,
             target,
             threshold,
@@ -153,13 +152,16 @@ impl ChannelBody {
                 .name
                 .patch("name", |n| Name::parse(n, "give the channel a name"))?,
             kind: self.kind.patch("kind", |k| {
-                ChannelKind::parse(k.trim())
-                    .ok_or_else(|| domain::Error::invalid("kind", ChannelKind::expected()))
+                kind(k, ChannelKind::parse, ChannelKind::expected)
             })?,
             url: self
                 .url
-                .patch_secret("url", |u| domain::Result::Ok(u.to_string()))?,
-            token: self.token.patch_secret("token", ChannelToken::parse)?,
+                .blank_keeps()
+                .patch("url", |u| domain::Result::Ok(u.to_string()))?,
+            token: self
+                .token
+                .blank_keeps()
+                .patch("token", ChannelToken::parse)?,
             enabled: self.enabled.patch("enabled")?,
             link_base: link_base(call),
         })

@@ -191,7 +191,7 @@ pub fn update(app: &Web, call: &mut Call) -> Result<Response, ApiError> {
     let edit = ComputerEdit {
         name: b.name.patch("name", ask_name)?,
         url: b.url.patch("url", AgentUrl::parse)?,
-        token: b.token.patch_secret("token", AgentToken::parse)?,
+        token: b.token.blank_keeps().patch("token", AgentToken::parse)?,
         enabled: b.enabled.patch("enabled")?,
     };
     let card = app.computers.update(call.id(), edit)?;
@@ -229,8 +229,8 @@ pub fn test_connection(app: &Web, call: &mut Call) -> Result<Response, ApiError>
             .transpose()?;
     let tested = app.computers.test(TestTarget {
         saved,
-        url: b.url.patch_secret("url", AgentUrl::parse)?,
-        token: b.token.patch_secret("token", AgentToken::parse)?,
+        url: b.url.blank_keeps().patch("url", AgentUrl::parse)?,
+        token: b.token.blank_keeps().patch("token", AgentToken::parse)?,
     })?;
     let ms = tested.took.as_millis() as u64;
     let body = match tested.answer {

@@ -186,18 +186,12 @@ impl Field<Text> {
         }
     }
 
-    /// A secret's edit: empty text keeps the stored one too (forms show secrets blank).
-    pub fn patch_secret<T, E>(
-        self,
-        field: &'static str,
-        parse: impl FnOnce(&str) -> Result<T, E>,
-    ) -> domain::Result<Patch<T>>
-    where
-        domain::Error: From<E>,
-    {
-        match self.text(field)? {
-            Some(t) if !t.trim().is_empty() => Ok(Patch::Set(parse(&t)?)),
-            _ => Ok(Patch::Keep),
+    /// Blank text as if the field were missing: a secret's form field is shown empty, so
+    /// sending it back empty keeps the stored secret.
+    pub fn blank_keeps(self) -> Field<Text> {
+        match self {
+            Field::Given(Text::Given(t)) if t.trim().is_empty() => Field::Missing,
+            other => other,
         }
     }
 
@@ -277,7 +271,8 @@ mod tests {
         assert_eq!(keep, Patch::Keep);
         assert_eq!(
             p.name
-                .patch_secret("name", |t| domain::Result::Ok(t.to_string()))
+                .blank_keeps()
+                .patch("name", |t| domain::Result::Ok(t.to_string()))
                 .unwrap(),
             Patch::Keep,
             "a blank secret keeps the stored one"
