@@ -23,8 +23,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use lanstat_agent::testkit::{
-    KeepAlive, Proc, Resp, TempDir, Throughput, closed_by_server, env_number, idle_connections,
-    keep_alive_load, on_the_measured_target, try_request,
+    BEFORE_COMMIT, CONCURRENT, IDLE_CONNECTIONS, KeepAlive, Proc, Resp, TempDir, Throughput,
+    closed_by_server, env_number, idle_connections, keep_alive_load, on_the_measured_target,
+    try_request,
 };
 use serde_json::{Value, json};
 
@@ -40,11 +41,7 @@ const TARGET_IDLE_PERCENT: f64 = 0.2;
 const TARGET_BINARY_BYTES: u64 = 3 * 1024 * 1024 / 2;
 const TARGET_IDLE_CONNECTIONS_RSS_BYTES: u64 = 6 * 1024 * 1024;
 
-/// Connections opened and left silent, as a slow or hostile client holds them.
-const IDLE_CONNECTIONS: usize = 300;
-/// Clients at once for the busy throughput figure: twice the agent's default cap.
-const CONCURRENT: usize = 32;
-/// The agent's default `--max-connections`.
+/// The agent's default `--max-connections`: [`CONCURRENT`] clients are twice as many.
 const DEFAULT_MAX_CONNECTIONS: usize = 16;
 /// A cap with room for every one of [`CONCURRENT`] clients, for the second busy run.
 const ROOMY_MAX_CONNECTIONS: usize = 64;
@@ -54,7 +51,6 @@ const ROOMY_MAX_CONNECTIONS: usize = 64;
 /// lanstat-agent`, rustc 1.95.0, x86_64-unknown-linux-gnu) and stripped as [`binary_size`]
 /// strips. The bench cannot build an old commit each run.
 const BEFORE_BINARY_BYTES: u64 = 779_952;
-const BEFORE_COMMIT: &str = "ca8f899";
 
 fn before_binary_bytes() -> Option<u64> {
     on_the_measured_target(BEFORE_BINARY_BYTES)
@@ -127,10 +123,7 @@ fn run() -> Result<(), String> {
         "{} requests each to /systeminfo and /metrics",
         config.requests
     );
-    let auth = format!("Bearer {}", agent.token);
-    let headers = [("Authorization", auth.as_str())];
-    let run = |path| load(agent.pid, agent.addr, path, &headers, config.requests);
-    let (systeminfo, metrics) = (run("/systeminfo")?, run("/metrics")?);
+    let (systeminfo, metrics) = agent_load(&agent, config.requests, Connections::New)?;
     let ours = Figures {
         binary: binary_size(&agent_bin, &tmp)?,
         start: agent_start,
@@ -146,7 +139,14 @@ fn run() -> Result<(), String> {
         None => None,
         Some((ne, start)) => {
             eprintln!("{} scrapes of node_exporter's /metrics", config.ne_scrapes);
-            let metrics = load(ne.pid(), ne.addr, "/metrics", &[], config.ne_scrapes)?;
+            let metrics = load(
+                ne.pid(),
+                ne.addr,
+                "/metrics",
+                &[],
+                config.ne_scrapes,
+                Connections::New,
+            )?;
             Some(Figures {
                 binary: binary_size(Path::new(NODE_EXPORTER), &tmp)?,
                 start,
@@ -406,33 +406,49 @@ impl Load {
     }
 }
 
-/// Sends `count` GETs one after another, each on a new connection as a scraper or the
-/// server's poller makes them, timing each from connect to the last byte read.
+/// How a run's requests reach the server.
+#[derive(Clone, Copy)]
+enum Connections {
+    /// Each on a new connection, as a scraper or the server's poller makes them; timed from
+    /// connect to the last byte read.
+    New,
+    /// All on one kept-alive connection, as Prometheus scrapes and a browser fetches; timed
+    /// from each write to the last byte read. The server closing the connection fails the
+    /// run: nothing in its limits should make it.
+    KeptAlive,
+}
+
+/// Sends `count` GETs one after another over `connections`.
 fn load(
     pid: u32,
     addr: SocketAddr,
     path: &str,
     headers: &[(&str, &str)],
     count: usize,
+    connections: Connections,
 ) -> Result<Load, String> {
-    timed(pid, path, count, || {
-        try_request(addr, "GET", path, headers, b"")
-    })
+    match connections {
+        Connections::New => timed(pid, path, count, || {
+            try_request(addr, "GET", path, headers, b"")
+        }),
+        Connections::KeptAlive => {
+            let mut client =
+                KeepAlive::connect(addr).map_err(|e| format!("cannot connect to {addr}: {e}"))?;
+            timed(pid, path, count, || client.get(path, headers))
+        }
+    }
 }
 
-/// Sends `count` GETs one after another on one kept-alive connection, as Prometheus scrapes
-/// and a browser fetches, timing each from its write to the last byte read. The agent
-/// closing the connection fails the run: nothing in its limits should make it.
-fn keep_alive(
-    pid: u32,
-    addr: SocketAddr,
-    path: &str,
-    headers: &[(&str, &str)],
+/// `count` GETs of /systeminfo from `agent` over `connections`, then as many of /metrics.
+fn agent_load(
+    agent: &Agent,
     count: usize,
-) -> Result<Load, String> {
-    let mut client =
-        KeepAlive::connect(addr).map_err(|e| format!("cannot connect to {addr}: {e}"))?;
-    timed(pid, path, count, || client.get(path, headers))
+    connections: Connections,
+) -> Result<(Load, Load), String> {
+    let auth = format!("Bearer {}", agent.token);
+    let headers = [("Authorization", auth.as_str())];
+    let run = |path| load(agent.pid, agent.addr, path, &headers, count, connections);
+    Ok((run("/systeminfo")?, run("/metrics")?))
 }
 
 /// Times `count` calls of `send`, one after another, and the CPU the process `pid` used.
@@ -572,8 +588,7 @@ fn kept_alive(
         "{} requests each to /systeminfo and /metrics on one kept-alive connection",
         config.requests
     );
-    let run = |path| keep_alive(agent.pid, agent.addr, path, &headers, config.requests);
-    let (systeminfo, metrics) = (run("/systeminfo")?, run("/metrics")?);
+    let (systeminfo, metrics) = agent_load(agent, config.requests, Connections::KeptAlive)?;
 
     // Before the throughput runs, so the peak is that of the idle connections on top of the
     // sequential requests, not that of 32 busy clients.

@@ -14,8 +14,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use lanstat_agent::testkit::{
-    KeepAlive, Proc, TempDir, closed_by_server, env_number, idle_connections, keep_alive_load,
-    made_up_secret, on_the_measured_target, raw, request,
+    BEFORE_COMMIT, CONCURRENT, IDLE_CONNECTIONS, KeepAlive, Proc, TempDir, closed_by_server,
+    env_number, idle_connections, keep_alive_load, made_up_secret, on_the_measured_target, raw,
+    request,
 };
 use lanstat_server::model::NewComputer;
 use lanstat_server::model::Retention;
@@ -28,10 +29,6 @@ const INTERVAL: i64 = 10;
 
 /// Computers behind the kept-alive figures: a home lab's worth.
 const LAB: u64 = 25;
-/// Connections opened and left silent, as a slow or hostile client holds them.
-const IDLE_CONNECTIONS: usize = 300;
-/// Clients at once for the busy throughput figure.
-const CONCURRENT: usize = 32;
 const TARGET_LAB_COMPUTERS_P99_MS: f64 = 2.0;
 /// How far the peak RSS may rise over the idle figure while the idle connections are held.
 const TARGET_IDLE_CONNECTIONS_GROWTH_MIB: f64 = 8.0;
@@ -43,7 +40,6 @@ const TARGET_IDLE_CONNECTIONS_GROWTH_MIB: f64 = 8.0;
 /// examples, the binary has the agent's `testkit` feature on: `make build`'s is some hundred
 /// bytes smaller, then and now (3 893 384 B then).
 const BEFORE_BINARY_BYTES: u64 = 3_893_640;
-const BEFORE_COMMIT: &str = "ca8f899";
 
 fn before_binary_bytes() -> Option<u64> {
     on_the_measured_target(BEFORE_BINARY_BYTES)
