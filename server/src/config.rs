@@ -174,7 +174,7 @@ pub fn from_args(
                 "max-connections" => {
                     c.max_connections = parse_max_connections(&args.value(&f)?, 4096)?
                 }
-                _ => return Err(unknown_flag(&f).into()),
+                _ => return Err(unknown_flag(&f)),
             },
             Arg::Word(w) => words.push(w),
         }

@@ -68,14 +68,28 @@ pub struct NewComputer {
     pub enabled: bool,
 }
 
+/// What a computer's name field asks for when it is empty.
+pub const ASK_NAME: &str = "give the computer a name";
+
 impl NewComputer {
     /// Checks each value, as the dashboard's form does; enabled.
     pub fn new(name: &str, url: &str, token: &str) -> Result<NewComputer, super::Invalid> {
         Ok(NewComputer {
-            name: Name::parse(name, "give the computer a name")?,
+            name: Name::parse(name, ASK_NAME)?,
             url: AgentUrl::parse(url)?,
             token: AgentToken::parse(token)?,
             enabled: true,
+        })
+    }
+
+    /// A new computer from an edit that sets every value (a missing one is refused as an
+    /// empty one is); enabled unless the edit says otherwise.
+    pub fn from_edit(edit: ComputerEdit) -> Result<NewComputer, super::Invalid> {
+        Ok(NewComputer {
+            name: edit.name.or_parse(None, |n| Name::parse(n, ASK_NAME))?,
+            url: edit.url.or_parse(None, AgentUrl::parse)?,
+            token: edit.token.or_parse(None, AgentToken::parse)?,
+            enabled: edit.enabled.or(true),
         })
     }
 }

@@ -13,7 +13,8 @@ use crate::domain::{
     self,
     computers::{Card, Cards, Latest, TestTarget},
 };
-use crate::model::values::{AgentToken, AgentUrl, Invalid, Name};
+use crate::model::computer::ASK_NAME;
+use crate::model::values::{AgentToken, AgentUrl, Name};
 use crate::model::{Computer, ComputerEdit, Firing, Kind, NewComputer, PollFailure};
 
 /// A computer as the API shows it: never the token, only its last four characters. The
@@ -161,19 +162,20 @@ struct ComputerBody {
     enabled: Field<Flag>,
 }
 
-fn ask_name(n: &str) -> Result<Name, Invalid> {
-    Name::parse(n, "give the computer a name")
+impl ComputerBody {
+    fn edit(self) -> domain::Result<ComputerEdit> {
+        Ok(ComputerEdit {
+            name: self.name.patch("name", |n| Name::parse(n, ASK_NAME))?,
+            url: self.url.patch("url", AgentUrl::parse)?,
+            token: self.token.blank_keeps().patch("token", AgentToken::parse)?,
+            enabled: self.enabled.patch("enabled")?,
+        })
+    }
 }
 
 /// `POST /api/add_computer` (and `/api/computers`): `name`, `url`, `token`, as JSON or a form.
 pub fn add(app: &Web, call: &mut Call) -> Result<Response, ApiError> {
-    let b: ComputerBody = call.input()?;
-    let new = NewComputer {
-        name: b.name.required("name", ask_name)?,
-        url: b.url.required("url", AgentUrl::parse)?,
-        token: b.token.required("token", AgentToken::parse)?,
-        enabled: b.enabled.flag("enabled")?.unwrap_or(true),
-    };
+    let new = NewComputer::from_edit(call.input::<ComputerBody>()?.edit()?)?;
     let c = app.computers.add(new)?;
     view_reply(
         StatusCode::CREATED,
@@ -187,13 +189,7 @@ pub fn add(app: &Web, call: &mut Call) -> Result<Response, ApiError> {
 
 /// `PUT`/`PATCH /api/computers/<id>`: any of `name`, `url`, `token` (empty keeps it), `enabled`.
 pub fn update(app: &Web, call: &mut Call) -> Result<Response, ApiError> {
-    let b: ComputerBody = call.input()?;
-    let edit = ComputerEdit {
-        name: b.name.patch("name", ask_name)?,
-        url: b.url.patch("url", AgentUrl::parse)?,
-        token: b.token.blank_keeps().patch("token", AgentToken::parse)?,
-        enabled: b.enabled.patch("enabled")?,
-    };
+    let edit = call.input::<ComputerBody>()?.edit()?;
     let card = app.computers.update(call.id(), edit)?;
     view_reply(StatusCode::OK, &card)
 }
