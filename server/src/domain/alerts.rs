@@ -95,11 +95,8 @@ impl Alerts {
         let r = self
             .store
             .durable(move |tx| store::alerts::add_rule(tx, &input, now))?;
-        println!(
-            "event=alert_rule_added rule_id={} kind={}",
-            r.id,
-            r.kind.as_str()
-        );
+        let (id, kind) = (r.id, r.kind.as_str());
+        println!("event=alert_rule_added rule_id={id} kind={kind}");
         Ok(r)
     }
 
@@ -230,11 +227,8 @@ impl Alerts {
         let c = self
             .store
             .durable(move |tx| store::alerts::add_channel(tx, &input, now))?;
-        println!(
-            "event=alert_channel_added channel_id={} kind={}",
-            c.id,
-            c.kind.as_str()
-        );
+        let (id, kind) = (c.id, c.kind.as_str());
+        println!("event=alert_channel_added channel_id={id} kind={kind}");
         Ok(c)
     }
 

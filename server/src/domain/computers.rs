@@ -146,10 +146,8 @@ impl Computers {
         let c = self
             .store
             .durable(move |tx| store::computers::add(tx, &new, now))?;
-        println!(
-            "event=computer_added computer_id={} name={:?}",
-            c.id, c.name
-        );
+        let (id, name) = (c.id, &c.name);
+        println!("event=computer_added computer_id={id} name={name:?}");
         Ok(c)
     }
 
