@@ -164,14 +164,12 @@ fn run(c: Config) -> Result<ExitCode, Error> {
         .as_deref()
         .map(token::load)
         .transpose()?;
-    let nofile = lanstat_agent::sys::raise_nofile_limit();
-    let limits = serve::Limits {
-        max_connections: c.max_connections,
-        // The agent's handlers only copy a rendered snapshot: a small stack is plenty.
-        stack_size: 128 * 1024,
-        ..serve::Limits::default()
-    };
-    let (server, addr) = serve::bind(&c.listen, limits)?;
+    // The agent's handlers only copy a rendered snapshot: a small stack is plenty.
+    let serve::Bound {
+        server,
+        addr,
+        nofile,
+    } = serve::bind(&c.listen, c.max_connections, 128 * 1024)?;
     let sampler = Sampler::start(c.sample_interval)?;
     let hostname = sampler.latest().get().info.hostname.clone();
 

@@ -4,11 +4,11 @@
 //! one event, and [`Serving::wait`] logs it, stops serving and gives the exit code.
 //!
 //! ```no_run
-//! use lanstat_agent::serve::{self, Limits, Response, StatusCode};
+//! use lanstat_agent::serve::{self, Response, StatusCode};
 //!
-//! let (server, addr) = serve::bind("127.0.0.1:0", Limits::default()).unwrap();
-//! let serving = serve::start(server, |_req| Response::json(StatusCode::OK, &"hi")).unwrap();
-//! println!("listening on {addr}");
+//! let bound = serve::bind("127.0.0.1:0", 16, 128 * 1024).unwrap();
+//! let serving = serve::start(bound.server, |_req| Response::json(StatusCode::OK, &"hi")).unwrap();
+//! println!("listening on {}", bound.addr);
 //! let code = serving.wait(); // until SIGTERM (0) or a dead listener (1)
 //! // stop the background threads here, then exit with `code`
 //! ```
@@ -32,16 +32,35 @@ enum Event {
     ListenerFailed(String),
 }
 
-/// Binds `addr` ("0.0.0.0:8000", "127.0.0.1:0", "[::]:8000") with `limits`; nothing is
-/// served until [`start`].
-pub fn bind(addr: &str, limits: Limits) -> Result<(Server, SocketAddr), Error> {
+/// A bound listener, not yet serving.
+pub struct Bound {
+    pub server: Server,
+    pub addr: SocketAddr,
+    /// The open-files limit raised for it, where the OS says.
+    pub nofile: Option<u64>,
+}
+
+/// Binds `addr` ("0.0.0.0:8000", "127.0.0.1:0", "[::]:8000") for `max_connections`
+/// connections at once, each on a thread with `stack_size` bytes of stack; nothing is served
+/// until [`start`]. Every connection is a file, so the open-files limit is raised first.
+pub fn bind(addr: &str, max_connections: usize, stack_size: usize) -> Result<Bound, Error> {
+    let nofile = crate::sys::raise_nofile_limit();
+    let limits = Limits {
+        max_connections,
+        stack_size,
+        ..Limits::default()
+    };
     let server = Server::bind(addr, limits)
         .map_err(|e| Error::Listen(lanstat_http::describe_bind_error(addr, &e)))?;
     // std listens with a backlog of 128: a burst of new connections would have its SYNs
     // dropped and retried seconds later.
     crate::sys::raise_backlog(server.listener(), 1024);
-    let local = server.local_addr();
-    Ok((server, local))
+    let addr = server.local_addr();
+    Ok(Bound {
+        server,
+        addr,
+        nofile,
+    })
 }
 
 /// A handler being served, until [`Serving::wait`] sees a reason to stop.
@@ -112,8 +131,9 @@ mod tests {
 
     #[test]
     fn port_in_use_is_a_clear_error() {
-        let (_s, addr) = bind("127.0.0.1:0", Limits::default()).unwrap();
-        let err = bind(&addr.to_string(), Limits::default())
+        let first = bind("127.0.0.1:0", 4, 64 * 1024).unwrap();
+        assert!(first.nofile.unwrap_or(1) > 0);
+        let err = bind(&first.addr.to_string(), 4, 64 * 1024)
             .err()
             .unwrap()
             .to_string();

@@ -81,14 +81,9 @@ fn token(db: &std::path::Path, action: TokenAction) -> Result<ExitCode, Error> {
 }
 
 fn serve(c: Config) -> Result<ExitCode, Error> {
-    let nofile = lanstat_agent::sys::raise_nofile_limit();
-    let limits = serve::Limits {
-        max_connections: c.max_connections,
-        // Handlers run SQLite queries and, for "Test connection", a TLS handshake.
-        stack_size: 1024 * 1024,
-        ..serve::Limits::default()
-    };
-    let (server, addr) = serve::bind(&c.listen, limits)?;
+    // Handlers run SQLite queries and, for "Test connection", a TLS handshake.
+    let bound = serve::bind(&c.listen, c.max_connections, 1024 * 1024)?;
+    let (server, addr, nofile) = (bound.server, bound.addr, bound.nofile);
     let mut app = App::open(c, Clock::system())?;
     let sampler = if app.config.local {
         // Sample at least as often as we poll, so each poll sees fresh counters.
