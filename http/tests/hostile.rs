@@ -18,12 +18,7 @@ fn a_huge_content_length_is_answered_then_closed_and_nothing_is_allocated_for_it
             let raw = format!("GET /healthz HTTP/1.1\r\nHost: t\r\nContent-Length: {cl}\r\n\r\n");
             let out = exchange_raw(srv.addr, raw.as_bytes());
             // Answered, then closed (read_to_end returned): the body is never drained.
-            assert_eq!(
-                status_of(&out),
-                Some(200),
-                "{}",
-                String::from_utf8_lossy(&out)
-            );
+            assert_status(&out, 200);
             assert!(String::from_utf8_lossy(&out).contains("Connection: close"));
         }
         // A route that reads bodies refuses it before reading, with 413.
@@ -63,9 +58,8 @@ fn versions_above_1_1_get_505_and_leak_nothing() {
 
 #[test]
 fn silent_connections_never_lock_out_a_client() {
-    let lim = limits();
-    let cap = lim.max_connections;
-    let srv = start(lim);
+    let srv = start(limits());
+    let cap = srv.cap;
     let mut silent = Vec::new();
     for i in 0..300 {
         if let Ok(s) = TcpStream::connect_timeout(&srv.addr, Duration::from_secs(5)) {
@@ -89,29 +83,27 @@ fn silent_connections_never_lock_out_a_client() {
 
 #[test]
 fn slow_heads_are_closed_to_make_room_oldest_first() {
-    let lim = limits();
-    let cap = lim.max_connections;
     let srv = start(Limits {
         head_timeout: Duration::from_secs(30),
-        ..lim
+        ..limits()
     });
     // Every slot taken by a client that started a head and stalls.
-    let mut stalled: Vec<TcpStream> = (0..cap)
+    let mut stalled: Vec<Conn> = (0..srv.cap)
         .map(|_| {
-            let mut s = connect(srv.addr);
-            s.write_all(b"GET /healthz HTTP/1.1\r\nHost: t\r\n")
-                .unwrap();
+            let c = srv.send(b"GET /healthz HTTP/1.1\r\nHost: t\r\n");
             std::thread::sleep(Duration::from_millis(5));
-            s
+            c
         })
         .collect();
-    assert!(srv.settles_to(cap, Duration::from_secs(1)));
+    assert!(srv.settles_to(srv.cap, Duration::from_secs(1)));
     srv.assert_serving();
     // The oldest was closed for it, the newest kept.
-    assert!(closed_within(&mut stalled[0], Duration::from_secs(2)));
-    stalled[cap - 1].write_all(b"\r\n").unwrap();
-    let r = read_response(&mut stalled[cap - 1], &mut Vec::new(), false).expect("kept");
-    assert_eq!(r.status, 200);
+    assert!(closed_within(
+        &mut stalled[0].stream,
+        Duration::from_secs(2)
+    ));
+    let r = stalled[srv.cap - 1].ask(b"\r\n");
+    assert_eq!(r.status, 200, "the newest was kept");
 }
 
 #[test]
@@ -139,57 +131,37 @@ fn a_trickled_head_gets_408_at_its_deadline() {
         assert!(start.elapsed() < Duration::from_secs(10), "never cut off");
     }
     let _ = s.read_to_end(&mut answered);
-    assert_eq!(
-        status_of(&answered),
-        Some(408),
-        "{}",
-        String::from_utf8_lossy(&answered)
-    );
+    assert_status(&answered, 408);
     srv.assert_serving();
 }
 
 #[test]
 fn an_idle_kept_alive_connection_is_closed() {
     let srv = start(limits());
-    let mut s = connect(srv.addr);
-    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
-        .unwrap();
-    let r = read_response(&mut s, &mut Vec::new(), false).unwrap();
+    let mut c = srv.send(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n");
+    let r = c.answer();
     assert_eq!(r.status, 200);
     assert!(!r.closes());
-    assert!(closed_within(&mut s, Duration::from_secs(5)));
+    assert!(closed_within(&mut c.stream, Duration::from_secs(5)));
     assert!(srv.settles_to(0, Duration::from_secs(2)));
 }
 
 #[test]
 fn bodies_that_never_come_never_lock_out_a_client() {
-    let lim = limits();
-    let cap = lim.max_connections;
     let srv = start(Limits {
         body_timeout: Duration::from_secs(3),
-        ..lim
+        ..limits()
     });
-    let send_head = || {
-        let mut s = connect(srv.addr);
-        s.write_all(b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\n")
-            .unwrap();
-        s
-    };
+    let cap = srv.cap;
+    let send_head = || srv.send(b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\n");
     // Fewer than the cap: each holds its own connection until the body deadline, then 408.
-    let mut few: Vec<TcpStream> = (0..cap / 2).map(|_| send_head()).collect();
+    let mut few: Vec<Conn> = (0..cap / 2).map(|_| send_head()).collect();
     srv.assert_serving();
-    for s in &mut few {
-        let mut out = Vec::new();
-        let _ = s.read_to_end(&mut out);
-        assert_eq!(
-            status_of(&out),
-            Some(408),
-            "{}",
-            String::from_utf8_lossy(&out)
-        );
+    for c in &mut few {
+        assert_status(&c.rest(), 408);
     }
     // Every slot waiting for a body: the longest-waiting is closed to make room each time.
-    let held: Vec<TcpStream> = (0..cap).map(|_| send_head()).collect();
+    let held: Vec<Conn> = (0..cap).map(|_| send_head()).collect();
     let deadline = Instant::now() + Duration::from_secs(2);
     while srv.ran("/echo") < cap / 2 + cap {
         assert!(Instant::now() < deadline, "the handlers did not all start");
@@ -204,16 +176,10 @@ fn bodies_that_never_come_never_lock_out_a_client() {
 
 #[test]
 fn when_every_connection_is_busy_a_new_one_gets_503() {
-    let lim = limits();
-    let cap = lim.max_connections;
-    let srv = start(lim);
-    let mut busy: Vec<TcpStream> = (0..cap)
-        .map(|_| {
-            let mut s = connect(srv.addr);
-            s.write_all(b"GET /block HTTP/1.1\r\nHost: t\r\n\r\n")
-                .unwrap();
-            s
-        })
+    let srv = start(limits());
+    let cap = srv.cap;
+    let mut busy: Vec<Conn> = (0..cap)
+        .map(|_| srv.send(b"GET /block HTTP/1.1\r\nHost: t\r\n\r\n"))
         .collect();
     let deadline = Instant::now() + Duration::from_secs(5);
     while srv.seen.blocked.load(std::sync::atomic::Ordering::SeqCst) < cap {
@@ -224,12 +190,7 @@ fn when_every_connection_is_busy_a_new_one_gets_503() {
         std::thread::sleep(Duration::from_millis(10));
     }
     let out = exchange_raw(srv.addr, b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n");
-    assert_eq!(
-        status_of(&out),
-        Some(503),
-        "{}",
-        String::from_utf8_lossy(&out)
-    );
+    assert_status(&out, 503);
     assert!(
         String::from_utf8_lossy(&out)
             .to_ascii_lowercase()
@@ -237,9 +198,8 @@ fn when_every_connection_is_busy_a_new_one_gets_503() {
     );
     assert!(srv.connections() <= cap);
     srv.open_gate();
-    for s in &mut busy {
-        let r = read_response(s, &mut Vec::new(), false).unwrap();
-        assert_eq!(r.body, b"unblocked");
+    for c in &mut busy {
+        assert_eq!(c.answer().body, b"unblocked");
     }
     srv.assert_serving();
 }
@@ -265,12 +225,7 @@ fn a_64_mib_header_line_is_refused_at_16_kib() {
     };
     let mut out = Vec::new();
     let _ = s.read_to_end(&mut out);
-    assert_eq!(
-        status_of(&out),
-        Some(431),
-        "{}",
-        String::from_utf8_lossy(&out)
-    );
+    assert_status(&out, 431);
     let sent = writer.join().unwrap();
     assert!(sent < 64 << 20, "the server read all {sent} bytes");
     srv.assert_serving();
@@ -374,13 +329,11 @@ fn smuggled_requests_never_run() {
 fn a_panicking_handler_gets_500_and_the_server_lives_on() {
     let srv = start(limits());
     for _ in 0..20 {
-        let mut s = connect(srv.addr);
-        s.write_all(b"GET /panic HTTP/1.1\r\nHost: t\r\n\r\n")
-            .unwrap();
-        let r = read_response(&mut s, &mut Vec::new(), false).unwrap();
+        let mut c = srv.send(b"GET /panic HTTP/1.1\r\nHost: t\r\n\r\n");
+        let r = c.answer();
         assert_eq!(r.status, 500);
         assert!(r.closes());
-        assert!(closed_within(&mut s, Duration::from_secs(2)));
+        assert!(closed_within(&mut c.stream, Duration::from_secs(2)));
     }
     srv.assert_serving();
     assert!(srv.failed.lock().unwrap().is_none());
@@ -389,35 +342,29 @@ fn a_panicking_handler_gets_500_and_the_server_lives_on() {
 #[test]
 fn a_client_that_does_not_read_is_dropped_at_the_write_deadline() {
     let srv = start(limits());
-    let mut s = connect(srv.addr);
     // Ask for 8 MiB, read none of it.
-    s.write_all(b"GET /big HTTP/1.1\r\nHost: t\r\n\r\n")
-        .unwrap();
+    let c = srv.send(b"GET /big HTTP/1.1\r\nHost: t\r\n\r\n");
     assert!(
         srv.settles_to(0, Duration::from_secs(10)),
         "the stuck write kept its connection"
     );
     srv.assert_serving();
-    drop(s);
+    drop(c);
 }
 
 #[test]
 fn a_body_over_the_route_limit_is_refused_before_it_is_sent() {
     let srv = start(limits());
-    let mut s = connect(srv.addr);
     // Declared, never sent: the answer must not wait for it.
-    s.write_all(b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 10485760\r\n\r\n")
-        .unwrap();
-    let r = read_response(&mut s, &mut Vec::new(), false).unwrap();
+    let mut c = srv.send(b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 10485760\r\n\r\n");
+    let r = c.answer();
     assert_eq!(r.status, 413);
     assert!(r.closes());
-    assert!(closed_within(&mut s, Duration::from_secs(2)));
+    assert!(closed_within(&mut c.stream, Duration::from_secs(2)));
     // Chunked, over the limit as it arrives.
-    let mut s = connect(srv.addr);
-    s.write_all(b"POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n800\r\n")
-        .unwrap();
-    s.write_all(&[b'x'; 0x800]).unwrap();
-    let r = read_response(&mut s, &mut Vec::new(), false).unwrap();
+    let mut c =
+        srv.send(b"POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n800\r\n");
+    let r = c.ask(&[b'x'; 0x800]);
     assert_eq!(r.status, 413);
     assert!(r.closes());
     srv.assert_serving();
@@ -426,12 +373,8 @@ fn a_body_over_the_route_limit_is_refused_before_it_is_sent() {
 #[test]
 fn a_body_that_stops_halfway_gets_408() {
     let srv = start(limits());
-    let mut s = connect(srv.addr);
-    s.write_all(b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabc")
-        .unwrap();
-    let mut out = Vec::new();
-    let _ = s.read_to_end(&mut out);
-    assert_eq!(status_of(&out), Some(408));
+    let mut c = srv.send(b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabc");
+    assert_eq!(status_of(&c.rest()), Some(408));
     srv.assert_serving();
 }
 
@@ -466,10 +409,7 @@ fn a_connection_whose_thread_cannot_start_is_closed_and_accepting_goes_on() {
         ..limits()
     });
     for _ in 0..3 {
-        let mut s = connect(srv.addr);
-        let _ = s.write_all(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n");
-        let mut out = Vec::new();
-        let _ = s.read_to_end(&mut out);
+        let out = exchange_raw(srv.addr, b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n");
         assert!(
             out.is_empty(),
             "answered: {}",

@@ -37,6 +37,8 @@ pub struct Seen {
 pub struct TestServer {
     running: Option<Running>,
     pub addr: SocketAddr,
+    /// The most connections it serves at once.
+    pub cap: usize,
     pub seen: Arc<Seen>,
     pub failed: Arc<Mutex<Option<String>>>,
 }
@@ -47,6 +49,7 @@ pub const BIG: usize = 8 * 1024 * 1024;
 pub fn start(limits: Limits) -> TestServer {
     let seen = Arc::new(Seen::default());
     let failed = Arc::new(Mutex::new(None));
+    let cap = limits.max_connections;
     let server = Server::bind("127.0.0.1:0", limits).expect("bind");
     let addr = server.local_addr();
     let s = seen.clone();
@@ -60,6 +63,7 @@ pub fn start(limits: Limits) -> TestServer {
     TestServer {
         running: Some(running),
         addr,
+        cap,
         seen,
         failed,
     }
@@ -126,6 +130,13 @@ impl TestServer {
             .count()
     }
 
+    /// A new connection with `raw` sent on it.
+    pub fn send(&self, raw: &[u8]) -> Conn {
+        let mut c = Conn::open(self.addr);
+        c.send(raw);
+        c
+    }
+
     pub fn open_gate(&self) {
         *self.seen.open.lock().unwrap() = true;
         self.seen.opened.notify_all();
@@ -153,6 +164,60 @@ pub fn connect(addr: SocketAddr) -> TcpStream {
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     s.set_write_timeout(Some(Duration::from_secs(10))).unwrap();
     s
+}
+
+/// A client's connection: what it reads past one answer is kept for the next, as pipelined
+/// and kept-alive answers arrive.
+pub struct Conn {
+    pub stream: TcpStream,
+    pending: Vec<u8>,
+    /// Answers read so far.
+    answers: usize,
+}
+
+impl Conn {
+    pub fn open(addr: SocketAddr) -> Conn {
+        Conn {
+            stream: connect(addr),
+            pending: Vec::new(),
+            answers: 0,
+        }
+    }
+
+    pub fn send(&mut self, raw: &[u8]) {
+        self.stream.write_all(raw).unwrap();
+    }
+
+    /// Sends `raw` and reads the answer, which must come.
+    pub fn ask(&mut self, raw: &[u8]) -> Resp {
+        self.send(raw);
+        self.answer()
+    }
+
+    /// The next answer, which must come.
+    pub fn answer(&mut self) -> Resp {
+        self.read(false)
+    }
+
+    /// The next answer, to a HEAD: a head without a body.
+    pub fn answer_to_head(&mut self) -> Resp {
+        self.read(true)
+    }
+
+    fn read(&mut self, head_only: bool) -> Resp {
+        let n = self.answers + 1;
+        let r = read_response(&mut self.stream, &mut self.pending, head_only)
+            .unwrap_or_else(|| panic!("answer {n} on the connection never came"));
+        self.answers = n;
+        r
+    }
+
+    /// What the server sends until it closes the connection (or the read times out).
+    pub fn rest(&mut self) -> Vec<u8> {
+        let mut out = std::mem::take(&mut self.pending);
+        let _ = self.stream.read_to_end(&mut out);
+        out
+    }
 }
 
 #[derive(Debug)]
@@ -242,11 +307,9 @@ pub fn closed_within(s: &mut TcpStream, within: Duration) -> bool {
 
 /// Sends raw bytes on a new connection and reads everything until the server closes.
 pub fn exchange_raw(addr: SocketAddr, raw: &[u8]) -> Vec<u8> {
-    let mut s = connect(addr);
-    let _ = s.write_all(raw);
-    let mut out = Vec::new();
-    let _ = s.read_to_end(&mut out);
-    out
+    let mut c = Conn::open(addr);
+    let _ = c.stream.write_all(raw);
+    c.rest()
 }
 
 /// The status of the first response in `raw`.
@@ -255,12 +318,20 @@ pub fn status_of(raw: &[u8]) -> Option<u16> {
     text.strip_prefix("HTTP/1.1 ")?.get(..3)?.parse().ok()
 }
 
+/// Asserts that the first response in `raw` has the status `want`, showing it if not.
+pub fn assert_status(raw: &[u8], want: u16) {
+    assert_eq!(
+        status_of(raw),
+        Some(want),
+        "{}",
+        String::from_utf8_lossy(raw)
+    );
+}
+
 /// A GET on a new connection.
 pub fn get(addr: SocketAddr, path: &str) -> Resp {
-    let mut s = connect(addr);
-    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").as_bytes())
-        .unwrap();
-    read_response(&mut s, &mut Vec::new(), false).expect("an answer")
+    let mut c = Conn::open(addr);
+    c.ask(format!("GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").as_bytes())
 }
 
 /// Threads of this process.
