@@ -14,11 +14,10 @@ fn two_hundred_requests_on_one_kept_alive_connection() {
     let mut c = Conn::open(srv.addr);
     for _ in 0..200 {
         let r = c.ask(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n");
-        assert_eq!(r.status, 200);
+        r.assert_keeps(200);
         assert_eq!(r.body, b"ok");
         assert!(r.header("date").is_some_and(|d| d.ends_with(" GMT")));
         assert_eq!(r.header("content-length").as_deref(), Some("2"));
-        assert!(!r.closes());
     }
     assert_eq!(srv.connections(), 1);
 }
@@ -75,14 +74,12 @@ fn expect_continue_gets_100_only_when_the_body_is_read() {
     let cont = c.answer();
     assert_eq!(cont.status, 100);
     let r = c.ask(b"hello");
-    assert_eq!((r.status, r.body.as_slice()), (200, &b"hello"[..]));
-    assert!(!r.closes());
+    r.assert_keeps(200);
+    assert_eq!(r.body, b"hello");
 
     // A route that does not read the body answers without 100 and closes: the client never
     // sent the body, and nothing it sends later is taken for a request.
-    let r = expect("/sink", 5).answer();
-    assert_eq!(r.status, 200);
-    assert!(r.closes());
+    expect("/sink", 5).answer().assert_closes(200);
     // And a body over the limit is refused without 100.
     let r = expect("/echo", 5000).answer();
     assert_eq!(r.status, 413);
@@ -109,9 +106,8 @@ fn small_unread_bodies_are_skipped_and_the_connection_goes_on() {
     let srv = start(limits());
     let mut c = Conn::open(srv.addr);
     for _ in 0..3 {
-        let r = c.ask(b"POST /sink HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc");
-        assert_eq!(r.status, 200);
-        assert!(!r.closes());
+        c.ask(b"POST /sink HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc")
+            .assert_keeps(200);
     }
     // Over the discard bound (64 KiB): answered, then closed.
     let r = c.ask(b"POST /sink HTTP/1.1\r\nHost: t\r\nContent-Length: 70000\r\n\r\n");

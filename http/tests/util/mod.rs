@@ -241,6 +241,18 @@ impl Resp {
         self.header("connection")
             .is_some_and(|v| v.eq_ignore_ascii_case("close"))
     }
+
+    /// Asserts that this answer has `status` and leaves the connection open.
+    pub fn assert_keeps(&self, status: u16) {
+        assert_eq!(self.status, status, "{}", self.head);
+        assert!(!self.closes(), "{}", self.head);
+    }
+
+    /// Asserts that this answer has `status` and says the connection closes.
+    pub fn assert_closes(&self, status: u16) {
+        assert_eq!(self.status, status, "{}", self.head);
+        assert!(self.closes(), "{}", self.head);
+    }
 }
 
 /// Reads one response from a kept-alive connection (by its Content-Length), or None when
