@@ -144,7 +144,7 @@ impl App {
             notifier.clone(),
             live.clone(),
             clock.clone(),
-            config.local,
+            &config,
         ));
         Ok(App {
             computers: domain::computers::Computers::new(
@@ -152,20 +152,12 @@ impl App {
                 live.clone(),
                 alerts.clone(),
                 clock.clone(),
-                config.local,
-                agents::client(agents::Timeouts::for_interval(config.poll_interval)),
                 counters.clone(),
+                &config,
             ),
             accounts: domain::accounts::Accounts::new(store.clone(), clock.clone()),
             tokens: domain::tokens::Tokens::new(store.clone(), clock.clone()),
-            history: domain::history::History::new(
-                store.clone(),
-                live,
-                clock.clone(),
-                config.local,
-                config.poll_interval.as_secs() as i64,
-                config.retention,
-            ),
+            history: domain::history::History::new(store.clone(), live, clock.clone(), &config),
             health: domain::health::Health::new(store.clone(), counters),
             alerts,
             config,

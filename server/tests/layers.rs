@@ -45,7 +45,7 @@ const SERVER_LAYERS: &[(&str, &[&str])] = &[
     (
         "domain",
         &[
-            "store", "alerts", "agents", "live", "auth", "model", "clock",
+            "store", "alerts", "agents", "live", "auth", "config", "model", "clock",
         ],
     ),
     // What the domain stands on.

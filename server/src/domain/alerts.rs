@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use crate::alerts::notify::{Message, Notifier, Undelivered};
 use crate::alerts::{self, Observed, Outcome};
 use crate::clock::Clock;
+use crate::config::Config;
 use crate::domain::{Error, Result};
 use crate::live::Live;
 use crate::model::values::{ChannelToken, ChannelUrl, Name, RuleDuration, RuleTarget, Threshold};
@@ -73,14 +74,14 @@ impl Alerts {
         notifier: Arc<Notifier>,
         live: Arc<Live>,
         clock: Clock,
-        local: bool,
+        config: &Config,
     ) -> Alerts {
         Alerts {
             store,
             notifier,
             live,
             clock,
-            local,
+            local: config.local,
             uptimes: Mutex::default(),
         }
     }

@@ -12,6 +12,7 @@ use std::sync::atomic::Ordering;
 
 use crate::agents;
 use crate::clock::Clock;
+use crate::config::Config;
 use crate::domain::alerts::{Alerts, end_firing};
 use crate::domain::health::Counters;
 use crate::domain::{Error, Result};
@@ -76,23 +77,24 @@ pub struct Computers {
 }
 
 impl Computers {
+    /// Tests agents with a client whose timeouts suit the config's poll interval, and counts
+    /// each round into `counters`.
     pub fn new(
         store: Arc<Store>,
         live: Arc<Live>,
         alerts: Arc<Alerts>,
         clock: Clock,
-        local: bool,
-        client: ureq::Agent,
         counters: Arc<Counters>,
+        config: &Config,
     ) -> Computers {
         Computers {
             store,
             live,
             alerts,
             clock,
-            local,
+            local: config.local,
             local_sampler: OnceLock::new(),
-            client,
+            client: agents::client(agents::Timeouts::for_interval(config.poll_interval)),
             counters,
         }
     }

@@ -7,6 +7,7 @@ use std::time::Duration;
 use lanstat_agent::SystemInfo;
 
 use crate::clock::Clock;
+use crate::config::Config;
 use crate::domain::computers::find;
 use crate::domain::{Error, Result};
 use crate::live::Live;
@@ -176,21 +177,15 @@ pub struct History {
 }
 
 impl History {
-    pub fn new(
-        store: Arc<Store>,
-        live: Arc<Live>,
-        clock: Clock,
-        local: bool,
-        poll_interval: i64,
-        retention: Retention,
-    ) -> History {
+    /// Reads charts at the config's poll interval and keeps each tier as long as it says.
+    pub fn new(store: Arc<Store>, live: Arc<Live>, clock: Clock, config: &Config) -> History {
         History {
             store,
             live,
             clock,
-            local,
-            poll_interval,
-            retention,
+            local: config.local,
+            poll_interval: config.poll_interval.as_secs() as i64,
+            retention: config.retention,
         }
     }
 
@@ -304,13 +299,16 @@ mod tests {
             raw: 3600,
             ..Retention::default()
         };
+        let config = Config {
+            poll_interval: std::time::Duration::from_secs(30),
+            retention,
+            ..Config::offline(db.store.path().to_path_buf())
+        };
         let history = History::new(
             db.store.clone(),
             Arc::new(Live::default()),
             clock.clone(),
-            true,
-            30,
-            retention,
+            &config,
         );
         let input = NewComputer::new("a", "http://a:8000", "t").unwrap();
         let id = db
