@@ -53,8 +53,11 @@ fn three_hundred_silent_connections_stay_under_the_cap() {
     assert!(silent.len() >= 250, "only {} connected", silent.len());
     for _ in 0..5 {
         assert!(healthy(&s));
-        let n = threads(s.proc.pid());
-        assert!(n <= own + CAP, "{n} threads, {own} of its own");
+        // A connection's thread that has just left its slot may still be ending while the
+        // next starts: the count gets a moment to settle, and one that stays over fails.
+        let pid = s.proc.pid();
+        let settled = eventually(Duration::from_secs(5), || threads(pid) <= own + CAP);
+        assert!(settled, "{} threads, {own} of its own", threads(pid));
     }
     drop(silent);
     assert!(healthy(&s));
