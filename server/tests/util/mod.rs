@@ -264,6 +264,23 @@ impl Client {
     }
 }
 
+/// Waits until `cond` gives a value, checking every 100 ms, for at most 60 s (generous, so
+/// that a busy machine only makes a test slower, never wrong); panics naming `what` if it
+/// never does. Use this instead of a fixed sleep that assumes something happened in time.
+pub fn until<T>(what: &str, mut cond: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(v) = cond() {
+            return v;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "never happened within 60 s: {what}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 /// A listener on a free loopback port that hands each connection to a handler, on a thread of
 /// its own, until it is dropped.
 pub struct Loopback {
