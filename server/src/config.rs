@@ -1,5 +1,6 @@
 //! Flags and environment, read and checked once into a [`Command`].
 
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -41,7 +42,12 @@ Options:
                            (durations: a number and m, h, d, w or y; each tier keeps at
                            least as long as the finer one before it)
   --no-local               do not monitor this server's own host
-  --trust-proxy            take the client address from X-Forwarded-For (behind a reverse proxy)
+  --trust-proxy            behind a reverse proxy: take the client's address from
+                           X-Forwarded-For and the scheme from X-Forwarded-Proto, when the
+                           request comes from a trusted proxy [env LANSTAT_TRUST_PROXY=1]
+  --trusted-proxies LIST   the proxies whose forwarded headers count: IP addresses or CIDR
+                           ranges, comma-separated [env LANSTAT_TRUSTED_PROXIES; default
+                           127.0.0.0/8,::1]
   --max-connections N      connections served at once, one thread each [default 128]
   --public-url URL         the dashboard's address in alert messages [env LANSTAT_PUBLIC_URL;
                            default: the address the admin used when saving the channel]
@@ -62,7 +68,10 @@ pub struct Config {
     pub db: PathBuf,
     pub poll_interval: Duration,
     pub local: bool,
+    /// Whether forwarded headers are read at all (from `trusted_proxies` only).
     pub trust_proxy: bool,
+    /// The peers whose `X-Forwarded-For` and `X-Forwarded-Proto` count.
+    pub trusted_proxies: TrustedProxies,
     /// Connections served at once (the HTTP layer's cap).
     pub max_connections: usize,
     pub admin_username: String,
@@ -90,6 +99,7 @@ impl Config {
             poll_interval: Duration::from_secs(30),
             local: true,
             trust_proxy: env("LANSTAT_TRUST_PROXY").is_some_and(|v| v == "1" || v == "true"),
+            trusted_proxies: TrustedProxies::default(),
             max_connections: 128,
             admin_username: env("ADMIN_USERNAME").unwrap_or_else(|| "admin".into()),
             admin_password: env("ADMIN_PASSWORD"),
@@ -147,6 +157,9 @@ pub fn from_args(
             set_retention(&mut c.retention, flag, &format!("{flag} ({var})"), &v)?;
         }
     }
+    if let Some(v) = env("LANSTAT_TRUSTED_PROXIES") {
+        c.trusted_proxies = TrustedProxies::parse("trusted-proxies (LANSTAT_TRUSTED_PROXIES)", &v)?;
+    }
     if let Some(v) = env("LANSTAT_POLL_INTERVAL") {
         c.poll_interval =
             Duration::from_secs(parse_seconds("poll-interval (LANSTAT_POLL_INTERVAL)", &v)?);
@@ -171,6 +184,9 @@ pub fn from_args(
                 "public-url" => c.public_url = Some(parse_public_url(&f, &args.value(&f)?)?),
                 "notify-retry" => c.notify_retry = parse_retry(&args.value(&f)?)?,
                 "trust-proxy" => c.trust_proxy = true,
+                "trusted-proxies" => {
+                    c.trusted_proxies = TrustedProxies::parse(&f, &args.value(&f)?)?
+                }
                 "max-connections" => {
                     c.max_connections = parse_max_connections(&args.value(&f)?, 4096)?
                 }
@@ -268,6 +284,98 @@ fn parse_public_url(flag: &str, v: &str) -> Result<String, Error> {
         None => Err(Usage(format!(
             "--{flag} must be an http:// or https:// address such as http://dashboard.lan:8001, not {v:?}"
         ))),
+    }
+}
+
+/// The reverse proxies whose forwarded headers are believed: IP addresses and CIDR ranges.
+/// Loopback unless configured, so a proxy on the same host works with `--trust-proxy` alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrustedProxies(Vec<IpRange>);
+
+impl Default for TrustedProxies {
+    fn default() -> TrustedProxies {
+        TrustedProxies(vec![
+            IpRange::new(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 0)), 8),
+            IpRange::new(IpAddr::V6(Ipv6Addr::LOCALHOST), 128),
+        ])
+    }
+}
+
+impl TrustedProxies {
+    /// "10.0.0.0/8, 192.168.1.2, fd00::/8": each an address or a range, at least one.
+    pub fn parse(flag: &str, list: &str) -> Result<TrustedProxies, Error> {
+        let ranges: Option<Vec<IpRange>> = list.split(',').map(IpRange::parse).collect();
+        match ranges {
+            Some(r) if !r.is_empty() => Ok(TrustedProxies(r)),
+            _ => Err(Usage(format!(
+                "--{flag} must be IP addresses or CIDR ranges separated by commas, such as \
+                 127.0.0.1,10.0.0.0/8,fd00::/8, not {list:?}"
+            ))),
+        }
+    }
+
+    /// Whether `ip` is one of them (an IPv4 address written as IPv6, `::ffff:a.b.c.d`, as the
+    /// IPv4 address it is).
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = ip.to_canonical();
+        self.0.iter().any(|r| r.contains(ip))
+    }
+}
+
+/// An IP address range: the first `prefix` bits of `net`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IpRange {
+    net: IpAddr,
+    prefix: u8,
+}
+
+impl IpRange {
+    /// The range, its host bits cleared; an IPv4 range written as IPv6 (`::ffff:10.0.0.0/104`)
+    /// is kept as the IPv4 one.
+    fn new(net: IpAddr, prefix: u8) -> IpRange {
+        let (net, prefix) = match net {
+            IpAddr::V6(v6) if prefix >= 96 && v6.to_ipv4_mapped().is_some() => {
+                (net.to_canonical(), prefix - 96)
+            }
+            _ => (net, prefix),
+        };
+        let net = match net {
+            IpAddr::V4(a) => IpAddr::V4(Ipv4Addr::from_bits(
+                a.to_bits() & u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0),
+            )),
+            IpAddr::V6(a) => IpAddr::V6(Ipv6Addr::from_bits(
+                a.to_bits() & u128::MAX.checked_shl(128 - u32::from(prefix)).unwrap_or(0),
+            )),
+        };
+        IpRange { net, prefix }
+    }
+
+    /// "10.0.0.0/8", "fd00::/8", or one address ("192.168.1.2", "::1").
+    pub fn parse(s: &str) -> Option<IpRange> {
+        let s = s.trim();
+        let (addr, prefix) = match s.split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (s, None),
+        };
+        let net: IpAddr = addr.parse().ok()?;
+        let max = if net.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            None => max,
+            Some(p) if !p.is_empty() && p.len() <= 3 && p.bytes().all(|b| b.is_ascii_digit()) => {
+                p.parse::<u8>().ok().filter(|p| *p <= max)?
+            }
+            Some(_) => return None,
+        };
+        Some(IpRange::new(net, prefix))
+    }
+
+    fn contains(&self, ip: IpAddr) -> bool {
+        match (self.net, ip) {
+            (IpAddr::V4(_), IpAddr::V4(_)) | (IpAddr::V6(_), IpAddr::V6(_)) => {
+                IpRange::new(ip, self.prefix).net == self.net
+            }
+            _ => false,
+        }
     }
 }
 
@@ -488,6 +596,82 @@ mod tests {
         ] {
             assert!(parse(args, &[]).is_err(), "{args}");
         }
+    }
+
+    #[test]
+    fn trusted_proxies_are_loopback_unless_listed() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let c = serve("", &[]);
+        assert!(!c.trust_proxy, "forwarded headers are off by default");
+        for yes in ["127.0.0.1", "127.9.9.9", "::1", "::ffff:127.0.0.1"] {
+            assert!(c.trusted_proxies.contains(ip(yes)), "{yes}");
+        }
+        for no in ["10.0.0.1", "128.0.0.1", "::2", "::ffff:10.0.0.1"] {
+            assert!(!c.trusted_proxies.contains(ip(no)), "{no}");
+        }
+        let c = serve(
+            "--trust-proxy --trusted-proxies 10.1.0.0/16,192.168.1.5,fd00::/8,::ffff:172.16.0.0/108",
+            &[],
+        );
+        assert!(c.trust_proxy);
+        for yes in [
+            "10.1.255.255",
+            "10.1.0.0",
+            "192.168.1.5",
+            "fd12::1",
+            "::ffff:10.1.2.3",
+            "172.16.9.9",
+        ] {
+            assert!(c.trusted_proxies.contains(ip(yes)), "{yes}");
+        }
+        for no in [
+            "10.2.0.1",
+            "192.168.1.6",
+            "127.0.0.1",
+            "::1",
+            "fe80::1",
+            "172.32.0.1",
+        ] {
+            assert!(!c.trusted_proxies.contains(ip(no)), "{no}");
+        }
+        let c = serve(
+            "",
+            &[
+                ("LANSTAT_TRUST_PROXY", "1"),
+                ("LANSTAT_TRUSTED_PROXIES", " 10.0.0.1 , 0.0.0.0/0 "),
+            ],
+        );
+        assert!(c.trust_proxy && c.trusted_proxies.contains(ip("203.0.113.9")));
+        assert!(
+            !c.trusted_proxies.contains(ip("2001:db8::1")),
+            "an IPv4 range holds no IPv6"
+        );
+        assert_eq!(
+            IpRange::parse("10.1.2.3/8"),
+            IpRange::parse("10.0.0.0/8"),
+            "host bits are cleared"
+        );
+        assert_eq!(IpRange::parse("::/0").map(|r| r.prefix), Some(0));
+        for bad in [
+            "",
+            ",",
+            "10.0.0.0/33",
+            "::/129",
+            "10.0.0.0/",
+            "10.0.0.0/+8",
+            "10.0.0.0/8/8",
+            "10.0.0",
+            "localhost",
+            "10.0.0.1,,10.0.0.2",
+            "[::1]",
+            "10.0.0.1:80",
+        ] {
+            assert!(
+                parse(&format!("--trusted-proxies={bad}"), &[]).is_err(),
+                "{bad:?}"
+            );
+        }
+        assert!(parse("", &[("LANSTAT_TRUSTED_PROXIES", "nope")]).is_err());
     }
 
     #[test]

@@ -17,6 +17,7 @@ use crate::model::{Role, SessionUser};
 use crate::{App, domain};
 use Access::{Admin, Pending, Public, Reader, User};
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 /// Largest request body we read.
@@ -282,9 +283,10 @@ pub struct Call<'a, 'r> {
     /// The `:file` parameter.
     pub file: Option<String>,
     pub session: Option<SessionUser>,
-    /// The client's address (the proxy's, unless --trust-proxy).
+    /// The client's address: the TCP peer's, or with --trust-proxy and a trusted peer, the
+    /// one [`forwarded_client`] finds in X-Forwarded-For.
     pub client: String,
-    /// Whether the browser reached us over HTTPS (directly or through a proxy saying so).
+    /// Whether the browser reached us over HTTPS, as a trusted proxy says (X-Forwarded-Proto).
     pub https: bool,
     /// The API token sent as `Authorization: Bearer`; such a request has no session.
     pub bearer: Option<String>,
@@ -366,10 +368,7 @@ impl std::ops::Deref for Web {
 fn handle(app: &Web, req: &mut Request<'_>) -> Response {
     let path = req.path().to_string();
     let method = req.method().as_str().to_ascii_uppercase();
-    let https = req
-        .header("X-Forwarded-Proto")
-        .is_some_and(|p| p.trim().eq_ignore_ascii_case("https"));
-    let client = client_address(app, req);
+    let (client, https) = client_of(app, req);
     let mut call = Call {
         req,
         path,
@@ -385,16 +384,48 @@ fn handle(app: &Web, req: &mut Request<'_>) -> Response {
     finish(reply, &call)
 }
 
-fn client_address(app: &Web, req: &Request<'_>) -> String {
-    if app.config.trust_proxy
-        && let Some(first) = req
-            .header("X-Forwarded-For")
-            .and_then(|v| v.split(',').next())
-        && first.trim().parse::<std::net::IpAddr>().is_ok()
-    {
-        return first.trim().to_string();
+/// Who sent the request, and whether the browser used HTTPS. Forwarded headers count only
+/// with --trust-proxy and from a peer in --trusted-proxies: anyone else could write them.
+fn client_of(app: &Web, req: &Request<'_>) -> (String, bool) {
+    let peer = req.peer().ip().to_canonical();
+    let proxies = &app.config.trusted_proxies;
+    if !(app.config.trust_proxy && proxies.contains(peer)) {
+        return (peer.to_string(), false);
     }
-    req.peer().ip().to_string()
+    let forwarded = req.headers().get_all("X-Forwarded-For").iter();
+    // A field that is not text is malformed like a bad entry: it stops the walk.
+    let entries = forwarded.flat_map(|v| v.to_str().unwrap_or(",").split(','));
+    let client = forwarded_client(peer, entries, |ip| proxies.contains(ip));
+    // The left-most scheme is the one the browser used, at the first proxy of a chain.
+    let https = req.header("X-Forwarded-Proto").is_some_and(|p| {
+        let first = p.split(',').next().unwrap_or("");
+        first.trim().eq_ignore_ascii_case("https")
+    });
+    (client.to_string(), https)
+}
+
+/// The client behind a trusted `peer`, from the X-Forwarded-For entries (every such header
+/// field, in order), as nginx's `real_ip_recursive` finds it: walking from the right, each
+/// proxy appended the address it was reached from, so the first that is not `trusted` is the
+/// client; every entry to its left may be the client's own invention. When all are trusted,
+/// the left-most. An entry that is not a bare IP address (a port, brackets, `unknown`, an
+/// empty one) stops the walk, and the last address read before it is the client.
+fn forwarded_client<'a>(
+    peer: IpAddr,
+    entries: impl DoubleEndedIterator<Item = &'a str>,
+    trusted: impl Fn(IpAddr) -> bool,
+) -> IpAddr {
+    let mut last = peer;
+    for entry in entries.rev() {
+        let Ok(ip) = entry.trim().parse::<IpAddr>() else {
+            return last;
+        };
+        last = ip.to_canonical();
+        if !trusted(last) {
+            break;
+        }
+    }
+    last
 }
 
 fn dispatch(app: &Web, call: &mut Call, method: &str) -> Response {
@@ -612,6 +643,41 @@ mod tests {
         assert!(!same_origin(None, Some("null"), Some("pi:8001")));
         assert!(!same_origin(None, Some("http://pi:8001"), None));
         assert!(!same_origin(None, Some("http://pi:8002"), Some("pi:8001")));
+    }
+
+    #[test]
+    fn the_client_is_the_right_most_forwarded_address_that_is_not_a_proxy() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        // Trusted: loopback and 10.0.0.0/8.
+        let trusted =
+            |a: IpAddr| a.is_loopback() || matches!(a, IpAddr::V4(v) if v.octets()[0] == 10);
+        let client = |fields: &[&str]| {
+            let entries = fields.iter().flat_map(|f| f.split(','));
+            forwarded_client(ip("127.0.0.1"), entries, trusted).to_string()
+        };
+        for (fields, want) in [
+            (&[][..], "127.0.0.1"),
+            (&["203.0.113.5"], "203.0.113.5"),
+            (&["198.51.100.1, 203.0.113.5"], "203.0.113.5"),
+            (
+                &["198.51.100.1, 203.0.113.5, 10.0.0.2, 127.0.0.1"],
+                "203.0.113.5",
+            ),
+            (&["198.51.100.1", "203.0.113.5", "10.0.0.2"], "203.0.113.5"),
+            (&["2001:db8::7,10.0.0.2"], "2001:db8::7"),
+            (&["::ffff:203.0.113.5"], "203.0.113.5"),
+            (&["10.0.0.3, 127.0.0.2, 10.0.0.2"], "10.0.0.3"),
+            (&[" 203.0.113.5 ,10.0.0.2 "], "203.0.113.5"),
+            (&["203.0.113.5, garbage, 10.0.0.2"], "10.0.0.2"),
+            (&["203.0.113.5, 198.51.100.1:4433"], "127.0.0.1"),
+            (&["203.0.113.5, [2001:db8::7]"], "127.0.0.1"),
+            (&["203.0.113.5,,10.0.0.2"], "10.0.0.2"),
+            (&["unknown, 10.0.0.2"], "10.0.0.2"),
+            (&[""], "127.0.0.1"),
+            (&["garbage, 203.0.113.5"], "203.0.113.5"),
+        ] {
+            assert_eq!(client(fields), want, "{fields:?}");
+        }
     }
 
     #[test]
