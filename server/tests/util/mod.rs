@@ -62,9 +62,9 @@ impl Server {
         ];
         all.extend_from_slice(args);
         let proc = Proc::start(server_bin(), &all, dir.path(), env);
-        proc.wait_for(Duration::from_secs(30), |l| l.starts_with("Dashboard:"));
+        proc.wait_for(Duration::from_secs(60), |l| l.starts_with("Dashboard:"));
         let password = if proc.output().contains("FIRST START") {
-            proc.wait_for(Duration::from_secs(30), |l| l.starts_with("Password:"))
+            proc.wait_for(Duration::from_secs(60), |l| l.starts_with("Password:"))
                 .map(|l| l.trim_start_matches("Password:").trim().to_string())
         } else {
             None
@@ -242,41 +242,59 @@ impl Client {
         r.json()["id"].as_i64().unwrap()
     }
 
-    /// Polls `/api/computers/<id>` until `pred` holds.
+    /// Polls `/api/computers/<id>` until `pred` holds (for at most 60 s, as [`until`]).
     pub fn wait_computer(
         &mut self,
         id: i64,
         what: &str,
         pred: impl Fn(&serde_json::Value) -> bool,
     ) -> serde_json::Value {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let v = self.get(&format!("/api/computers/{id}")).json();
-            if pred(&v) {
-                return v;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "computer {id} never became {what}: {v}"
-            );
-            std::thread::sleep(Duration::from_millis(200));
-        }
+        let mut last = serde_json::Value::Null;
+        let found = until_or_none(|| {
+            last = self.get(&format!("/api/computers/{id}")).json();
+            pred(&last).then(|| last.clone())
+        });
+        found.unwrap_or_else(|| panic!("computer {id} never became {what} within 60 s: {last}"))
+    }
+
+    /// How many poll rounds the server has finished, from its own `/metrics`.
+    pub fn poll_rounds(&mut self) -> u64 {
+        let text = metrics_text(&self.get("/metrics"));
+        text.lines()
+            .find_map(|l| l.strip_prefix("lanstat_server_poll_rounds_total "))
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .map(|v| v as u64)
+            .unwrap_or_else(|| panic!("no poll round count in /metrics:\n{text}"))
+    }
+
+    /// Waits until the server has finished `n` more poll rounds than it had when called: the
+    /// round under way then (if any) has ended, and `n - 1` more have run wholly after it.
+    /// Each round stores its answers and judges the alerts before it counts as finished.
+    pub fn wait_rounds(&mut self, n: u64) {
+        let start = self.poll_rounds();
+        until(&format!("{n} more poll rounds after round {start}"), || {
+            (self.poll_rounds() >= start + n).then_some(())
+        });
     }
 }
 
 /// Waits until `cond` gives a value, checking every 100 ms, for at most 60 s (generous, so
 /// that a busy machine only makes a test slower, never wrong); panics naming `what` if it
 /// never does. Use this instead of a fixed sleep that assumes something happened in time.
-pub fn until<T>(what: &str, mut cond: impl FnMut() -> Option<T>) -> T {
+pub fn until<T>(what: &str, cond: impl FnMut() -> Option<T>) -> T {
+    until_or_none(cond).unwrap_or_else(|| panic!("never happened within 60 s: {what}"))
+}
+
+/// [`until`], giving `None` instead of panicking, for a caller that says more of what it saw.
+pub fn until_or_none<T>(mut cond: impl FnMut() -> Option<T>) -> Option<T> {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         if let Some(v) = cond() {
-            return v;
+            return Some(v);
         }
-        assert!(
-            Instant::now() < deadline,
-            "never happened within 60 s: {what}"
-        );
+        if Instant::now() >= deadline {
+            return None;
+        }
         std::thread::sleep(Duration::from_millis(100));
     }
 }

@@ -78,10 +78,11 @@ impl Receiver {
         self.log.0.lock().unwrap().clone()
     }
 
-    /// Waits (up to 30 s) until the requests received satisfy `pred`, and returns them.
+    /// Waits (up to 60 s, as `until`) until the requests received satisfy `pred`, and returns
+    /// them.
     pub fn wait(&self, what: &str, pred: impl Fn(&[Received]) -> bool) -> Vec<Received> {
         let (lock, cv) = &*self.log;
-        let deadline = Instant::now() + Duration::from_secs(30);
+        let deadline = Instant::now() + Duration::from_secs(60);
         let mut got = lock.lock().unwrap();
         loop {
             if pred(&got) {
