@@ -66,7 +66,10 @@ fn an_open_window_admits_one_of_sixteen_parallel_guesses() {
     let pw = made_up_secret("window");
     let s = Server::with_admin_password(&pw);
     s.five_wrong_logins("admin");
-    // The sixth attempt waits a second after the fifth.
+    // The sixth attempt waits a second after the fifth arrived, which was before its answer:
+    // a second after that answer the window is open however busy the machine (a sleep that
+    // only ever waits longer than needed). Nothing the test could ask tells it sooner: any
+    // attempt in an open window is counted.
     std::thread::sleep(Duration::from_millis(1100));
     let start = Barrier::new(16);
     let answers: Vec<Resp> = std::thread::scope(|t| {

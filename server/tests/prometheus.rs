@@ -3,7 +3,7 @@
 
 mod util;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -193,7 +193,7 @@ impl Prometheus {
                     )
                 });
             let mut p = Prometheus { child, addr, log };
-            let deadline = Instant::now() + Duration::from_secs(30);
+            let deadline = Instant::now() + Duration::from_secs(60);
             while Instant::now() < deadline {
                 if let Ok(Some(_)) = p.child.try_wait() {
                     break;
@@ -365,50 +365,43 @@ scrape_configs:
     }
     let up_after = started.elapsed();
 
-    // Watch the agent's snapshots for a few seconds, then find the same snapshots (by their
-    // sample time, node_time_seconds) among what Prometheus stored through each job.
+    // Watch the agent's snapshots until, for each job, one Prometheus stored (found by its
+    // sample time, node_time_seconds) is one /systeminfo showed, with the same figures.
     let mut seen: HashMap<i64, (u64, u64)> = HashMap::new();
-    let watch = Instant::now();
-    while watch.elapsed() < Duration::from_secs(5) {
-        let (at, total, lo) = systeminfo(&agent);
-        seen.insert(at, (total, lo));
-        std::thread::sleep(Duration::from_millis(150));
-    }
-    std::thread::sleep(Duration::from_millis(1500));
-    for job in ["lanstat-agents", "lanstat-server"] {
-        let sel = |metric: &str, more: &str| {
-            format!("{metric}{{job=\"{job}\",instance=\"{agent_addr}\"{more}}}")
-        };
-        let times = prom.samples(&sel("node_time_seconds", ""));
-        let lo = prom.samples(&sel("node_network_receive_bytes_total", ",device=\"lo\""));
-        let totals = prom.samples(&sel("node_memory_MemTotal_bytes", ""));
-        let mut matched = 0;
-        for (scraped_at, sampled) in &times {
-            let sampled_ms = (sampled * 1000.0).round() as i64;
-            let Some((total, lo_recv)) = seen.get(&sampled_ms) else {
-                continue;
-            };
-            assert_eq!(
-                lo.get(scraped_at),
-                Some(&(*lo_recv as f64)),
-                "{job}: lo at {sampled_ms}"
-            );
-            assert_eq!(
-                totals.get(scraped_at),
-                Some(&(*total as f64)),
-                "{job}: MemTotal"
-            );
-            matched += 1;
-        }
-        assert!(
-            matched > 0,
-            "{job}: none of the {} snapshots Prometheus stored was one /systeminfo showed \
-             ({} seen)\n{times:?}\n{:?}",
-            times.len(),
-            seen.len(),
-            seen.keys().collect::<Vec<_>>()
-        );
-    }
+    let mut matched = HashSet::new();
+    until(
+        "a snapshot /systeminfo showed, stored through both jobs",
+        || {
+            let (at, total, lo) = systeminfo(&agent);
+            seen.insert(at, (total, lo));
+            for job in ["lanstat-agents", "lanstat-server"] {
+                let sel = |metric: &str, more: &str| {
+                    format!("{metric}{{job=\"{job}\",instance=\"{agent_addr}\"{more}}}")
+                };
+                let times = prom.samples(&sel("node_time_seconds", ""));
+                let lo = prom.samples(&sel("node_network_receive_bytes_total", ",device=\"lo\""));
+                let totals = prom.samples(&sel("node_memory_MemTotal_bytes", ""));
+                for (scraped_at, sampled) in &times {
+                    let sampled_ms = (sampled * 1000.0).round() as i64;
+                    let Some((total, lo_recv)) = seen.get(&sampled_ms) else {
+                        continue;
+                    };
+                    assert_eq!(
+                        lo.get(scraped_at),
+                        Some(&(*lo_recv as f64)),
+                        "{job}: lo at {sampled_ms}"
+                    );
+                    assert_eq!(
+                        totals.get(scraped_at),
+                        Some(&(*total as f64)),
+                        "{job}: MemTotal"
+                    );
+                    matched.insert(job);
+                }
+            }
+            (matched.len() == 2).then_some(())
+        },
+    );
     let polls = prom.query("lanstat_server_polls_total{job=\"lanstat-server\",outcome=\"ok\"}");
     assert_eq!(
         polls.len(),

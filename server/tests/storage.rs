@@ -2,7 +2,6 @@
 
 mod util;
 
-use std::time::Duration;
 use util::fake_agent::{Behaviour, FakeAgent, original_json};
 use util::*;
 
@@ -25,10 +24,10 @@ fn kill_9_during_polling_loses_nothing_already_stored() {
     let s = Server::with_admin_password(&pw);
     let mut c = s.admin_with(&pw);
     let id = c.add_computer("crashy", &fake.url(), "0123456789abcdef");
-    c.wait_computer(id, "online", |v| v["status"] == "online");
-    std::thread::sleep(Duration::from_secs(3));
-    let seen = samples_in(&c.get(&format!("/api/history/{id}?range=1h")).json());
-    assert!(seen >= 2);
+    let seen = until("two samples served", || {
+        let n = samples_in(&c.get(&format!("/api/history/{id}?range=1h")).json());
+        (n >= 2).then_some(n)
+    });
     let Server { mut proc, dir, .. } = s;
     assert_eq!(proc.signal_and_wait("KILL"), None);
     let db = dir.join("stats.db");
@@ -153,8 +152,11 @@ fn backup_while_running_is_consistent() {
     let s = Server::start(&["--no-local"], &[]);
     let mut c = s.admin(&made_up_secret("admin"));
     let id = c.add_computer("busy", &fake.url(), "0123456789abcdef");
-    c.wait_computer(id, "online", |v| v["status"] == "online");
-    std::thread::sleep(Duration::from_secs(2));
+    // Polling goes on, writing, while the backup copies.
+    until("two samples stored", || {
+        let h = c.get(&format!("/api/history/{id}?range=1h")).json();
+        (samples_in(&h) >= 2).then_some(())
+    });
     let dest = s.dir.join("backup.db");
     let db = s.db();
     let backup = [
