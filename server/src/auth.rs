@@ -1,4 +1,4 @@
-//! Passwords (argon2id), session ids and login throttling.
+//! Passwords (argon2id), session ids, device cookies and login throttling.
 
 use std::collections::HashMap;
 use std::sync::{Condvar, Mutex, MutexGuard};
@@ -254,6 +254,61 @@ pub fn session_hash(cookie_value: &str) -> Option<Vec<u8>> {
         .then(|| Sha256::digest(cookie_value.as_bytes()).to_vec())
 }
 
+/// HMAC-SHA256 (RFC 2104) of `message` under `key`.
+pub fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
+    const BLOCK: usize = 64;
+    let mut padded = [0u8; BLOCK];
+    if key.len() > BLOCK {
+        padded[..32].copy_from_slice(&Sha256::digest(key));
+    } else {
+        padded[..key.len()].copy_from_slice(key);
+    }
+    let mut inner = Sha256::new();
+    inner.update(padded.map(|b| b ^ 0x36));
+    inner.update(message);
+    let mut outer = Sha256::new();
+    outer.update(padded.map(|b| b ^ 0x5c));
+    outer.update(inner.finalize());
+    outer.finalize().into()
+}
+
+/// What a device cookie's MAC covers besides the user and the nonce, so no other MAC made
+/// with the same key can pass for one.
+const DEVICE_MAC_CONTEXT: &str = "lanstat device cookie v1";
+
+fn device_mac(user_id: i64, nonce: &str, key: &[u8]) -> String {
+    let message = format!("{DEVICE_MAC_CONTEXT}\n{user_id}\n{nonce}");
+    hex(&hmac_sha256(key, message.as_bytes()))
+}
+
+/// A new device cookie's value for the user `user_id`: `<user id>.<nonce>.<MAC>`, the nonce
+/// 128 random bits in hex and the MAC made with `key`, which only the server has (OWASP's
+/// "device cookie": a browser that has logged in before is told apart from the rest).
+pub fn new_device_cookie(user_id: i64, key: &[u8]) -> String {
+    let nonce = hex(&random_bytes::<16>());
+    let mac = device_mac(user_id, &nonce, key);
+    format!("{user_id}.{nonce}.{mac}")
+}
+
+/// The device a cookie's value names, when it was made for `user_id` with `key`: its nonce,
+/// which stands for the device in the throttle. Anything else (another user's cookie, another
+/// key's, a changed one) names no device.
+pub fn device_of(cookie_value: &str, user_id: i64, key: &[u8]) -> Option<String> {
+    let mut parts = cookie_value.split('.');
+    let (Some(user), Some(nonce), Some(mac), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return None;
+    };
+    let hex_of = |s: &str, len: usize| s.len() == len && s.bytes().all(|b| b.is_ascii_hexdigit());
+    if user != user_id.to_string() || !hex_of(nonce, 32) || !hex_of(mac, 64) {
+        return None;
+    }
+    let expected = device_mac(user_id, &nonce.to_ascii_lowercase(), key);
+    lanstat_agent::token::constant_time_eq(expected.as_bytes(), mac.to_ascii_lowercase().as_bytes())
+        .then(|| nonce.to_ascii_lowercase())
+}
+
 /// Failed logins per client address and per username. After five failures each new attempt
 /// must wait 2^(n-5) seconds, capped at 15 minutes; never a permanent lockout.
 pub struct Throttle {
@@ -500,6 +555,61 @@ mod tests {
         assert_eq!(session_hash(&id), Some(hash));
         assert_eq!(session_hash("short"), None);
         assert_eq!(session_hash(&"z".repeat(64)), None);
+    }
+
+    #[test]
+    fn hmac_sha256_matches_rfc_4231() {
+        // Test cases 1, 2 and 6 (a key longer than a block).
+        assert_eq!(
+            hex(&hmac_sha256(&[0x0b; 20], b"Hi There")),
+            "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"
+        );
+        assert_eq!(
+            hex(&hmac_sha256(b"Jefe", b"what do ya want for nothing?")),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+        assert_eq!(
+            hex(&hmac_sha256(
+                &[0xaa; 131],
+                b"Test Using Larger Than Block-Size Key - Hash Key First"
+            )),
+            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"
+        );
+    }
+
+    #[test]
+    fn a_device_cookie_names_its_device_only_for_its_user_and_key() {
+        let key = b"the stored secret";
+        let cookie = new_device_cookie(7, key);
+        let nonce = device_of(&cookie, 7, key).expect("a fresh cookie names its device");
+        assert_eq!(nonce.len(), 32);
+        assert_ne!(cookie, new_device_cookie(7, key), "each is new");
+        assert_eq!(device_of(&cookie.to_ascii_uppercase(), 7, key), Some(nonce));
+        assert_eq!(device_of(&cookie, 8, key), None, "another user");
+        assert_eq!(device_of(&cookie, 7, b"another key"), None);
+        let (user, rest) = cookie.split_once('.').unwrap();
+        let flipped = |i: usize| {
+            let mut b = rest.as_bytes().to_vec();
+            b[i] = if b[i] == b'0' { b'1' } else { b'0' };
+            format!("{user}.{}", String::from_utf8(b).unwrap())
+        };
+        assert_eq!(device_of(&flipped(0), 7, key), None, "a changed nonce");
+        assert_eq!(
+            device_of(&flipped(rest.len() - 1), 7, key),
+            None,
+            "a changed MAC"
+        );
+        let forged_user = format!("8.{rest}");
+        assert_eq!(device_of(&forged_user, 8, key), None, "another user's name");
+        for bad in [
+            "",
+            "7",
+            "7..",
+            &format!("{cookie}.x"),
+            &cookie[..cookie.len() - 1],
+        ] {
+            assert_eq!(device_of(bad, 7, key), None, "{bad:?}");
+        }
     }
 
     /// A throttle on a fake clock, and the clock.

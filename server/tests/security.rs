@@ -165,3 +165,141 @@ fn without_trust_proxy_forwarded_headers_are_ignored() {
     assert!(!cookie.contains("Secure"), "{cookie}");
     assert_eq!(logged_failures(&s, 1), vec!["127.0.0.1"]);
 }
+
+/// The value a `Set-Cookie` field sets.
+fn cookie_value(set_cookie: &str) -> &str {
+    let pair = set_cookie.split(';').next().unwrap_or("");
+    pair.split_once('=').map_or("", |(_, v)| v)
+}
+
+/// Logs in as `user` from `client` (behind the test's proxy on loopback) with the device
+/// cookie `device`, if any.
+fn login_from(s: &Server, user: &str, password: &str, client: &str, device: Option<&str>) -> Resp {
+    let cookie = device.map(|d| format!("lanstat_device={d}"));
+    let mut extra = vec![("X-Forwarded-For", client)];
+    if let Some(c) = &cookie {
+        extra.push(("Cookie", c.as_str()));
+    }
+    login_with(s, user, password, &extra)
+}
+
+/// A server behind a proxy on loopback, with `admin`'s password set.
+fn behind_a_proxy(pw: &str) -> Server {
+    Server::start(&["--no-local", "--trust-proxy"], &[("ADMIN_PASSWORD", pw)])
+}
+
+#[test]
+fn a_browser_that_logged_in_before_is_not_locked_out_by_others_guesses() {
+    let pw = made_up_secret("device");
+    let s = behind_a_proxy(&pw);
+    let https = [
+        ("X-Forwarded-For", "203.0.113.7"),
+        ("X-Forwarded-Proto", "https"),
+    ];
+    let r = login_with(&s, "admin", &pw, &https);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let set = set_cookie(&r, "lanstat_device").expect("a device cookie");
+    for part in [
+        "HttpOnly",
+        "SameSite=Lax",
+        "Path=/login",
+        "Max-Age=31536000",
+        "Secure",
+    ] {
+        assert!(set.contains(part), "{set}");
+    }
+    let laptop = cookie_value(set).to_string();
+    // Someone else's guesses, from five addresses, lock the name for every browser without
+    // the cookie, even with the right password.
+    for i in 1..=5 {
+        let r = login_from(&s, "admin", "wrong-wrong", &format!("198.51.100.{i}"), None);
+        assert_eq!(r.status, 401, "guess {i}");
+    }
+    let r = login_from(&s, "admin", &pw, "198.51.100.6", None);
+    assert_eq!(r.status, 429, "{}", r.text());
+    // A changed cookie, or one that names another user, is no cookie.
+    let mut changed = laptop.clone();
+    let last = changed.pop().unwrap();
+    changed.push(if last == '0' { '1' } else { '0' });
+    let other_user = format!("9{laptop}");
+    for (what, forged) in [
+        ("changed", changed.as_str()),
+        ("another user's", other_user.as_str()),
+        ("malformed", "1.2.3"),
+    ] {
+        let r = login_from(&s, "admin", &pw, "198.51.100.7", Some(forged));
+        assert_eq!(r.status, 429, "a {what} cookie: {}", r.text());
+    }
+    // The browser that has the cookie still logs in, from wherever it is now.
+    let r = login_from(&s, "admin", &pw, "192.0.2.44", Some(&laptop));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let set = set_cookie(&r, "lanstat_device").expect("a new one");
+    assert!(!set.contains("Secure"), "plain http: {set}");
+    let laptop = cookie_value(set).to_string();
+    // Its own five failures lock that browser out, and only it.
+    for i in 1..=5 {
+        let r = login_from(
+            &s,
+            "admin",
+            "wrong-wrong",
+            &format!("192.0.2.{i}"),
+            Some(&laptop),
+        );
+        assert_eq!(r.status, 401, "the laptop's guess {i}");
+    }
+    let r = login_from(&s, "admin", &pw, "192.0.2.44", Some(&laptop));
+    assert_eq!(r.status, 429, "{}", r.text());
+}
+
+/// How many of 16 wrong logins sent at once, each from its own address, were checked (401)
+/// rather than refused to wait (429). The throttle admits five failures at once, then one
+/// after a second, one after two more, …: the most it can have admitted in the time the burst
+/// took is the bound asserted, five when it took under a second.
+fn parallel_guesses(s: &Server, tag: u8, device: Option<&str>) -> usize {
+    let start = std::sync::Barrier::new(16);
+    let began = std::time::Instant::now();
+    let statuses: Vec<u16> = std::thread::scope(|t| {
+        let handles: Vec<_> = (0..16)
+            .map(|i| {
+                let start = &start;
+                t.spawn(move || {
+                    start.wait();
+                    let client = format!("198.51.{tag}.{i}");
+                    login_from(s, "admin", "wrong-wrong", &client, device).status
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let took = began.elapsed().as_secs_f64();
+    let checked = statuses.iter().filter(|s| **s == 401).count();
+    let bound = 5 + (took + 1.0).log2().floor() as usize;
+    assert_eq!(
+        checked + statuses.iter().filter(|s| **s == 429).count(),
+        16,
+        "{statuses:?}"
+    );
+    assert!(
+        (5..=bound).contains(&checked),
+        "{checked} checked in {took:.2} s, at most {bound} allowed: {statuses:?}"
+    );
+    checked
+}
+
+#[test]
+fn parallel_guesses_get_no_more_checks_than_the_throttle_allows() {
+    let pw = made_up_secret("race");
+    let s = behind_a_proxy(&pw);
+    let r = login_from(&s, "admin", &pw, "203.0.113.7", None);
+    let laptop =
+        cookie_value(set_cookie(&r, "lanstat_device").expect("a device cookie")).to_string();
+    // Without a cookie they share the name's count; with one, the device's.
+    eprintln!(
+        "checked without a cookie: {}",
+        parallel_guesses(&s, 100, None)
+    );
+    eprintln!(
+        "checked with the cookie: {}",
+        parallel_guesses(&s, 101, Some(&laptop))
+    );
+}

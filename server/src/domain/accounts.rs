@@ -18,10 +18,15 @@ pub const SESSION_MAX_SECS: i64 = 30 * 86_400;
 /// Last-seen times are written at most this often per session.
 pub const SESSION_TOUCH_SECS: i64 = 60;
 
-/// A login that worked: the user, and the session id for the cookie (shown this once).
+/// A browser keeps its device cookie this long after its last login.
+pub const DEVICE_COOKIE_SECS: i64 = 365 * 86_400;
+
+/// A login that worked: the user, the session id for the cookie (shown this once), and the
+/// device cookie's new value for the browser.
 pub struct LoggedIn {
     pub user: User,
     pub session_id: String,
+    pub device_cookie: String,
 }
 
 /// What the first start did about the first admin.
@@ -72,9 +77,19 @@ impl Accounts {
         Some(s)
     }
 
-    /// Checks a login from `client` (an address, for throttling). After five failures for the
-    /// client or the name, each guess waits; a waiting window admits one guess.
-    pub fn login(&self, username: &str, password: &str, client: &str) -> Result<LoggedIn> {
+    /// Checks a login from `client` (an address) by a browser that sent `device_cookie`, if
+    /// any. Failures count per address, and for the name per device, as OWASP's "device
+    /// cookie" has it: a browser holding a cookie this user's earlier login left has a count
+    /// of its own, which nobody else's guesses move; every other attempt at the name shares
+    /// the name's count. After five failures of either each guess waits; a waiting window
+    /// admits one guess. A login that works gets a new device cookie.
+    pub fn login(
+        &self,
+        username: &str,
+        password: &str,
+        client: &str,
+        device_cookie: Option<&str>,
+    ) -> Result<LoggedIn> {
         if username.is_empty() || password.is_empty() {
             return Err(Error::invalid(
                 "username",
@@ -84,13 +99,22 @@ impl Accounts {
         if password.len() > MAX_PASSWORD_BYTES || username.len() > 256 {
             return Err(Error::BadCredentials);
         }
+        let found = self.store.read(|c| store::users::find_login(c, username))?;
+        // The user's password hash is the device cookies' key: secret, kept by the server
+        // only, and a new password (or a reset) makes every earlier cookie name no device.
+        let device = match (&found, device_cookie) {
+            (Some((user, hash)), Some(cookie)) => auth::device_of(cookie, user.id, hash.as_bytes()),
+            _ => None,
+        };
         let ip_key = format!("ip:{client}");
-        let user_key = format!("user:{}", username.to_lowercase());
-        let keys = [ip_key.as_str(), user_key.as_str()];
+        let name_key = match &device {
+            Some(nonce) => format!("device:{nonce}"),
+            None => format!("user:{}", username.to_lowercase()),
+        };
+        let keys = [ip_key.as_str(), name_key.as_str()];
         self.throttle
             .reserve(&keys)
             .map_err(Error::TooManyAttempts)?;
-        let found = self.store.read(|c| store::users::find_login(c, username))?;
         let verdict = self
             .passwords
             .verify(password, found.as_ref().map(|(_, h)| h.as_str()));
@@ -101,6 +125,7 @@ impl Accounts {
                 return Err(Error::BadCredentials);
             }
         };
+        // A known device's success leaves the name's count for the others as it is.
         self.throttle.succeed(&keys);
         let (session_id, hash) = auth::new_session_id();
         let now = self.clock.now();
@@ -108,6 +133,8 @@ impl Accounts {
             Verdict::RightUpgrade(h) => Some(h),
             _ => None,
         };
+        let key = upgrade.as_deref().unwrap_or(&old_hash);
+        let device_cookie = auth::new_device_cookie(user.id, key.as_bytes());
         let user_id = user.id;
         self.store.durable(move |tx| {
             if let Some(new_hash) = upgrade {
@@ -116,7 +143,11 @@ impl Accounts {
             store::users::create_session(tx, &hash, user_id, now)
         })?;
         println!("event=login user_id={} client={client}", user.id);
-        Ok(LoggedIn { user, session_id })
+        Ok(LoggedIn {
+            user,
+            session_id,
+            device_cookie,
+        })
     }
 
     pub fn logout(&self, session: &SessionUser) -> Result<()> {
@@ -149,7 +180,9 @@ impl Accounts {
             ));
         }
         let user = &session.user;
-        let user_key = format!("user:{}", user.username.to_lowercase());
+        // A count of its own: guesses at the login form must not keep a user who is logged
+        // in from changing the password.
+        let user_key = format!("password:{}", user.id);
         self.throttle
             .reserve(&[&user_key])
             .map_err(Error::TooManyAttempts)?;
@@ -332,7 +365,11 @@ mod tests {
             Some(pw.clone()),
         )
         .unwrap();
-        let login = || a.login("ann", pw.expose(), "test").unwrap().session_id;
+        let login = || {
+            a.login("ann", pw.expose(), "test", None)
+                .unwrap()
+                .session_id
+        };
         // Idle: alive while used at least once a week, gone after a week without use.
         let s = login();
         clock.advance(SESSION_IDLE_SECS - 60);
@@ -349,6 +386,73 @@ mod tests {
         }
         clock.advance(3600);
         assert!(a.session(&s).is_none(), "past the absolute limit");
+    }
+
+    #[test]
+    fn a_known_device_has_its_own_count_and_others_share_the_names() {
+        let (_db, clock, a) = accounts("device");
+        let pw = NewPassword::parse("ann's own password").unwrap();
+        let ann = Username::parse("ann").unwrap();
+        a.add_user(ann, Role::Admin, Some(pw.clone())).unwrap();
+        let right = pw.expose();
+        let laptop = a
+            .login("ann", right, "10.0.0.1", None)
+            .unwrap()
+            .device_cookie;
+        let locked = |r: Result<LoggedIn>| matches!(r, Err(Error::TooManyAttempts(_)));
+        // Five guesses from five addresses without a cookie: the name waits for them all.
+        for i in 0..5 {
+            let guess = a.login("ann", "wrong-wrong", &format!("203.0.113.{i}"), None);
+            assert!(matches!(guess, Err(Error::BadCredentials)));
+        }
+        assert!(locked(a.login("ann", right, "203.0.113.9", None)));
+        let mut forged = laptop.clone();
+        let last = forged.pop().unwrap();
+        forged.push(if last == '0' { '1' } else { '0' });
+        assert!(locked(a.login("ann", right, "203.0.113.9", Some(&forged))));
+        // The laptop is not, and its own guesses lock only itself.
+        let laptop = a
+            .login("ann", right, "10.0.0.1", Some(&laptop))
+            .unwrap()
+            .device_cookie;
+        for i in 0..5 {
+            let guess = a.login("ann", "wrong-wrong", &format!("10.0.1.{i}"), Some(&laptop));
+            assert!(matches!(guess, Err(Error::BadCredentials)));
+        }
+        assert!(locked(a.login("ann", right, "10.0.0.1", Some(&laptop))));
+        clock.advance(1);
+        let again = a.login("ann", right, "10.0.0.1", Some(&laptop)).unwrap();
+        // A new password makes every earlier cookie name no device.
+        let session = a.session(&again.session_id).unwrap();
+        a.change_password(&session, right, "a newer password", None)
+            .unwrap();
+        clock.advance(2);
+        let before = a.login("ann", "wrong-wrong", "10.0.0.1", Some(&again.device_cookie));
+        assert!(matches!(before, Err(Error::BadCredentials)));
+        assert!(
+            locked(a.login(
+                "ann",
+                "a newer password",
+                "10.0.0.2",
+                Some(&again.device_cookie)
+            )),
+            "counted with the others: the name still waits"
+        );
+    }
+
+    #[test]
+    fn guesses_at_the_login_form_do_not_stop_a_password_change() {
+        let (_db, _clock, a) = accounts("change-throttle");
+        let pw = NewPassword::parse("bob's own password").unwrap();
+        let bob = Username::parse("bob").unwrap();
+        a.add_user(bob, Role::Viewer, Some(pw.clone())).unwrap();
+        let s = a.login("bob", pw.expose(), "10.0.0.1", None).unwrap();
+        for i in 0..6 {
+            let _ = a.login("bob", "wrong-wrong", &format!("203.0.113.{i}"), None);
+        }
+        let session = a.session(&s.session_id).unwrap();
+        a.change_password(&session, pw.expose(), "bob's newer password", None)
+            .unwrap();
     }
 
     #[test]

@@ -8,11 +8,18 @@ use serde::Deserialize;
 use super::Web;
 use super::input::{Field, Text, cookie};
 use super::{ApiError, Call, pages, redirect};
-use crate::domain::{self, accounts::SESSION_MAX_SECS};
+use crate::domain::{
+    self,
+    accounts::{DEVICE_COOKIE_SECS, SESSION_MAX_SECS},
+};
 use crate::model::SessionUser;
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "lanstat_session";
+/// The device cookie's name: a browser that has logged in as a user before (see
+/// `Accounts::login`). Only the login form needs it, so only `/login` gets it; `Lax`, as it
+/// identifies no session and is sent with nothing but a login.
+pub const DEVICE_COOKIE: &str = "lanstat_device";
 
 /// The live session named by the request's cookie.
 pub fn resolve(app: &Web, call: &Call) -> Option<SessionUser> {
@@ -24,6 +31,13 @@ fn session_cookie(call: &Call, value: &str, max_age: i64) -> String {
     let secure = if call.https { "; Secure" } else { "" };
     format!(
         "{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"
+    )
+}
+
+fn device_cookie(call: &Call, value: &str) -> String {
+    let secure = if call.https { "; Secure" } else { "" };
+    format!(
+        "{DEVICE_COOKIE}={value}; Path=/login; HttpOnly; SameSite=Lax; Max-Age={DEVICE_COOKIE_SECS}{secure}"
     )
 }
 
@@ -45,7 +59,11 @@ pub fn login(app: &Web, call: &mut Call) -> Result<Response, ApiError> {
     let b: LoginBody = call.input()?;
     let username = b.username.text("username")?.unwrap_or_default();
     let password = b.password.text("password")?.unwrap_or_default();
-    let logged_in = match app.accounts.login(&username, &password, &call.client) {
+    let device = cookie(call.header("Cookie"), DEVICE_COOKIE);
+    let logged_in = match app
+        .accounts
+        .login(&username, &password, &call.client, device)
+    {
         Ok(l) => l,
         Err(e) if call.wants_json() => return Err(e.into()),
         // The page shows the form again, with the name as typed and the message.
@@ -76,7 +94,9 @@ pub fn login(app: &Web, call: &mut Call) -> Result<Response, ApiError> {
     } else {
         redirect(next)
     };
-    with_cookie(reply, &cookie)
+    // The session's cookie last: simple clients that keep one Set-Cookie keep the last.
+    let device = device_cookie(call, &logged_in.device_cookie);
+    with_cookie(with_cookie(reply, &device)?, &cookie)
 }
 
 /// `GET` or `POST /logout`: ends this session.
@@ -145,6 +165,8 @@ pub fn me(app: &Web, call: &mut Call) -> Result<Response, ApiError> {
             "must_change_password": s.user.must_change_password,
             "poll_interval_secs": app.config.poll_interval.as_secs(),
             "version": crate::VERSION,
+            // What the dashboard's banner says; no database query, unlike /healthz.
+            "troubles": app.health.troubles(),
         }),
     ))
 }
