@@ -11,7 +11,7 @@ fn banner_is_printed_as_the_original() {
     let out = agent.proc.output();
     let banner = agent
         .proc
-        .wait_for(Duration::from_secs(5), |l| l == "======================");
+        .wait_for(Duration::from_secs(60), |l| l == "======================");
     assert!(banner.is_some(), "{out}");
     let out = agent.proc.output();
     assert!(out.contains("=== CLIENT STARTED ==="), "{out}");

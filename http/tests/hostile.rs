@@ -161,11 +161,9 @@ fn bodies_that_never_come_never_lock_out_a_client() {
     }
     // Every slot waiting for a body: the longest-waiting is closed to make room each time.
     let held: Vec<Conn> = (0..cap).map(|_| send_head()).collect();
-    let deadline = Instant::now() + Duration::from_secs(2);
-    while srv.ran("/echo") < cap / 2 + cap {
-        assert!(Instant::now() < deadline, "the handlers did not all start");
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    until("every handler started", || {
+        srv.ran("/echo") >= cap / 2 + cap
+    });
     for _ in 0..5 {
         srv.assert_serving();
     }
@@ -180,14 +178,9 @@ fn when_every_connection_is_busy_a_new_one_gets_503() {
     let mut busy: Vec<Conn> = (0..cap)
         .map(|_| srv.send(b"GET /block HTTP/1.1\r\nHost: t\r\n\r\n"))
         .collect();
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while srv.seen.blocked.load(std::sync::atomic::Ordering::SeqCst) < cap {
-        assert!(
-            Instant::now() < deadline,
-            "the blocking requests did not all start"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    until("every blocking request started", || {
+        srv.seen.blocked.load(std::sync::atomic::Ordering::SeqCst) >= cap
+    });
     let out = exchange_raw(srv.addr, b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n");
     assert_status(&out, 503);
     assert!(

@@ -7,7 +7,6 @@ mod util;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::{Read, Write};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
 
 use util::*;
 
@@ -61,7 +60,9 @@ fn send_then_read(
 fn peak_heap_does_not_grow_with_what_clients_send() {
     let srv = start(limits());
     srv.assert_serving();
-    std::thread::sleep(Duration::from_millis(100));
+    until("the serving check's connection ended", || {
+        srv.connections() == 0
+    });
     let baseline = CURRENT.load(Ordering::SeqCst);
     PEAK.store(baseline, Ordering::SeqCst);
 

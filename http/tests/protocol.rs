@@ -120,9 +120,9 @@ fn stop_finishes_requests_in_hand_and_closes_idle_ones() {
     let mut idle = srv.send(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n");
     assert_eq!(idle.answer().status, 200);
     let mut busy = srv.send(b"GET /block HTTP/1.1\r\nHost: t\r\n\r\n");
-    while srv.seen.blocked.load(std::sync::atomic::Ordering::SeqCst) == 0 {
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    until("the blocking request started", || {
+        srv.seen.blocked.load(std::sync::atomic::Ordering::SeqCst) > 0
+    });
     let addr = srv.addr;
     let stopper = srv.stop_in_background();
     // Stopping closes the idle connection at once; the busy request, released after that, is

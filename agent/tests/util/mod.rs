@@ -7,6 +7,7 @@ mod testkit;
 pub use testkit::*;
 
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 pub fn bin() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_lanstat-agent"))
@@ -37,6 +38,23 @@ impl Agent {
 
     pub fn get(&self, path: &str) -> Resp {
         get_as(self.proc.addr, path, &format!("Bearer {}", self.token))
+    }
+}
+
+/// Waits until `cond` gives a value, checking every 100 ms, for at most 60 s (generous, so
+/// that a busy machine only makes a test slower, never wrong); panics naming `what` if it
+/// never does. The server's tests have the same helper.
+pub fn until<T>(what: &str, mut cond: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(v) = cond() {
+            return v;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "never happened within 60 s: {what}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
     }
 }
 

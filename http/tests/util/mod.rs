@@ -159,6 +159,19 @@ impl Drop for TestServer {
     }
 }
 
+/// Waits until `cond` holds, checking every 10 ms, for at most 60 s (generous, so that a busy
+/// machine only makes a test slower, never wrong); panics naming `what` if it never does.
+pub fn until(what: &str, cond: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !cond() {
+        assert!(
+            Instant::now() < deadline,
+            "never happened within 60 s: {what}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 pub fn connect(addr: SocketAddr) -> TcpStream {
     let s = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).expect("connect");
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
