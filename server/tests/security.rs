@@ -303,3 +303,61 @@ fn parallel_guesses_get_no_more_checks_than_the_throttle_allows() {
         parallel_guesses(&s, 101, Some(&laptop))
     );
 }
+
+#[test]
+fn a_get_of_logout_only_shows_the_button_and_its_post_logs_out() {
+    let pw = made_up_secret("logout");
+    let s = Server::with_admin_password(&pw);
+    let mut c = s.admin_with(&pw);
+    let cookie = format!("lanstat_session={}", c.cookie.clone().unwrap());
+    // A GET, as a link or an image on any page of the site sends it, ends nothing.
+    let r = request(s.addr(), "GET", "/logout", &[("Cookie", &cookie)], b"");
+    assert_eq!(r.status, 200);
+    let page = r.text();
+    assert!(
+        page.contains(r#"<form id="logout" method="post" action="/logout""#),
+        "{page}"
+    );
+    assert!(page.contains(r#"<button class="button" type="submit">Log out</button>"#));
+    assert!(page.contains("<strong>admin</strong>"), "{page}");
+    assert_eq!(set_cookie(&r, "lanstat_session"), None);
+    assert_eq!(c.get("/api/me").status, 200, "still logged in");
+    // The password page logs out by the same form, not by a link.
+    let page = request(
+        s.addr(),
+        "GET",
+        "/change_password",
+        &[("Cookie", &cookie)],
+        b"",
+    )
+    .text();
+    assert!(page.contains(r#"type="submit" form="logout">Log out</button>"#));
+    assert!(page.contains(r#"<form id="logout" method="post" action="/logout"></form>"#));
+    assert!(!page.contains(r#"href="/logout""#), "{page}");
+    // A POST from another site is refused.
+    let r = request(
+        s.addr(),
+        "POST",
+        "/logout",
+        &[("Cookie", &cookie), ("Sec-Fetch-Site", "cross-site")],
+        b"",
+    );
+    assert_eq!(r.status, 403);
+    assert_eq!(c.get("/api/me").status, 200, "still logged in");
+    // Without a session the page sends to the login.
+    let r = request(s.addr(), "GET", "/logout", &[], b"");
+    assert_eq!((r.status, r.header("location")), (303, Some("/login")));
+    // The button's POST logs out.
+    let origin = format!("http://{}", s.addr());
+    let form = [
+        ("Cookie", cookie.as_str()),
+        ("Origin", origin.as_str()),
+        ("Sec-Fetch-Site", "same-origin"),
+        ("Content-Type", "application/x-www-form-urlencoded"),
+    ];
+    let r = request(s.addr(), "POST", "/logout", &form, b"");
+    assert_eq!((r.status, r.header("location")), (303, Some("/login")));
+    let cleared = set_cookie(&r, "lanstat_session").expect("the cookie is cleared");
+    assert!(cleared.contains("Max-Age=0"), "{cleared}");
+    assert_eq!(c.get("/api/me").status, 401, "the session has ended");
+}

@@ -86,7 +86,7 @@ const ROUTES: &[Route] = &[
     get("/", User, pages::dashboard),
     get("/login", Public, pages::login),
     post("/login", Public, session::login),
-    get("/logout", Public, session::logout),
+    get("/logout", Public, pages::logout),
     post("/logout", Public, session::logout),
     get("/change_password", Pending, pages::change_password),
     post("/change_password", Pending, session::change_password),

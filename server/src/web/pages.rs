@@ -65,6 +65,7 @@ enum Page {
     Alerts,
     Login,
     ChangePassword,
+    Logout,
     Forbidden,
 }
 
@@ -73,18 +74,19 @@ enum Page {
 enum Frame {
     /// The skip link and the header above the page, the nav entry for this path marked current.
     App(&'static str),
-    /// One narrow column without the header: logging in, the password, the refusal.
+    /// One narrow column without the header: logging in and out, the password, the refusal.
     Narrow,
 }
 
 impl Page {
-    const ALL: [Page; 7] = [
+    const ALL: [Page; 8] = [
         Page::Dashboard,
         Page::Manage,
         Page::Users,
         Page::Alerts,
         Page::Login,
         Page::ChangePassword,
+        Page::Logout,
         Page::Forbidden,
     ];
 
@@ -96,13 +98,14 @@ impl Page {
             Page::Alerts => (html_file!("alerts.html"), Frame::App("/alerts")),
             Page::Login => (html_file!("login.html"), Frame::Narrow),
             Page::ChangePassword => (html_file!("change_password.html"), Frame::Narrow),
+            Page::Logout => (html_file!("logout.html"), Frame::Narrow),
             Page::Forbidden => (html_file!("forbidden.html"), Frame::Narrow),
         }
     }
 
     /// The whole page, assembled at first use.
     fn html(self) -> &'static str {
-        static BUILT: LazyLock<[String; 7]> = LazyLock::new(|| {
+        static BUILT: LazyLock<[String; 8]> = LazyLock::new(|| {
             Page::ALL.map(|p| {
                 let (file, frame) = p.source();
                 assemble(file, frame)
@@ -450,6 +453,18 @@ pub fn change_password_page(status: StatusCode, error: &str, forced: bool) -> Re
         .replace("{{forced_hidden}}", if forced { "" } else { " hidden" })
         .replace("{{back_hidden}}", if forced { " hidden" } else { "" });
     page(status, &html)
+}
+
+/// `GET /logout`: the button that logs out, by a form's POST, which the same-origin check
+/// guards; a link or an image on another page of the same site cannot end a session.
+pub fn logout(_app: &Web, call: &mut Call) -> Result<Response, ApiError> {
+    let Some(s) = &call.session else {
+        return Ok(super::redirect("/login"));
+    };
+    let html = Page::Logout
+        .html()
+        .replace("{{username}}", &escape(&s.user.username));
+    Ok(page(StatusCode::OK, &html))
 }
 
 /// What a viewer who opens an admin page sees, instead of the API's JSON.

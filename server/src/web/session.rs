@@ -99,7 +99,8 @@ pub fn login(app: &Web, call: &mut Call) -> Result<Response, ApiError> {
     with_cookie(with_cookie(reply, &device)?, &cookie)
 }
 
-/// `GET` or `POST /logout`: ends this session.
+/// `POST /logout`: ends this session. Only a POST, which the same-origin check guards: a
+/// `GET` shows the page with the button (`pages::logout`).
 pub fn logout(app: &Web, call: &mut Call) -> Result<Response, ApiError> {
     if let Some(s) = &call.session {
         app.accounts.logout(s)?;
