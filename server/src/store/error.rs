@@ -15,6 +15,9 @@ pub enum StoreError {
     NotFound,
     /// The writer thread has stopped.
     Closed,
+    /// The file is not a lanstat database (another program's, or not SQLite at all), and
+    /// what it holds; it was left as it was.
+    Foreign(String),
     /// The file was made by a newer lanstat.
     TooNew {
         found: i64,
@@ -27,7 +30,10 @@ impl std::fmt::Display for StoreError {
         match self {
             StoreError::Sqlite(e) => write!(f, "database error: {e}"),
             StoreError::Full => f.write_str("database or disk is full"),
-            StoreError::Taken(m) | StoreError::Refused(m) | StoreError::Backup(m) => f.write_str(m),
+            StoreError::Taken(m)
+            | StoreError::Refused(m)
+            | StoreError::Backup(m)
+            | StoreError::Foreign(m) => f.write_str(m),
             StoreError::NotFound => f.write_str("not found"),
             StoreError::Closed => f.write_str("database writer has stopped"),
             StoreError::TooNew { found, known } => write!(

@@ -78,6 +78,8 @@ pub struct Store {
 impl Store {
     /// Opens (creating if needed) and migrates the database, then starts the writer thread.
     pub fn open(path: &Path) -> Result<Arc<Store>> {
+        // Before anything writes: another program's database is refused untouched.
+        schema::check_file(path)?;
         let mut conn = open_connection(path, false)?;
         schema::migrate(&mut conn)?;
         restrict_permissions(path);

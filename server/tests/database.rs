@@ -1,0 +1,192 @@
+//! The database file: only an empty file, ours or the original server's is opened for writing;
+//! anything else is refused and left byte for byte as it was.
+
+mod util;
+
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+use util::*;
+
+/// The original Flask server's tables, exactly as it created them.
+const ORIGINAL_TABLES: &str = "
+CREATE TABLE users (id INTEGER PRIMARY KEY AUTOINCREMENT, username TEXT UNIQUE NOT NULL,
+    password_hash TEXT NOT NULL, created_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP);
+CREATE TABLE computers (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT UNIQUE NOT NULL,
+    url TEXT NOT NULL, token TEXT NOT NULL, last_seen TIMESTAMP, status TEXT DEFAULT 'offline');
+CREATE TABLE stats (id INTEGER PRIMARY KEY AUTOINCREMENT, computer_id INTEGER,
+    timestamp TIMESTAMP DEFAULT CURRENT_TIMESTAMP, cpu_percent REAL, memory_total INTEGER,
+    memory_used INTEGER, memory_percent REAL, disk_total INTEGER, disk_used INTEGER,
+    disk_percent REAL, network_bytes_sent INTEGER, network_bytes_recv INTEGER,
+    network_sent_per_sec REAL DEFAULT 0, network_recv_per_sec REAL DEFAULT 0,
+    FOREIGN KEY (computer_id) REFERENCES computers (id));
+INSERT INTO users (username, password_hash, created_at) VALUES ('ann', 'x', '2024-05-01 10:00:00');
+";
+
+/// Another program's database: a notes app's tables and rows.
+const NOTES_APP: &str = "
+CREATE TABLE notes (id INTEGER PRIMARY KEY, title TEXT NOT NULL, body TEXT);
+CREATE TABLE tags (note_id INTEGER REFERENCES notes (id), tag TEXT);
+INSERT INTO notes (title, body) VALUES ('shopping', 'milk'), ('ideas', 'a monitor');
+INSERT INTO tags VALUES (1, 'home');
+";
+
+/// SHA-256 of the file at `p`.
+fn hash(p: &Path) -> String {
+    let bytes = std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The files SQLite keeps beside a database (`-wal`, `-shm`, `-journal`) that exist now.
+fn beside(db: &Path) -> Vec<PathBuf> {
+    ["-wal", "-shm", "-journal"]
+        .iter()
+        .map(|s| {
+            let mut p = db.as_os_str().to_owned();
+            p.push(s);
+            PathBuf::from(p)
+        })
+        .filter(|p| p.exists())
+        .collect()
+}
+
+/// Makes the database `sql` describes at `db`, closed, in rollback-journal mode unless the SQL
+/// says otherwise.
+fn make(db: &Path, sql: &str) {
+    rusqlite::Connection::open(db)
+        .unwrap()
+        .execute_batch(sql)
+        .unwrap();
+}
+
+/// Asserts that serving and every offline command refuse the file at `db` with exit code 1,
+/// saying `why` and that nothing was changed, and that the file is then byte for byte what it
+/// was, with nothing new beside it.
+fn refused_untouched(dir: &Path, db: &Path, why: &str) {
+    let (before, around) = (hash(db), beside(db));
+    let db_arg = db.to_str().unwrap();
+    for args in [
+        &["--listen", "127.0.0.1:0", "--no-local", "--db", db_arg][..],
+        &["backup", "copy.db", "--db", db_arg],
+        &["reset-password", "admin", "--db", db_arg],
+        &["token", "list", "--db", db_arg],
+    ] {
+        let (code, out, err) = run_server(args, dir);
+        assert_eq!(code, 1, "{args:?}: {out}{err}");
+        assert!(err.contains(why), "{args:?}: {err}");
+        assert!(err.contains("nothing was changed"), "{args:?}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+        assert_eq!(hash(db), before, "{args:?} changed the file");
+        assert_eq!(beside(db), around, "{args:?} left files beside it");
+    }
+    assert!(!dir.join("copy.db").exists());
+}
+
+#[test]
+fn another_programs_database_is_refused_and_left_byte_for_byte() {
+    let dir = TempDir::new("foreign");
+    let db = dir.join("notes.db");
+    make(&db, NOTES_APP);
+    refused_untouched(
+        dir.path(),
+        &db,
+        "holds the tables notes, tags, not lanstat's (nor the original server's users, computers, stats)",
+    );
+}
+
+#[test]
+fn a_foreign_database_in_wal_mode_is_refused_untouched_open_or_closed() {
+    let dir = TempDir::new("foreign-wal");
+    let db = dir.join("app.db");
+    make(&db, &format!("PRAGMA journal_mode = WAL; {NOTES_APP}"));
+    assert!(beside(&db).is_empty(), "closed cleanly, checkpointed");
+    refused_untouched(dir.path(), &db, "holds the tables notes, tags");
+
+    // The other program still running, its last writes only in its -wal.
+    let app = rusqlite::Connection::open(&db).unwrap();
+    app.execute_batch(
+        "PRAGMA wal_autocheckpoint = 0; INSERT INTO notes (title) VALUES ('unsaved');
+         CREATE TABLE drafts (id)",
+    )
+    .unwrap();
+    let wal = beside(&db).remove(0);
+    let wal_before = hash(&wal);
+    refused_untouched(dir.path(), &db, "holds the tables drafts, notes, tags");
+    assert_eq!(hash(&wal), wal_before, "its -wal is as it was");
+    let n: i64 = app
+        .query_row("SELECT count(*) FROM notes", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 3);
+}
+
+#[test]
+fn the_original_tables_with_a_column_more_or_less_are_refused_untouched() {
+    let dir = TempDir::new("original-ish");
+    let more = dir.join("more.db");
+    make(
+        &more,
+        &ORIGINAL_TABLES.replace("last_seen TIMESTAMP,", "last_seen TIMESTAMP, owner TEXT,"),
+    );
+    refused_untouched(
+        dir.path(),
+        &more,
+        "looks like the original server's but is not (computers has a column owner the original did not)",
+    );
+    let less = dir.join("less.db");
+    make(
+        &less,
+        &ORIGINAL_TABLES.replace("network_recv_per_sec REAL DEFAULT 0,", ""),
+    );
+    refused_untouched(
+        dir.path(),
+        &less,
+        "stats has no column network_recv_per_sec",
+    );
+}
+
+#[test]
+fn a_file_that_is_not_a_database_or_is_from_a_newer_release_is_left_as_it_was() {
+    let dir = TempDir::new("not-sqlite");
+    let text = dir.join("notes.txt");
+    std::fs::write(&text, "milk\neggs\n".repeat(20)).unwrap();
+    refused_untouched(dir.path(), &text, "is not an SQLite database");
+
+    let newer = dir.join("newer.db");
+    make(&newer, "PRAGMA user_version = 999");
+    let before = hash(&newer);
+    assert_fails(
+        &["--listen", "127.0.0.1:0", "--db", newer.to_str().unwrap()],
+        dir.path(),
+        "newer than this lanstat-server",
+    );
+    assert_eq!(hash(&newer), before);
+    assert!(beside(&newer).is_empty());
+}
+
+#[test]
+fn the_original_servers_exact_tables_and_an_empty_file_are_opened() {
+    let dir = TempDir::new("original");
+    let db = dir.join("stats.db");
+    make(&db, ORIGINAL_TABLES);
+    let before = hash(&db);
+    let s = Server::start_in(dir, &["--no-local"], &[]);
+    assert!(
+        s.proc.output().contains("event=schema_migrated version=2"),
+        "{}",
+        s.proc.output()
+    );
+    assert_ne!(hash(&s.db()), before);
+    let version: i64 = rusqlite::Connection::open(s.db())
+        .unwrap()
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, lanstat_server::store::SCHEMA_VERSION);
+
+    let dir = TempDir::new("empty");
+    std::fs::write(dir.join("stats.db"), "").unwrap();
+    let s = Server::start_in(dir, &["--no-local"], &[]);
+    assert!(s.password.is_some(), "a new database, a first admin");
+}
