@@ -1,11 +1,13 @@
 //! The database file: only an empty file, ours or the original server's is opened for writing;
-//! anything else is refused and left byte for byte as it was.
+//! anything else is refused and left byte for byte as it was. Backups are private from their
+//! first byte and never replace a file.
 
 mod util;
 
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
+use util::fake_agent::{Behaviour, FakeAgent, original_json};
 use util::*;
 
 /// The original Flask server's tables, exactly as it created them.
@@ -189,4 +191,57 @@ fn the_original_servers_exact_tables_and_an_empty_file_are_opened() {
     std::fs::write(dir.join("stats.db"), "").unwrap();
     let s = Server::start_in(dir, &["--no-local"], &[]);
     assert!(s.password.is_some(), "a new database, a first admin");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_backup_is_private_even_under_umask_0_and_never_replaces_a_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let fake = FakeAgent::start(Behaviour::Body(original_json("busy", 1, 1)));
+    let (s, mut c) = logged_in(&["--no-local"]);
+    let id = c.add_computer("busy", &fake.url(), "0123456789abcdef");
+    c.wait_computer(id, "online", |v| v["status"] == "online");
+    let (db, dest) = (s.db(), s.dir.join("backup.db"));
+    let backup = |dest: &Path| {
+        let script = "umask 000; exec \"$0\" \"$@\"";
+        let bin = server_bin().to_str().unwrap();
+        let args = [
+            "-c",
+            script,
+            bin,
+            "backup",
+            dest.to_str().unwrap(),
+            "--db",
+            db.to_str().unwrap(),
+        ];
+        run(Path::new("/bin/sh"), &args, s.dir.path(), &[])
+    };
+    let (code, out, err) = backup(&dest);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("integrity check ok"), "{out}");
+    let mode = std::fs::metadata(&dest).unwrap().permissions().mode() & 0o777;
+    assert_eq!(format!("{mode:o}"), "600");
+    let copy = rusqlite::Connection::open(&dest).unwrap();
+    let computers: i64 = copy
+        .query_row("SELECT count(*) FROM computers", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(computers, 1);
+
+    let before = hash(&dest);
+    let (code, _, err) = backup(&dest);
+    assert_eq!(code, 1);
+    assert!(err.contains("exists already"), "{err}");
+    assert_eq!(hash(&dest), before);
+
+    let other = s.dir.join("other.db");
+    let partial = s.dir.join("other.db.partial");
+    std::fs::write(&partial, "an interrupted backup").unwrap();
+    let (code, _, err) = backup(&other);
+    assert_eq!(code, 1);
+    assert!(err.contains("other.db.partial exists"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(&partial).unwrap(),
+        "an interrupted backup"
+    );
+    assert!(!other.exists());
 }

@@ -14,6 +14,7 @@ pub mod tiers;
 pub mod tokens;
 pub mod users;
 
+mod backup;
 mod error;
 mod query;
 
@@ -172,10 +173,10 @@ impl Store {
             .clear();
     }
 
-    /// Copies the database to `dest` while others may be writing, with SQLite's online
-    /// backup API; the copy is consistent and checked before it is reported done.
+    /// Copies the database to `dest` while others may be writing (see `backup.rs`); the
+    /// copy is consistent and checked before it is reported done.
     pub fn backup_to(&self, dest: &Path) -> Result<()> {
-        self.read(|conn| backup(conn, dest))
+        self.read(|conn| backup::backup(conn, dest))
     }
 }
 
@@ -259,36 +260,6 @@ fn restrict_permissions(path: &Path) {
             let _ = std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600));
         }
     }
-}
-
-fn backup(conn: &Connection, dest: &Path) -> Result<()> {
-    if dest.exists() {
-        return Err(StoreError::Backup(format!(
-            "{} exists already; choose a new file",
-            dest.display()
-        )));
-    }
-    let tmp = dest.with_extension("partial");
-    let _ = std::fs::remove_file(&tmp);
-    {
-        let mut out = Connection::open(&tmp)?;
-        let b = rusqlite::backup::Backup::new(conn, &mut out)?;
-        // Copy in steps so writers are never blocked for long.
-        b.run_to_completion(256, Duration::from_millis(5), None)?;
-    }
-    let check = Connection::open(&tmp)?;
-    let verdict: String = check.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
-    drop(check);
-    if verdict != "ok" {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(StoreError::Backup(format!(
-            "the copy failed its integrity check: {verdict}"
-        )));
-    }
-    restrict_permissions(&tmp);
-    std::fs::rename(&tmp, dest)
-        .map_err(|e| StoreError::Backup(format!("cannot write {}: {e}", dest.display())))?;
-    Ok(())
 }
 
 /// A query that touches nothing: whether the database answers.
