@@ -298,7 +298,7 @@ flow("an agent is added from the Manage page after a connection test", async () 
   const form = page.locator("#computer-form");
   // A bad address is explained beside the address field.
   await form.getByLabel("Name").fill("Workshop");
-  await form.getByLabel("Agent address").fill("raspberrypi:8000");
+  await form.getByLabel("Agent address").fill("http://raspberrypi:99999");
   await form.getByLabel("Token").fill("x");
   await referencesHold();
   assert.equal(await form.getByLabel("Agent address").getAttribute("aria-describedby"), "url-hint url-error");
@@ -306,7 +306,7 @@ flow("an agent is added from the Manage page after a connection test", async () 
   await form.getByRole("button", { name: "Add computer" }).click();
   const urlError = page.locator("#url-error");
   await urlError.waitFor();
-  assert.match(await urlError.innerText(), /must start with http:\/\/ or https:\/\//);
+  assert.match(await urlError.innerText(), /port must be a number from 1 to 65535/);
   assert.equal(await form.getByLabel("Agent address").getAttribute("aria-invalid"), "true");
 
   const result = await addComputer("Workshop", agent.url, agent.token, { test: true });
@@ -316,7 +316,7 @@ flow("an agent is added from the Manage page after a connection test", async () 
 
   // A wrong token and a dead address, so the dashboard shows every status.
   const wrong = await addComputer("Garage NAS", agent.url, "00000000-0000-4000-8000-000000000000", { test: true });
-  assert.match(wrong, /refused the token/);
+  assert.equal(wrong, "Wrong token: the agent answered 401.");
   await addComputer("Attic Pi", "http://127.0.0.1:9", "a79a6575-3178-44fa-8ed0-48581ae5caec");
   await page.locator("#computers tbody tr", { hasText: "Attic Pi" }).locator(".status-offline").waitFor();
   await shot("manage-desktop-light");
@@ -325,6 +325,38 @@ flow("an agent is added from the Manage page after a connection test", async () 
   await shot("manage-phone-dark", { full: true });
   await page.emulateMedia({ colorScheme: "light" });
   await page.setViewportSize(DESKTOP);
+  clean();
+});
+
+flow("Manage completes a bare address, says a wrong token plainly and clears an old result", async () => {
+  await page.goto(`${server.url}/manage`);
+  const form = page.locator("#computer-form");
+  const address = form.getByLabel("Agent address");
+  const result = page.locator("#test-result");
+  assert.match(await page.locator("#token-hint").innerText(), /\/var\/lib\/lanstat-agent\/token.*client_token\.txt/);
+  assert.match(await page.locator("#url-hint").innerText(), /http:\/\/.*:8000/);
+  // No scheme: http:// is added; no port either: the agent's 8000 too.
+  await address.fill("raspberrypi.local");
+  await address.press("Tab");
+  assert.equal(await address.inputValue(), "http://raspberrypi.local:8000");
+  const bare = agent.url.replace(/^http:\/\//, "");
+  await address.fill(bare);
+  await form.getByLabel("Token").fill("00000000-0000-4000-8000-000000000000");
+  await form.getByRole("button", { name: "Test connection" }).click();
+  await page.locator("#test-result:not([hidden])").waitFor();
+  assert.equal(await address.inputValue(), agent.url, "the tested address is the completed one");
+  assert.equal(await result.innerText(), "Wrong token: the agent answered 401.");
+  assert.equal(await result.locator("strong").innerText(), "Wrong token:");
+  await shot("manage-wrong-token");
+  // A new error (no name) does not sit under the old result.
+  await form.getByLabel("Token").fill(agent.token);
+  await form.getByRole("button", { name: "Test connection" }).click();
+  await page.locator("#test-result.ok:not([hidden])").waitFor();
+  allowed.push(/status of 422/);
+  await form.getByRole("button", { name: "Add computer" }).click();
+  await page.locator("#name-error:not([hidden])").waitFor();
+  assert.ok(await result.isHidden(), "the old result is cleared when the new error shows");
+  await page.goto(server.url);
   clean();
 });
 
@@ -343,7 +375,7 @@ flow("the card turns online with real figures and refreshes by itself", async ()
   assert.ok(!/^0 B/.test(mem) && !/^0 B/.test(disk), `memory and disk are non-zero: ${mem}, ${disk}`);
   assert.match(await c.locator(".net-up dd").innerText(), /^[\d.]+ (B|KB|MB|GB)\/s$/);
   await card("Garage NAS").locator(".status-error").waitFor();
-  assert.match(await card("Garage NAS").locator(".card-reason").innerText(), /refused the token/);
+  assert.match(await card("Garage NAS").locator(".card-reason").innerText(), /wrong token: the agent answered 401/i);
   await card("Attic Pi").locator(".status-offline[title]").waitFor();
   assert.match(await card("Attic Pi").locator(".status").getAttribute("title"), /refused/, "the reason shows on hover");
   assert.match(await card("Attic Pi").locator(".card-reason").innerText(), /refused/, "and in text");

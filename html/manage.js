@@ -1,5 +1,6 @@
 // Manage computers: the list with status, add (after an optional connection test), edit and
-// remove after a confirmation. Server errors are shown beside the field they name.
+// remove after a confirmation. Server errors are shown beside the field they name. An address
+// typed without a scheme is completed to the agent's usual http://HOST:8000.
 import { $, ago, api, busy, cell, clearErrors, el, formData, frame, itemForm, loadRows, notice, percent, rowButton, showError, statusBadge } from "./app.js";
 
 const form = $("#computer-form");
@@ -40,6 +41,39 @@ function load() {
 
 // ---- form ---------------------------------------------------------------------------------
 
+/**
+ * An agent's address as typed, completed: without a scheme it gets `http://`, and then
+ * without a port the agent's default 8000 (`pi.local` → `http://pi.local:8000`). An address
+ * with a scheme is left as typed, for the server to check.
+ */
+function completeAddress(typed) {
+  const v = typed.trim();
+  if (!v || /^[a-z][a-z0-9+.-]*:\/\//i.test(v)) return v;
+  const m = v.match(/^(\[[^\]/]*\]|[^/:[\]]+)(:\d*)?(\/.*)?$/);
+  if (!m) return `http://${v}`;
+  const port = m[2] && m[2] !== ":" ? m[2] : ":8000";
+  return `http://${m[1]}${port}${m[3] || ""}`;
+}
+
+/** Completes the address field in place, so what is sent is what the user sees. */
+function completeUrlField() {
+  const url = $("#url");
+  if (url.disabled) return;
+  const done = completeAddress(url.value);
+  if (done !== url.value) url.value = done;
+}
+
+/** The token hint for a new agent: where the agent keeps its token. */
+function tokenHint() {
+  return [
+    "Printed by the agent when started by hand. Under systemd it is in ",
+    el("code", null, "/var/lib/lanstat-agent/token"),
+    " (read it with sudo); otherwise in ",
+    el("code", null, "client_token.txt"),
+    " where the agent was started.",
+  ];
+}
+
 const editor = itemForm(form, {
   url: "/api/computers",
   say,
@@ -47,6 +81,10 @@ const editor = itemForm(form, {
   added: "Its figures appear after the next poll.",
   removing: "It will no longer be polled, and its history will be deleted.",
   prepare(body) {
+    // A new error below must not sit under an old test's result.
+    result.hidden = true;
+    completeUrlField();
+    if (body.url !== undefined) body.url = $("#url").value;
     if (!editor.editing) delete body.enabled;
     return body;
   },
@@ -57,7 +95,7 @@ const editor = itemForm(form, {
     $("#token").disabled = false;
     $("#test").hidden = false;
     $("#token").placeholder = "";
-    $("#token-hint").replaceChildren("Printed by the agent at start, and kept in its ", el("code", null, "client_token.txt"), ".");
+    $("#token-hint").replaceChildren(...tokenHint());
   },
   fill(c) {
     $("#enabled-field").hidden = false;
@@ -90,8 +128,14 @@ function showResult(r) {
     ].filter(Boolean);
     result.append(el("span", null, ` ${details.join(" · ")}.`));
   } else {
-    result.append(el("strong", null, r.status === "offline" ? "Not reachable." : "The agent answered, but wrongly."));
-    result.append(el("span", null, ` ${r.reason || r.message}.`));
+    // The reason says what went wrong first ("wrong token: the agent answered 401"); an
+    // unreachable agent's ("connection refused") is led by "Not reachable".
+    const reason = String(r.reason || r.message || "");
+    const said = r.status === "offline" ? `Not reachable: ${reason}` : reason.charAt(0).toUpperCase() + reason.slice(1);
+    const colon = said.indexOf(": ");
+    const [head, rest] = colon > 0 ? [said.slice(0, colon + 1), said.slice(colon + 1)] : [said, ""];
+    result.append(el("strong", null, head));
+    result.append(el("span", null, /[.!?]$/.test(rest || head) ? rest : `${rest}.`));
   }
   result.hidden = false;
 }
@@ -99,6 +143,7 @@ function showResult(r) {
 async function testConnection() {
   clearErrors(form);
   result.hidden = true;
+  completeUrlField();
   const body = formData(form);
   const payload = { url: body.url, token: body.token };
   if (editor.editing) payload.id = String(editor.editing.id);
@@ -112,6 +157,9 @@ async function testConnection() {
 }
 
 $("#test").addEventListener("click", testConnection);
+$("#url").addEventListener("change", completeUrlField);
+// A result is about the address and token it tested: changing either makes it stale.
+for (const id of ["#url", "#token"]) $(id).addEventListener("input", () => (result.hidden = true));
 
 frame().catch(() => {});
 load();

@@ -63,21 +63,8 @@ pub fn fetch(client: &ureq::Agent, base_url: &str, token: &str) -> Result<System
         .header("Accept", "application/json")
         .call()
         .map_err(classify)?;
-    let status = resp.status().as_u16();
-    if status == 401 || status == 403 {
-        return Err(PollFailure::error(format!(
-            "the agent refused the token (HTTP {status})"
-        )));
-    }
-    if status == 404 {
-        return Err(PollFailure::error(
-            "no lanstat agent at this URL (HTTP 404 for /systeminfo)",
-        ));
-    }
-    if status != 200 {
-        return Err(PollFailure::error(format!(
-            "the agent answered HTTP {status}"
-        )));
+    if let Some(failure) = refusal(resp.status().as_u16()) {
+        return Err(failure);
     }
     let mut body = resp.into_body();
     let bytes = body
@@ -88,14 +75,31 @@ pub fn fetch(client: &ureq::Agent, base_url: &str, token: &str) -> Result<System
     parse(&bytes)
 }
 
+/// What an answer's HTTP status says when it is not 200: what went wrong in plain words
+/// first, then what the agent answered.
+fn refusal(status: u16) -> Option<PollFailure> {
+    match status {
+        200 => None,
+        401 | 403 => Some(PollFailure::error(format!(
+            "wrong token: the agent answered {status}"
+        ))),
+        404 => Some(PollFailure::error(
+            "no lanstat agent at this address: it answered 404 for /systeminfo",
+        )),
+        _ => Some(PollFailure::error(format!(
+            "unexpected answer: the agent answered HTTP {status}"
+        ))),
+    }
+}
+
 /// Parses and checks an answer body.
 pub fn parse(bytes: &[u8]) -> Result<SystemInfo, PollFailure> {
     let info: SystemInfo = serde_json::from_slice(bytes).map_err(|e| {
         let mut msg = e.to_string();
         msg.truncate(160);
-        PollFailure::error(format!("bad JSON from the agent: {msg}"))
+        PollFailure::error(format!("not a lanstat answer: bad JSON ({msg})"))
     })?;
-    validate(info).map_err(PollFailure::error)
+    validate(info).map_err(|why| PollFailure::error(format!("impossible figures: {why}")))
 }
 
 fn classify(e: ureq::Error) -> PollFailure {
@@ -110,7 +114,7 @@ fn classify(e: ureq::Error) -> PollFailure {
                 .is_some_and(|inner| inner.is::<rustls::Error>()) =>
         {
             let inner = io.get_ref().map(|e| e.to_string()).unwrap_or_default();
-            PollFailure::error(format!("TLS: {inner}"))
+            PollFailure::error(format!("TLS failed: {inner}"))
         }
         E::Io(io) => match io.kind() {
             ErrorKind::ConnectionRefused => PollFailure::offline("connection refused"),
@@ -122,7 +126,7 @@ fn classify(e: ureq::Error) -> PollFailure {
                 PollFailure::offline("no route to host")
             }
             ErrorKind::UnexpectedEof => {
-                PollFailure::error("the agent closed the connection mid-answer")
+                PollFailure::error("answer cut off: the agent closed the connection mid-answer")
             }
             _ => PollFailure::offline(format!("network error: {io}")),
         },
@@ -372,6 +376,36 @@ mod tests {
             assert_eq!(status, crate::model::Status::Error, "{body}");
             assert!(reason.contains(want), "{reason} should mention {want}");
         }
+    }
+
+    #[test]
+    fn refusals_say_what_is_wrong_in_plain_words_then_the_status() {
+        assert!(refusal(200).is_none());
+        for (status, said) in [
+            (401, "wrong token: the agent answered 401"),
+            (403, "wrong token: the agent answered 403"),
+            (
+                404,
+                "no lanstat agent at this address: it answered 404 for /systeminfo",
+            ),
+            (500, "unexpected answer: the agent answered HTTP 500"),
+        ] {
+            let f = refusal(status).expect("not 200");
+            assert_eq!(f.status, crate::model::Status::Error, "{status}");
+            assert_eq!(f.reason, said);
+        }
+        let f = parse(b"<html>").unwrap_err();
+        assert!(
+            f.reason.starts_with("not a lanstat answer: bad JSON ("),
+            "{}",
+            f.reason
+        );
+        let f = parse(ORIGINAL.replace("15.2", "250").as_bytes()).unwrap_err();
+        assert!(
+            f.reason.starts_with("impossible figures: cpu_percent"),
+            "{}",
+            f.reason
+        );
     }
 
     #[test]
