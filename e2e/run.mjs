@@ -290,6 +290,38 @@ flow("first login forces a password change, then the new password works", async 
   clean();
 });
 
+flow("with only the server's own card, the dashboard says how to add the next machine", async () => {
+  await page.goto(server.url);
+  await page.locator("#cards .computer").first().waitFor();
+  const hint = page.locator("#next");
+  await hint.waitFor();
+  assert.equal(await page.locator("#cards .computer").count(), 1, "only the server's own card");
+  assert.match(await hint.innerText(), /start lanstat-agent there, then add it with the address and token it prints\.$/);
+  assert.equal(await hint.getByRole("link").getAttribute("href"), "/manage");
+  assert.ok(await page.locator("#next-viewer").isHidden());
+  await shot("dashboard-one-computer-hint");
+  // A viewer cannot add one: the hint says to ask an admin, with no link.
+  const pw = "made-up viewer pass 14";
+  const made = await page.evaluate(async (password) => {
+    const { api } = await import("/static/app.js");
+    return api("/api/users", { method: "POST", body: { username: "newcomer", role: "viewer", password } });
+  }, pw);
+  await logout();
+  await login("newcomer", pw);
+  await page.waitForURL(`${server.url}/`);
+  await hint.waitFor();
+  assert.match(await hint.innerText(), /start lanstat-agent there and ask an admin to add it\.$/);
+  assert.equal(await hint.getByRole("link").count(), 0, "no link for a viewer");
+  await logout();
+  await login(server.username, NEW_PASSWORD);
+  await page.waitForURL(`${server.url}/`);
+  await page.evaluate(async (id) => {
+    const { api } = await import("/static/app.js");
+    await api(`/api/users/${id}`, { method: "DELETE" });
+  }, made.id);
+  clean();
+});
+
 flow("an agent is added from the Manage page after a connection test", async () => {
   await page.getByRole("link", { name: "Manage" }).click();
   await page.waitForURL(/\/manage$/);
@@ -357,6 +389,14 @@ flow("Manage completes a bare address, says a wrong token plainly and clears an 
   await page.locator("#name-error:not([hidden])").waitFor();
   assert.ok(await result.isHidden(), "the old result is cleared when the new error shows");
   await page.goto(server.url);
+  clean();
+});
+
+flow("with a second computer, the hint on adding one is gone", async () => {
+  await page.goto(server.url);
+  await card("Workshop").waitFor();
+  assert.ok((await page.locator("#cards .computer").count()) > 1);
+  assert.ok(await page.locator("#next").isHidden(), "no hint with more than one computer");
   clean();
 });
 

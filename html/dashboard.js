@@ -10,6 +10,7 @@ const summary = $("#summary");
 const cards = new Map(); // id -> { node, c }
 let intervalSecs = 30;
 let lastOk = null;
+let role = null; // the user's, once known: the hint on adding a machine depends on it
 
 // ---- cards --------------------------------------------------------------------------------
 
@@ -161,6 +162,8 @@ function render(list) {
     if (focusedId && !dialog.open) cards.get(Number(focusedId))?.frame.open.focus();
   }
   $("#empty").hidden = list.length > 0;
+  // One card (the server's own): say how the next machine is added.
+  $("#next").hidden = list.length !== 1 || role === null;
   const online = list.filter((c) => c.status === "online").length;
   const problems = list.filter((c) => ["offline", "error"].includes(shownStatus(c))).length;
   summary.replaceChildren();
@@ -325,6 +328,9 @@ async function start() {
     const me = await frame();
     intervalSecs = Math.max(1, me.poll_interval_secs || 30);
     $("#empty-admin").hidden = me.role !== "admin";
+    role = me.role;
+    $("#next-admin").hidden = role !== "admin";
+    $("#next-viewer").hidden = role === "admin";
   } catch (e) {
     if (e.status === 0) showBanner();
   }
