@@ -441,6 +441,33 @@ flow("screenshots of the dashboard in both themes, desktop and phone", async () 
   clean();
 });
 
+flow("the password page drops a stale error when the browser's own check stops the form", async () => {
+  await page.goto(`${server.url}/change_password`);
+  const differ = page.locator("#confirm_password-error");
+  const mismatch = async () => {
+    await page.getByLabel("Current password").fill(NEW_PASSWORD);
+    await page.getByLabel("New password", { exact: true }).fill("long enough one");
+    await page.getByLabel("New password again").fill("long enough two");
+    await page.getByRole("button", { name: "Change password" }).click();
+    await differ.filter({ hasText: "differ" }).waitFor();
+  };
+  // Editing the field an error is about clears it.
+  await mismatch();
+  await page.getByLabel("New password again").fill("long enough one!");
+  assert.ok(await differ.isHidden(), "the error goes as its field is edited");
+  // The browser refuses a short password before any script runs: the old error goes too.
+  await mismatch();
+  await page.getByLabel("New password", { exact: true }).fill("short");
+  await page.getByRole("button", { name: "Change password" }).click();
+  assert.ok(await page.evaluate(() => document.querySelector("#new_password").validity.tooShort), "minlength stopped it");
+  assert.ok(await differ.isHidden(), "no stale error beside the browser's own message");
+  assert.equal(await page.locator("#change-password .field-error:not([hidden]), #change-password .form-error:not([hidden])").count(), 0);
+  assert.match(page.url(), /\/change_password$/, "nothing was sent");
+  await shot("change-password-short");
+  await page.goto(server.url);
+  clean();
+});
+
 flow("a computer is edited and removed after a confirmation", async () => {
   await page.goto(`${server.url}/manage`);
   const row = page.locator("#computers tbody tr", { hasText: "Attic Pi" });

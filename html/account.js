@@ -2,8 +2,27 @@
 // show what went wrong beside the field concerned, without a page reload.
 import { $, api, busy, clearErrors, formData, showError } from "./app.js";
 
+/**
+ * Keeps a form's error lines current when the browser's own checks (required, minlength)
+ * stop a submit before our handler runs: a field's error goes as it is edited, and every
+ * error goes when the browser refuses a field, whose own message is then the one to read.
+ */
+function dropStaleErrors(form) {
+  form.addEventListener("input", (e) => {
+    const name = e.target.name;
+    const own = name ? form.querySelector(`.field-error[data-for="${CSS.escape(name)}"]`) : null;
+    for (const p of [own, form.querySelector(".form-error")]) {
+      if (p) p.hidden = true;
+    }
+    e.target.removeAttribute("aria-invalid");
+  });
+  // "invalid" does not bubble: listen as it goes down.
+  form.addEventListener("invalid", () => clearErrors(form), true);
+}
+
 const login = $("#login");
 if (login) {
+  dropStaleErrors(login);
   login.addEventListener("submit", async (e) => {
     e.preventDefault();
     clearErrors(login);
@@ -23,6 +42,7 @@ if (login) {
 
 const change = $("#change-password");
 if (change) {
+  dropStaleErrors(change);
   change.addEventListener("submit", async (e) => {
     e.preventDefault();
     clearErrors(change);

@@ -259,7 +259,7 @@ export function confirmAction(title, text, yesLabel) {
 
 /** Clears the errors shown beside a form's fields. */
 export function clearErrors(form) {
-  for (const p of form.querySelectorAll(".field-error")) {
+  for (const p of form.querySelectorAll(".field-error, .form-error")) {
     p.textContent = "";
     p.hidden = true;
   }

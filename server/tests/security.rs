@@ -4,6 +4,8 @@
 
 mod util;
 
+use serde_json::{Value, json};
+use util::receiver::{Answer, Receiver};
 use util::*;
 
 /// Posts a JSON login to `s` with `extra` headers (a proxy's, a cookie), as a browser's
@@ -360,4 +362,172 @@ fn a_get_of_logout_only_shows_the_button_and_its_post_logs_out() {
     let cleared = set_cookie(&r, "lanstat_session").expect("the cookie is cleared");
     assert!(cleared.contains("Max-Age=0"), "{cleared}");
     assert_eq!(c.get("/api/me").status, 401, "the session has ended");
+}
+
+/// Whether any request `rx` received carries `secret`, in a header or the body.
+fn carries(rx: &Receiver, secret: &str) -> bool {
+    rx.received()
+        .iter()
+        .any(|r| r.body.contains(secret) || r.headers.iter().any(|(_, v)| v.contains(secret)))
+}
+
+/// Asserts that `r` refused a saved secret for another host, blaming the token field.
+fn assert_retype_refusal(r: &Resp, what: &str) {
+    assert_eq!(r.status, 400, "{what}: {}", r.text());
+    let v = r.json();
+    assert_eq!(v["code"], "secret_for_another_host", "{what}: {v}");
+    assert_eq!(v["field"], "token", "{what}: {v}");
+    let words = v["error"].as_str().unwrap_or_default();
+    assert!(
+        words.starts_with("the address changed: type the token again"),
+        "{what}: {words}"
+    );
+}
+
+#[test]
+fn a_saved_agent_token_never_goes_to_a_new_host() {
+    let (s, mut c) = logged_in(&["--no-local"]);
+    let old_host = Receiver::start(Answer::Status(200));
+    let new_host = Receiver::start(Answer::Status(200));
+    let saved = made_up_secret("agent-token");
+    let id = c.add_computer("attic pi", &old_host.url(""), &saved);
+    // Testing the saved computer at another address, the token left empty: refused.
+    let test = json!({ "id": id.to_string(), "url": new_host.url(""), "token": "" });
+    let r = c.post_json("/api/test_connection", &test.to_string());
+    assert_retype_refusal(&r, "a test at another host");
+    // Changing only its address to another host: refused, and nothing changed.
+    let path = format!("/api/computers/{id}");
+    for method in ["PATCH", "PUT"] {
+        let edit = json!({ "url": new_host.url(""), "token": "" });
+        let r = c.send_json(method, &path, &edit.to_string());
+        assert_retype_refusal(&r, method);
+    }
+    let other_port = format!("http://{}:{}", old_host.addr.ip(), new_host.addr.port());
+    let r = c.send_json("PATCH", &path, &json!({ "url": other_port }).to_string());
+    assert_retype_refusal(&r, "the same address on another port");
+    let https = format!("https://{}", old_host.addr);
+    let r = c.send_json("PATCH", &path, &json!({ "url": https }).to_string());
+    assert_retype_refusal(&r, "the same address over https");
+    assert_eq!(c.get(&path).json()["url"], old_host.url(""));
+    // The same host on another path keeps the token.
+    let r = c.post_json(
+        "/api/test_connection",
+        &json!({ "id": id.to_string(), "url": old_host.url("/systeminfo") }).to_string(),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = c.send_json(
+        "PATCH",
+        &path,
+        &json!({ "url": old_host.url("/") }).to_string(),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    old_host.wait("the saved token at its own host", |got| {
+        got.iter()
+            .any(|g| g.header("authorization") == Some(format!("Bearer {saved}").as_str()))
+    });
+    // With the token typed again, the new host gets that one.
+    let typed = made_up_secret("typed-again");
+    let test = json!({ "id": id.to_string(), "url": new_host.url(""), "token": typed });
+    let r = c.post_json("/api/test_connection", &test.to_string());
+    assert_eq!(r.status, 200, "{}", r.text());
+    let edit = json!({ "url": new_host.url(""), "token": typed });
+    let r = c.send_json("PATCH", &path, &edit.to_string());
+    assert_eq!(r.status, 200, "{}", r.text());
+    new_host.wait("the typed token", |got| {
+        got.iter()
+            .any(|g| g.header("authorization") == Some(format!("Bearer {typed}").as_str()))
+    });
+    assert!(
+        !carries(&new_host, &saved),
+        "the saved token reached the new host"
+    );
+    assert_eq!(c.get(&path).json()["url"], new_host.url(""));
+    assert!(!s.proc.output().contains(&saved));
+}
+
+#[test]
+fn a_saved_channel_token_never_goes_to_a_new_host() {
+    let (s, mut c) = logged_in(&["--no-local"]);
+    for (kind, path) in [
+        ("webhook", "/hook"),
+        ("ntfy", "/lab-alerts"),
+        ("gotify", "/gotify"),
+    ] {
+        let old_host = Receiver::start(Answer::Status(200));
+        let new_host = Receiver::start(Answer::Status(200));
+        let saved = made_up_secret(&format!("{kind}-token"));
+        let add = json!({
+            "name": format!("{kind} channel"),
+            "kind": kind,
+            "url": old_host.url(path),
+            "token": saved,
+        });
+        let r = c.post_json("/api/alerts/channels", &add.to_string());
+        assert_eq!(r.status, 201, "{kind}: {}", r.text());
+        let id = r.json()["id"].as_i64().unwrap();
+        let channel = format!("/api/alerts/channels/{id}");
+        let shown = r.json()["url"].clone();
+        // Only the address, to another host: refused, and nothing changed.
+        for method in ["PATCH", "PUT"] {
+            let edit = json!({ "url": new_host.url(path), "token": "" });
+            let r = c.send_json(method, &channel, &edit.to_string());
+            assert_retype_refusal(&r, &format!("{kind} {method}"));
+        }
+        let edit = json!({ "url": new_host.url(path), "kind": kind, "name": "moved" });
+        let r = c.send_json("PATCH", &channel, &edit.to_string());
+        assert_retype_refusal(&r, &format!("{kind} with other fields"));
+        let list: Value = c.get("/api/alerts/channels").json();
+        let now = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|ch| ch["id"] == id)
+            .unwrap()
+            .clone();
+        assert_eq!(
+            (&now["url"], &now["name"]),
+            (&shown, &json!(format!("{kind} channel")))
+        );
+        // "Send test" still goes to the host the token was saved with.
+        let test = format!("{channel}/test");
+        let r = c.post_json(&test, "{}");
+        assert_eq!(r.json()["ok"], true, "{kind}: {}", r.text());
+        assert!(
+            carries(&old_host, &saved),
+            "{kind}: the test went to its own host"
+        );
+        // Another path on the same host keeps the token.
+        let same_host = json!({ "url": old_host.url(&format!("{path}-2")) });
+        let r = c.send_json("PATCH", &channel, &same_host.to_string());
+        assert_eq!(r.status, 200, "{kind}: {}", r.text());
+        // Typed again, the token goes to the new host.
+        let typed = made_up_secret(&format!("{kind}-typed"));
+        let edit = json!({ "url": new_host.url(path), "token": typed });
+        let r = c.send_json("PATCH", &channel, &edit.to_string());
+        assert_eq!(r.status, 200, "{kind}: {}", r.text());
+        let r = c.post_json(&test, "{}");
+        assert_eq!(r.json()["ok"], true, "{kind}: {}", r.text());
+        assert!(carries(&new_host, &typed), "{kind}");
+        assert!(
+            !carries(&new_host, &saved),
+            "{kind}: the saved token reached the new host"
+        );
+        assert!(
+            !s.proc.output().contains(&saved),
+            "{kind}: a token in the log"
+        );
+    }
+    // A channel without a token (its address is the secret, typed whole) moves freely.
+    let old_host = Receiver::start(Answer::Status(200));
+    let new_host = Receiver::start(Answer::Status(200));
+    let add =
+        json!({ "name": "chat", "kind": "discord", "url": old_host.url("/api/webhooks/1/a") });
+    let r = c.post_json("/api/alerts/channels", &add.to_string());
+    assert_eq!(r.status, 201, "{}", r.text());
+    let channel = format!("/api/alerts/channels/{}", r.json()["id"]);
+    let edit = json!({ "url": new_host.url("/api/webhooks/2/b") });
+    assert_eq!(
+        c.send_json("PATCH", &channel, &edit.to_string()).status,
+        200
+    );
 }

@@ -27,6 +27,9 @@ pub enum Error {
     BadCredentials,
     /// Too many failed attempts: wait this many seconds.
     TooManyAttempts(i64),
+    /// A stored secret would go to another host than the one it was saved with (the address
+    /// changed to one): it must be given again, in `field`.
+    SecretForAnotherHost { field: &'static str },
     /// The disk is full: nothing could be saved.
     DiskFull,
     /// The database failed; the details are logged, not shown.
@@ -69,6 +72,9 @@ impl std::fmt::Display for Error {
             }
             Error::NotFound(m) | Error::Forbidden(m) => f.write_str(m),
             Error::BadCredentials => f.write_str("wrong username or password"),
+            Error::SecretForAnotherHost { .. } => f.write_str(
+                "the address changed: type the token again (a saved token is only sent to the host it was saved for)",
+            ),
             Error::TooManyAttempts(secs) => {
                 write!(f, "too many failed attempts; try again in {secs} s")
             }

@@ -9,6 +9,7 @@ pub mod computers;
 mod error;
 pub mod health;
 pub mod history;
+mod secrets;
 pub mod tokens;
 
 pub use error::{Error, Result};

@@ -193,6 +193,7 @@ impl ApiError {
                 domain::Error::Forbidden(_) => StatusCode::FORBIDDEN,
                 domain::Error::BadCredentials => StatusCode::UNAUTHORIZED,
                 domain::Error::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
+                domain::Error::SecretForAnotherHost { .. } => StatusCode::BAD_REQUEST,
                 domain::Error::DiskFull => StatusCode::SERVICE_UNAVAILABLE,
                 domain::Error::Storage => StatusCode::INTERNAL_SERVER_ERROR,
             },
@@ -220,6 +221,7 @@ impl ApiError {
                 domain::Error::Forbidden(_) => "forbidden",
                 domain::Error::BadCredentials => "bad_credentials",
                 domain::Error::TooManyAttempts(_) => "too_many_attempts",
+                domain::Error::SecretForAnotherHost { .. } => "secret_for_another_host",
                 domain::Error::DiskFull => "unavailable",
                 domain::Error::Storage => "internal",
             },
@@ -247,6 +249,7 @@ impl ApiError {
         match self {
             ApiError::Domain(domain::Error::Invalid { field, .. }) => Some(field),
             ApiError::Domain(domain::Error::Conflict { field, .. }) => *field,
+            ApiError::Domain(domain::Error::SecretForAnotherHost { field }) => Some(field),
             _ => None,
         }
     }
