@@ -11,6 +11,7 @@ use crate::alerts::notify::{Message, Notifier, Undelivered};
 use crate::alerts::{self, Observed, Outcome};
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::domain::secrets::stays_with_its_host;
 use crate::domain::{Error, Result};
 use crate::live::Live;
 use crate::model::values::{ChannelToken, ChannelUrl, Name, RuleDuration, RuleTarget, Threshold};
@@ -400,6 +401,12 @@ fn channel_input(e: ChannelEdit, current: Option<&Channel>) -> Result<ChannelInp
         }
         (Patch::Keep, None) => Some(ChannelUrl::parse("", kind)?),
     };
+    // A new address on another host needs the token again.
+    if let (Some(url), Patch::Keep, Some(c)) = (&url, &e.token, current)
+        && c.token.is_some()
+    {
+        stays_with_its_host(&c.url, url, "token")?;
+    }
     let has_token = e.token.is_set() || current.is_some_and(|c| c.token.is_some());
     if kind == ChannelKind::Gotify && !has_token {
         return Err(Error::invalid(

@@ -15,6 +15,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::domain::alerts::{Alerts, end_firing};
 use crate::domain::health::Counters;
+use crate::domain::secrets::stays_with_its_host;
 use crate::domain::{Error, Result};
 use crate::live::{Live, LiveEntry};
 use crate::model::values::{AgentToken, AgentUrl};
@@ -155,11 +156,16 @@ impl Computers {
 
     /// Applies an edit. Pausing ends the computer's firing alerts with a message; a new
     /// address or token starts its rates afresh. The server's own host has no address to
-    /// change: one given is ignored.
+    /// change: one given is ignored. A new address on another host needs the token again.
     pub fn update(&self, id: i64, mut edit: ComputerEdit) -> Result<Card> {
         let current = self.get(id)?;
         if current.kind == Kind::Local {
             edit.url = Patch::Keep;
+        }
+        if let (Patch::Set(url), Patch::Keep) = (&edit.url, &edit.token)
+            && !current.token.is_empty()
+        {
+            stays_with_its_host(&current.url, url, "token")?;
         }
         let pausing = current.enabled && edit.enabled.as_set() == Some(&false);
         let now = self.clock.now();
@@ -204,9 +210,14 @@ impl Computers {
     }
 
     /// Polls an agent once and says what came back: the address and token given, or a saved
-    /// computer's where none is given.
+    /// computer's where none is given. A saved token goes only to its computer's host.
     pub fn test(&self, target: TestTarget) -> Result<Tested> {
         let saved = target.saved.map(|id| self.get(id)).transpose()?;
+        if let (Patch::Set(url), Patch::Keep, Some(c)) = (&target.url, &target.token, &saved)
+            && !c.token.is_empty()
+        {
+            stays_with_its_host(&c.url, url, "token")?;
+        }
         let url = match (target.url, &saved) {
             (Patch::Set(u), _) => u.into_string(),
             (Patch::Keep, Some(c)) => c.url.clone(),
