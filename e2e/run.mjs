@@ -5,7 +5,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
+import { mkdtempSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import http from "node:http";
 import os from "node:os";
 import path from "node:path";
@@ -218,9 +218,11 @@ before(async () => {
     path.join(BIN, "lanstat-agent"),
     ["--listen", "127.0.0.1:0", "--sample-interval", "1"],
     adir,
-    { addr: /^listening on (\S+)/, token: /^Token: (\S+)/ },
+    { addr: /^listening on (\S+)/ },
   );
-  agent = { url: `http://${a.addr}`, token: a.token };
+  // Its banner shows the token in full only on a terminal; the file has it.
+  const token = readFileSync(path.join(adir, "client_token.txt"), "utf8").trim();
+  agent = { url: `http://${a.addr}`, token };
   fake = await startFakeAgent();
 
   browser = await chromium.launchPersistentContext(path.join(tmp, "profile"), {

@@ -1,5 +1,6 @@
 //! `lanstat-agent`: flags, banner, start. Everything else lives in the library.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -24,7 +25,8 @@ Options:
   --sample-interval SECONDS  how often to sample the system [default 5]
   --token-file PATH          the token file [default $STATE_DIRECTORY/token under systemd,
                              else client_token.txt in the working directory]
-  --token TOKEN              use this token instead of the file [env LANSTAT_TOKEN]
+  --token TOKEN              use this token instead of the file; any user can read it in
+                             `ps`, so prefer the file or the environment [env LANSTAT_TOKEN]
   --scrape-token-file PATH   a second token that opens /metrics only, for Prometheus
   --max-connections N        connections served at once, one thread each [default 16]
   -h, --help                 show this help
@@ -46,6 +48,8 @@ struct Config {
     sample_interval: Duration,
     token_file: PathBuf,
     token: Option<String>,
+    /// Whether `token` came from `--token` (else from `LANSTAT_TOKEN`).
+    token_from_flag: bool,
     scrape_token_file: Option<PathBuf>,
     max_connections: usize,
 }
@@ -76,6 +80,7 @@ fn parse(argv: impl Iterator<Item = String>) -> Result<Option<Config>, Error> {
         sample_interval: Duration::from_secs(5),
         token_file: token::default_path(env("STATE_DIRECTORY").as_deref()),
         token: env("LANSTAT_TOKEN"),
+        token_from_flag: false,
         scrape_token_file: None,
         max_connections: 16,
     };
@@ -100,7 +105,10 @@ fn parse(argv: impl Iterator<Item = String>) -> Result<Option<Config>, Error> {
                     c.sample_interval = Duration::from_secs(parse_seconds(&f, &args.value(&f)?)?)
                 }
                 "token-file" => c.token_file = PathBuf::from(args.value(&f)?),
-                "token" => c.token = Some(args.value(&f)?),
+                "token" => {
+                    c.token = Some(args.value(&f)?);
+                    c.token_from_flag = true;
+                }
                 "scrape-token-file" => c.scrape_token_file = Some(PathBuf::from(args.value(&f)?)),
                 "max-connections" => {
                     c.max_connections = parse_max_connections(&args.value(&f)?, 1024)?
@@ -124,6 +132,9 @@ fn parse(argv: impl Iterator<Item = String>) -> Result<Option<Config>, Error> {
     if let Some(t) = &c.token {
         token::validate(t)
             .map_err(|why| Error::Usage(format!("the given token is not valid: {why}")))?;
+    }
+    if c.token_from_flag {
+        eprintln!("lanstat-agent: {}", token::FLAG_WARNING);
     }
     Ok(Some(c))
 }
@@ -155,9 +166,13 @@ fn run(c: Config) -> Result<ExitCode, Error> {
         Command::Run => {}
     }
 
-    let token = match c.token {
-        Some(t) => t,
-        None => token::load_or_create(&c.token_file)?,
+    let (token, source) = match c.token {
+        Some(t) if c.token_from_flag => (t, token::Source::Flag),
+        Some(t) => (t, token::Source::Env),
+        None => (
+            token::load_or_create(&c.token_file)?,
+            token::Source::File(c.token_file.clone()),
+        ),
     };
     let scrape_token = c
         .scrape_token_file
@@ -191,15 +206,16 @@ fn run(c: Config) -> Result<ExitCode, Error> {
         shown_host
     };
     println!("listening on {addr}");
-    println!("=== CLIENT STARTED ===");
-    println!("Computer: {hostname}");
-    println!("Token: {token}");
-    println!("Add this computer to the dashboard using the above token");
-    println!(
-        "Dashboard should connect to: http://{url_host}:{}",
-        addr.port()
+    print!(
+        "{}",
+        token::banner(
+            &hostname,
+            &format!("http://{url_host}:{}", addr.port()),
+            &token,
+            &source,
+            std::io::stdout().is_terminal(),
+        )
     );
-    println!("======================");
     println!(
         "event=started version={} listen={addr} sample_interval_secs={} nofile_limit={}",
         lanstat_agent::VERSION,

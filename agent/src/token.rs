@@ -1,5 +1,6 @@
 //! The agent's bearer token: made (UUID v4 from getrandom), persisted atomically with mode
-//! 0600, checked on load, compared in constant time, rotated on request.
+//! 0600, checked on load, compared in constant time, rotated on request, and shown in the
+//! start banner whole only to a person at a terminal.
 
 use std::fs;
 use std::io::Write;
@@ -87,6 +88,67 @@ pub fn default_path(state_directory: Option<&str>) -> PathBuf {
         Some(dir) => Path::new(dir).join("token"),
         None => PathBuf::from("client_token.txt"),
     }
+}
+
+/// Where the token in use comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// The token file, made on the first start.
+    File(PathBuf),
+    /// The `LANSTAT_TOKEN` environment variable.
+    Env,
+    /// The `--token` flag, which every user of the machine can read in `ps`.
+    Flag,
+}
+
+/// What the agent prints when `--token` is used: the flag puts the secret in the process's
+/// command line, which any user of the machine reads with `ps`.
+pub const FLAG_WARNING: &str = "warning: --token shows the token to every user of this machine (ps, /proc/PID/cmdline); \
+     keep it in a token file (--token-file PATH, mode 0600) or in the LANSTAT_TOKEN environment variable \
+     (a systemd EnvironmentFile) instead";
+
+/// The original start banner's lines. A person at a terminal gets it as the original printed
+/// it, token and all, to add the computer with. Without a terminal (under systemd, whose
+/// journal keeps every line of every start) the token never appears: only its last four
+/// characters, to tell it from another, and where it is kept.
+pub fn banner(hostname: &str, url: &str, token: &str, source: &Source, terminal: bool) -> String {
+    let (token_line, add_line) = if terminal {
+        (
+            token.to_string(),
+            "Add this computer to the dashboard using the above token".to_string(),
+        )
+    } else {
+        let tail = &token[token.len().saturating_sub(4)..];
+        let (kept, whole) = match source {
+            Source::File(path) => {
+                let path = std::path::absolute(path).unwrap_or_else(|_| path.clone());
+                (
+                    format!("kept in {}", path.display()),
+                    format!("lanstat-agent token --token-file {}", path.display()),
+                )
+            }
+            Source::Env => (
+                "from the LANSTAT_TOKEN environment variable".to_string(),
+                "the LANSTAT_TOKEN environment variable".to_string(),
+            ),
+            Source::Flag => (
+                "from --token".to_string(),
+                "the --token flag you gave".to_string(),
+            ),
+        };
+        (
+            format!("…{tail} ({kept}; not shown in full outside a terminal)"),
+            format!("Add this computer to the dashboard using the whole token: {whole}"),
+        )
+    };
+    format!(
+        "=== CLIENT STARTED ===\n\
+         Computer: {hostname}\n\
+         Token: {token_line}\n\
+         {add_line}\n\
+         Dashboard should connect to: {url}\n\
+         ======================\n"
+    )
 }
 
 /// Reads the token file, creating it with a new token when it does not exist. Refuses a file
@@ -295,6 +357,53 @@ mod tests {
             assert!(load_or_create(&path).is_err(), "{content:?}");
         }
         fs::remove_dir_all(dir).unwrap();
+    }
+
+    const TOKEN: &str = "a79a6575-3178-44fa-8ed0-48581ae5caec";
+
+    #[test]
+    fn a_terminal_gets_the_original_banner() {
+        let file = Source::File(PathBuf::from("client_token.txt"));
+        assert_eq!(
+            banner("pi", "http://pi:8000", TOKEN, &file, true),
+            "=== CLIENT STARTED ===\n\
+             Computer: pi\n\
+             Token: a79a6575-3178-44fa-8ed0-48581ae5caec\n\
+             Add this computer to the dashboard using the above token\n\
+             Dashboard should connect to: http://pi:8000\n\
+             ======================\n"
+        );
+    }
+
+    #[test]
+    fn without_a_terminal_only_the_last_four_and_where_it_is_kept() {
+        let file = Source::File(PathBuf::from("/var/lib/lanstat-agent/token"));
+        let shown = banner("pi", "http://pi:8000", TOKEN, &file, false);
+        assert!(!shown.contains(TOKEN), "{shown}");
+        assert!(!shown.contains(&TOKEN[..8]), "{shown}");
+        assert!(
+            shown.contains("\nToken: …caec (kept in /var/lib/lanstat-agent/token; "),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("lanstat-agent token --token-file /var/lib/lanstat-agent/token"),
+            "{shown}"
+        );
+        for (source, said) in [
+            (Source::Env, "from the LANSTAT_TOKEN environment variable"),
+            (Source::Flag, "from --token"),
+        ] {
+            let shown = banner("pi", "http://pi:8000", TOKEN, &source, false);
+            assert!(!shown.contains(TOKEN), "{shown}");
+            assert!(shown.contains(&format!("Token: …caec ({said}")), "{shown}");
+        }
+        let relative = Source::File(PathBuf::from("client_token.txt"));
+        let shown = banner("pi", "http://pi:8000", TOKEN, &relative, false);
+        let cwd = std::env::current_dir().unwrap().join("client_token.txt");
+        assert!(
+            shown.contains(&format!("kept in {}", cwd.display())),
+            "{shown}"
+        );
     }
 
     #[test]

@@ -2,26 +2,84 @@
 
 mod util;
 
+use std::path::Path;
 use std::time::Duration;
 use util::*;
 
+/// A person at a terminal gets the original banner, token and all: the agent runs here on
+/// a terminal of its own that `script` (util-linux) gives it.
+#[cfg(target_os = "linux")]
 #[test]
-fn banner_is_printed_as_the_original() {
+fn a_terminal_gets_the_original_banner_with_the_token() {
+    let dir = TempDir::new("agent-tty");
+    let command = format!(
+        "'{}' --listen 127.0.0.1:0 --sample-interval 1",
+        bin().display()
+    );
+    let script = Path::new("/usr/bin/script");
+    assert!(script.exists(), "the test needs script(1), from util-linux");
+    let p = Proc::start(
+        script,
+        &["-q", "-e", "-c", &command, "/dev/null"],
+        dir.path(),
+        &[],
+    );
+    let banner = p.wait_for(Duration::from_secs(60), |l| {
+        l.trim_end() == "======================"
+    });
+    // A terminal ends its lines with CR LF.
+    let out = p.output().replace('\r', "");
+    assert!(banner.is_some(), "{out}");
+    let token = std::fs::read_to_string(dir.join("client_token.txt")).unwrap();
+    let lines: Vec<&str> = out.lines().collect();
+    let start = lines
+        .iter()
+        .position(|l| *l == "=== CLIENT STARTED ===")
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(lines[start + 1].starts_with("Computer: "), "{out}");
+    assert_eq!(
+        lines[start + 2..start + 6],
+        [
+            &format!("Token: {}", token.trim()),
+            "Add this computer to the dashboard using the above token",
+            &format!("Dashboard should connect to: http://{}", p.addr),
+            "======================",
+        ],
+        "{out}"
+    );
+}
+
+/// Without a terminal (systemd, whose journal keeps every start's lines) the banner names where
+/// the token is kept and its last four characters, never the whole token.
+#[test]
+fn without_a_terminal_the_banner_shows_where_the_token_is_and_its_last_four() {
     let agent = Agent::start(&[]);
-    let out = agent.proc.output();
     let banner = agent
         .proc
         .wait_for(Duration::from_secs(60), |l| l == "======================");
-    assert!(banner.is_some(), "{out}");
     let out = agent.proc.output();
+    assert!(banner.is_some(), "{out}");
+    assert!(!agent.token.is_empty());
+    assert!(
+        !out.contains(&agent.token),
+        "the token is in the output: {out}"
+    );
     assert!(out.contains("=== CLIENT STARTED ==="), "{out}");
     assert!(out.contains("\nComputer: "), "{out}");
+    let file = std::fs::canonicalize(agent.dir.join("client_token.txt")).unwrap();
+    let tail = &agent.token[agent.token.len() - 4..];
     assert!(
-        out.contains(&format!("\nToken: {}\n", agent.token)),
+        out.contains(&format!(
+            "\nToken: …{tail} (kept in {}; not shown in full outside a terminal)\n",
+            file.display()
+        )),
         "{out}"
     );
     assert!(
-        out.contains("Add this computer to the dashboard using the above token"),
+        out.contains(&format!(
+            "using the whole token: lanstat-agent token --token-file {}",
+            file.display()
+        )),
         "{out}"
     );
     assert!(
@@ -29,6 +87,57 @@ fn banner_is_printed_as_the_original() {
             "Dashboard should connect to: http://127.0.0.1:{}",
             agent.proc.addr.port()
         )),
+        "{out}"
+    );
+}
+
+#[test]
+fn the_token_flag_warns_and_points_to_the_file_or_the_environment() {
+    let dir = TempDir::new("agent-flag-token");
+    let token = made_up_secret("flag-token");
+    let p = Proc::start(
+        bin(),
+        &["--listen", "127.0.0.1:0", "--token", &token],
+        dir.path(),
+        &[],
+    );
+    p.wait_for(Duration::from_secs(60), |l| l == "======================");
+    let out = p.output();
+    assert!(
+        out.contains(
+            "lanstat-agent: warning: --token shows the token to every user of this machine"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("--token-file") && out.contains("LANSTAT_TOKEN"),
+        "{out}"
+    );
+    assert!(!out.contains(&token), "{out}");
+    assert!(
+        out.contains(&format!(
+            "Token: …{} (from --token;",
+            &token[token.len() - 4..]
+        )),
+        "{out}"
+    );
+    assert_eq!(
+        get_as(p.addr, "/systeminfo", &format!("Bearer {token}")).status,
+        200
+    );
+
+    let q = Proc::start(
+        bin(),
+        &["--listen", "127.0.0.1:0"],
+        dir.path(),
+        &[("LANSTAT_TOKEN", &token)],
+    );
+    q.wait_for(Duration::from_secs(60), |l| l == "======================");
+    let out = q.output();
+    assert!(!out.contains("warning"), "{out}");
+    assert!(!out.contains(&token), "{out}");
+    assert!(
+        out.contains("(from the LANSTAT_TOKEN environment variable;"),
         "{out}"
     );
 }
