@@ -318,21 +318,123 @@ pub fn find(store: &Store, local: bool, id: i64) -> Result<Computer> {
     Ok(c)
 }
 
-/// Logs a status change (not every failed poll of a computer that stays down for the same
-/// reason). The name is Debug-quoted, so no name can forge a log line.
+/// Logs what a poll changed about a computer, if anything (not every failed poll of a
+/// computer that stays down for the same reason).
 fn log_change(c: &Computer, result: &std::result::Result<Sample, PollFailure>) {
+    if let Some(line) = change_line(c, result) {
+        println!("{line}");
+    }
+}
+
+/// The log line for what a poll changed: `status_changed` when the status moved (with the
+/// new reason), `reason_changed` when it stayed the same but for another reason, nothing
+/// otherwise. The name is Debug-quoted, so no name can forge a log line.
+fn change_line(c: &Computer, result: &std::result::Result<Sample, PollFailure>) -> Option<String> {
     let (status, reason) = match result {
         Ok(_) => (Status::Online, None),
         Err(f) => (f.status, Some(f.reason.as_str())),
     };
-    if status != c.status || (reason.is_some() && reason != c.status_reason.as_deref()) {
-        println!(
+    if status != c.status {
+        Some(format!(
             "event=status_changed computer_id={} name={:?} from={} to={} reason={:?}",
             c.id,
             c.name,
             c.status.as_str(),
             status.as_str(),
             reason.unwrap_or("")
+        ))
+    } else if reason.is_some() && reason != c.status_reason.as_deref() {
+        Some(format!(
+            "event=reason_changed computer_id={} name={:?} status={} from={:?} to={:?}",
+            c.id,
+            c.name,
+            status.as_str(),
+            c.status_reason.as_deref().unwrap_or(""),
+            reason.unwrap_or("")
+        ))
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn computer(status: Status, reason: Option<&str>) -> Computer {
+        Computer {
+            id: 7,
+            name: "attic \"pi\"\nevent=forged".into(),
+            url: "http://pi:8000".into(),
+            token: "0123456789abcdef".into(),
+            kind: Kind::Agent,
+            enabled: true,
+            status,
+            status_reason: reason.map(str::to_string),
+            status_changed_at: Some(1),
+            last_seen: None,
+            created_at: Some(1),
+        }
+    }
+
+    #[test]
+    fn a_status_change_is_logged_only_when_the_status_changes_and_a_new_reason_apart() {
+        let refused = || Err(PollFailure::offline("connection refused"));
+        let timed_out = || Err(PollFailure::offline("timed out"));
+        let sample = || Ok(Sample::default());
+        let offline = computer(Status::Offline, Some("connection refused"));
+        // Down for the same reason, or up and still up: nothing.
+        assert_eq!(change_line(&offline, &refused()), None);
+        assert_eq!(
+            change_line(&computer(Status::Online, None), &sample()),
+            None
         );
+        // Down for another reason: its own event, never from=offline to=offline.
+        assert_eq!(
+            change_line(&offline, &timed_out()).as_deref(),
+            Some(
+                r#"event=reason_changed computer_id=7 name="attic \"pi\"\nevent=forged" status=offline from="connection refused" to="timed out""#
+            )
+        );
+        // A new computer's first failure has a reason where it had none.
+        let line = change_line(&computer(Status::Offline, None), &refused()).unwrap();
+        assert!(line.starts_with("event=reason_changed "), "{line}");
+        // The status moves: one status_changed line with the new reason.
+        assert_eq!(
+            change_line(
+                &offline,
+                &Err(PollFailure::error("wrong token: the agent answered 401"))
+            )
+            .as_deref(),
+            Some(
+                r#"event=status_changed computer_id=7 name="attic \"pi\"\nevent=forged" from=offline to=error reason="wrong token: the agent answered 401""#
+            )
+        );
+        let back = change_line(&offline, &sample()).unwrap();
+        assert!(
+            back.contains(" from=offline to=online reason=\"\""),
+            "{back}"
+        );
+        assert!(
+            change_line(&computer(Status::Online, None), &refused())
+                .unwrap()
+                .contains("from=online to=offline")
+        );
+        for (c, r) in [
+            (&offline, timed_out()),
+            (&offline, refused()),
+            (
+                &computer(Status::Error, Some("x")),
+                Err(PollFailure::error("y")),
+            ),
+        ] {
+            if let Some(line) = change_line(c, &r) {
+                assert!(
+                    !line.contains("from=offline to=offline")
+                        && !line.contains("from=error to=error"),
+                    "{line}"
+                );
+            }
+        }
     }
 }
