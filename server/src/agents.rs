@@ -141,13 +141,50 @@ fn classify(e: ureq::Error) -> PollFailure {
 const MAX_TEXT: usize = 255;
 const MAX_LIST: usize = 256;
 
-/// Checks values an agent reported: every number finite and non-negative, percents within
-/// 0–100 (a rounding hair over is clamped, anything else refused), text cut to a sane length
-/// without control characters, lists capped. Refusals say which field was wrong.
+// Bounds no real machine's figures reach. A figure beyond one comes from a broken or hostile
+// agent, not from a reading: stored, it would skew every chart, average and alert that takes
+// it in, so the whole answer is refused as a failed poll that names the figure. Each bound is
+// far above what any machine reports today and far below what a wrong one sends (1e308 B/s,
+// 16 EB of memory).
+
+/// Memory (RAM or swap) of one machine: 1 EB (2^60 bytes). The largest machines have tens of
+/// TB.
+pub const MAX_MEMORY_BYTES: u64 = 1 << 60;
+/// One filesystem: 1 EB. The largest hold tens of PB.
+pub const MAX_DISK_BYTES: u64 = 1 << 60;
+/// A byte counter since boot: 4 EB (2^62), a 100 Gbit/s link kept full for eleven years.
+pub const MAX_COUNTER_BYTES: u64 = 1 << 62;
+/// A byte rate, network or disk, one device or a machine's sum: 1 TB/s (2^40 bytes a
+/// second), ten times an 800 Gbit/s interface; rates the server works out from counters
+/// have the same bound (`lanstat_agent::sampler::rate`).
+pub const MAX_BYTES_PER_SEC: f64 = (1u64 << 40) as f64;
+/// A load average: Linux's largest `pid_max` (2^22); no more tasks exist to wait.
+pub const MAX_LOAD: f64 = 4_194_304.0;
+/// Time since boot: a hundred years.
+pub const MAX_UPTIME_SECS: u64 = 3_155_760_000;
+/// How far outside 0–100 a percentage may be and still be a rounding hair, taken as 0 or 100.
+const PERCENT_SLACK: f64 = 0.5;
+
+/// Checks values an agent reported: every number finite, non-negative and within the bounds
+/// above, percents within 0–100 (a rounding hair over is clamped), used never above total,
+/// text cut to a sane length without control characters, lists capped. A refusal names the
+/// figure and its value: "memory.total is 16 EB, more than 1 EB".
 fn validate(mut i: SystemInfo) -> Result<SystemInfo, String> {
     i.cpu_percent = percent("cpu_percent", i.cpu_percent)?;
     i.memory.percent = percent("memory.percent", i.memory.percent)?;
     i.disk.percent = percent("disk.percent", i.disk.percent)?;
+    size("memory.total", i.memory.total, MAX_MEMORY_BYTES)?;
+    size("disk.total", i.disk.total, MAX_DISK_BYTES)?;
+    size(
+        "network.bytes_sent",
+        i.network.bytes_sent,
+        MAX_COUNTER_BYTES,
+    )?;
+    size(
+        "network.bytes_recv",
+        i.network.bytes_recv,
+        MAX_COUNTER_BYTES,
+    )?;
     rate(
         "network_usage.bytes_sent_per_sec",
         i.network_usage.bytes_sent_per_sec,
@@ -156,17 +193,21 @@ fn validate(mut i: SystemInfo) -> Result<SystemInfo, String> {
         "network_usage.bytes_recv_per_sec",
         i.network_usage.bytes_recv_per_sec,
     )?;
-    if i.memory.used > i.memory.total {
-        return Err(format!(
-            "memory.used ({}) is larger than memory.total ({})",
-            i.memory.used, i.memory.total
-        ));
+    within("memory", i.memory.used, i.memory.total)?;
+    within("disk", i.disk.used, i.disk.total)?;
+    if let Some(available) = i.memory.available {
+        within("memory.available", available, i.memory.total).map_err(|_| {
+            format!(
+                "memory.available is {}, more than memory.total ({})",
+                bytes(available as f64),
+                bytes(i.memory.total as f64)
+            )
+        })?;
     }
-    if i.disk.used > i.disk.total {
-        return Err(format!(
-            "disk.used ({}) is larger than disk.total ({})",
-            i.disk.used, i.disk.total
-        ));
+    if let Some(up) = i.uptime_secs
+        && up > MAX_UPTIME_SECS
+    {
+        return Err(format!("uptime_secs is {up}, more than a hundred years"));
     }
     i.hostname = text(&i.hostname);
     i.system = text(&i.system);
@@ -183,15 +224,24 @@ fn validate(mut i: SystemInfo) -> Result<SystemInfo, String> {
     }
     if let Some(sw) = &mut i.swap {
         sw.percent = percent("swap.percent", sw.percent)?;
+        size("swap.total", sw.total, MAX_MEMORY_BYTES)?;
+        within("swap", sw.used, sw.total)?;
     }
     i.per_cpu_percent.truncate(4096);
     for p in &mut i.per_cpu_percent {
         *p = percent("per_cpu_percent", *p)?;
     }
     if let Some(l) = &i.load_average {
-        for v in [l.one, l.five, l.fifteen] {
+        for (field, v) in [
+            ("load_average.one", l.one),
+            ("load_average.five", l.five),
+            ("load_average.fifteen", l.fifteen),
+        ] {
             if !v.is_finite() || v < 0.0 {
-                return Err(format!("load_average has a bad value: {v}"));
+                return Err(format!("{field} is {v}, not a load"));
+            }
+            if v > MAX_LOAD {
+                return Err(format!("{field} is {v}, more than {MAX_LOAD}"));
             }
         }
     }
@@ -201,14 +251,21 @@ fn validate(mut i: SystemInfo) -> Result<SystemInfo, String> {
         d.device = text(&d.device);
         d.fs_type = text(&d.fs_type);
         d.percent = percent("disks[].percent", d.percent)?;
+        size("disks[].total", d.total, MAX_DISK_BYTES)?;
+        within("disks[]", d.used, d.total)?;
+        size("disks[].available", d.available, MAX_DISK_BYTES)?;
     }
     i.interfaces.truncate(4 * MAX_LIST);
     for n in &mut i.interfaces {
         n.name = text(&n.name);
+        size("interfaces[].bytes_sent", n.bytes_sent, MAX_COUNTER_BYTES)?;
+        size("interfaces[].bytes_recv", n.bytes_recv, MAX_COUNTER_BYTES)?;
         rate("interfaces[].bytes_sent_per_sec", n.bytes_sent_per_sec)?;
         rate("interfaces[].bytes_recv_per_sec", n.bytes_recv_per_sec)?;
     }
     if let Some(io) = &i.disk_io {
+        size("disk_io.read_bytes", io.read_bytes, MAX_COUNTER_BYTES)?;
+        size("disk_io.write_bytes", io.write_bytes, MAX_COUNTER_BYTES)?;
         rate("disk_io.read_bytes_per_sec", io.read_bytes_per_sec)?;
         rate("disk_io.write_bytes_per_sec", io.write_bytes_per_sec)?;
     }
@@ -226,19 +283,77 @@ fn validate(mut i: SystemInfo) -> Result<SystemInfo, String> {
 }
 
 fn percent(field: &str, v: f64) -> Result<f64, String> {
-    if !v.is_finite() || !(-0.5..=100.5).contains(&v) {
-        return Err(format!(
-            "{field} must be a percentage from 0 to 100, not {v}"
-        ));
+    if !v.is_finite() || !(-PERCENT_SLACK..=100.0 + PERCENT_SLACK).contains(&v) {
+        return Err(format!("{field} is {v}, not a percentage from 0 to 100"));
     }
     Ok(v.clamp(0.0, 100.0))
 }
 
+/// A byte rate: finite, non-negative, at most [`MAX_BYTES_PER_SEC`].
 fn rate(field: &str, v: f64) -> Result<(), String> {
     if !v.is_finite() || v < 0.0 {
-        return Err(format!("{field} must be a non-negative rate, not {v}"));
+        return Err(format!("{field} is {v}, not a rate"));
+    }
+    if v > MAX_BYTES_PER_SEC {
+        return Err(format!(
+            "{field} is {}/s, more than {}/s",
+            bytes(v),
+            bytes(MAX_BYTES_PER_SEC)
+        ));
     }
     Ok(())
+}
+
+/// A size or counter in bytes, at most `max`.
+fn size(field: &str, v: u64, max: u64) -> Result<(), String> {
+    if v > max {
+        return Err(format!(
+            "{field} is {}, more than {}",
+            bytes(v as f64),
+            bytes(max as f64)
+        ));
+    }
+    Ok(())
+}
+
+/// `what.used` no more than `what.total`.
+fn within(what: &str, used: u64, total: u64) -> Result<(), String> {
+    if used > total {
+        return Err(format!(
+            "{what}.used is {}, more than {what}.total ({})",
+            bytes(used as f64),
+            bytes(total as f64)
+        ));
+    }
+    Ok(())
+}
+
+/// Bytes in 1024 steps with the dashboard's units (512 B, 7.81 GB, 16 EB), in powers of ten
+/// past the largest.
+fn bytes(v: f64) -> String {
+    const UNITS: [&str; 7] = ["B", "KB", "MB", "GB", "TB", "PB", "EB"];
+    let (raw, mut v, mut unit) = (v, v, 0);
+    while v >= 1024.0 && unit < UNITS.len() - 1 {
+        v /= 1024.0;
+        unit += 1;
+    }
+    if v >= 1024.0 {
+        return format!("{raw:e} B");
+    }
+    let digits = match (unit, v) {
+        (0, _) => 0,
+        (_, v) if v < 10.0 => 2,
+        (_, v) if v < 100.0 => 1,
+        _ => 0,
+    };
+    let shown = format!("{v:.digits$}");
+    // "16.00 EB" reads as "16 EB".
+    let shown = if shown.contains('.') {
+        shown.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        &shown
+    };
+    format!("{shown} {}", UNITS[unit])
 }
 
 /// Agent text cut to a sane length, control characters removed.
@@ -375,6 +490,122 @@ mod tests {
             let PollFailure { status, reason } = parse(body.as_bytes()).unwrap_err();
             assert_eq!(status, crate::model::Status::Error, "{body}");
             assert!(reason.contains(want), "{reason} should mention {want}");
+        }
+    }
+
+    /// The original JSON with every additive field, for figures the original does not have.
+    fn full() -> String {
+        ORIGINAL.replace(
+            r#""system": "Linux"}"#,
+            r#""system": "Linux",
+            "swap": {"total": 2000, "used": 1000, "percent": 50.5},
+            "load_average": {"one": 0.5, "five": 0.4, "fifteen": 0.3},
+            "uptime_secs": 86400,
+            "disks": [{"mount_point": "/", "device": "sda1", "fs_type": "ext4",
+                       "total": 1000, "used": 500, "available": 500, "percent": 50.0}],
+            "interfaces": [{"name": "eth0", "bytes_sent": 10, "bytes_recv": 20,
+                            "bytes_sent_per_sec": 1.0, "bytes_recv_per_sec": 2.0}],
+            "disk_io": {"read_bytes": 10, "write_bytes": 20,
+                        "read_bytes_per_sec": 1.0, "write_bytes_per_sec": 2.0}}"#,
+        )
+    }
+
+    #[test]
+    fn figures_beyond_any_machine_are_refused_naming_the_figure() {
+        assert!(parse(full().as_bytes()).is_ok());
+        let cases = [
+            (
+                r#""total": 16777216, "used": 8388608"#,
+                r#""total": 18446744073709551615, "used": 8388608"#,
+                "impossible figures: memory.total is 16 EB, more than 1 EB",
+            ),
+            (
+                r#""bytes_sent_per_sec": 1024,"#,
+                r#""bytes_sent_per_sec": 1e308,"#,
+                "impossible figures: network_usage.bytes_sent_per_sec is 1e308 B/s, more than 1 TB/s",
+            ),
+            (
+                r#""total": 1000000000, "used": 500000000"#,
+                r#""total": 2305843009213693952, "used": 500000000"#,
+                "disk.total is 2 EB, more than 1 EB",
+            ),
+            (
+                r#""bytes_recv": 2000000"#,
+                r#""bytes_recv": 9223372036854775807"#,
+                "network.bytes_recv is 8 EB, more than 4 EB",
+            ),
+            (
+                r#""one": 0.5"#,
+                r#""one": 1e9"#,
+                "load_average.one is 1000000000, more than 4194304",
+            ),
+            (
+                r#""five": 0.4"#,
+                r#""five": -1"#,
+                "load_average.five is -1, not a load",
+            ),
+            (
+                r#""uptime_secs": 86400"#,
+                r#""uptime_secs": 9000000000"#,
+                "uptime_secs is 9000000000, more than a hundred years",
+            ),
+            (
+                r#""total": 2000, "used": 1000"#,
+                r#""total": 2000, "used": 3000"#,
+                "swap.used is 2.93 KB, more than swap.total (1.95 KB)",
+            ),
+            (
+                r#""available": 500,"#,
+                r#""available": 18446744073709551615,"#,
+                "disks[].available is 16 EB, more than 1 EB",
+            ),
+            (
+                r#""bytes_recv_per_sec": 2.0}"#,
+                r#""bytes_recv_per_sec": 2e12}"#,
+                "interfaces[].bytes_recv_per_sec is 1.82 TB/s, more than 1 TB/s",
+            ),
+            (
+                r#""write_bytes_per_sec": 2.0"#,
+                r#""write_bytes_per_sec": -2.0"#,
+                "disk_io.write_bytes_per_sec is -2, not a rate",
+            ),
+            (
+                r#""percent": 50.5"#,
+                r#""percent": 101.0"#,
+                "swap.percent is 101, not a percentage",
+            ),
+        ];
+        for (from, to, said) in cases {
+            let body = full();
+            assert_eq!(body.matches(from).count(), 1, "{from}");
+            let reason = parse(body.replace(from, to).as_bytes()).unwrap_err().reason;
+            assert!(reason.contains(said), "{reason}\nshould say {said}");
+        }
+        // The bounds themselves are figures a machine may have.
+        let at_bounds = full()
+            .replace(
+                r#""total": 16777216"#,
+                &format!(r#""total": {MAX_MEMORY_BYTES}"#),
+            )
+            .replace(
+                r#""bytes_sent_per_sec": 1024,"#,
+                &format!(r#""bytes_sent_per_sec": {MAX_BYTES_PER_SEC},"#),
+            );
+        assert!(parse(at_bounds.as_bytes()).is_ok());
+    }
+
+    #[test]
+    fn bytes_read_as_the_dashboard_shows_them() {
+        for (v, shown) in [
+            (0.0, "0 B"),
+            (512.0, "512 B"),
+            (1536.0, "1.5 KB"),
+            (8.0 * 1024.0 * 1024.0 * 1024.0, "8 GB"),
+            (123.4 * 1024.0 * 1024.0, "123 MB"),
+            (u64::MAX as f64, "16 EB"),
+            (1e308, "1e308 B"),
+        ] {
+            assert_eq!(bytes(v), shown, "{v}");
         }
     }
 
