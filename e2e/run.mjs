@@ -470,6 +470,30 @@ flow("the password page drops a stale error when the browser's own check stops t
   clean();
 });
 
+flow("a link to /logout only asks; its button, or the password page's, logs out", async () => {
+  await page.goto(`${server.url}/logout`);
+  const button = page.getByRole("button", { name: "Log out" });
+  await button.waitFor();
+  await shot("logout");
+  await page.goto(server.url);
+  await page.locator("#cards .computer").first().waitFor();
+  assert.match(page.url(), /\/$/, "still logged in after the GET");
+  await page.goto(`${server.url}/logout`);
+  await button.click();
+  await page.waitForURL(/\/login$/);
+  await login(server.username, NEW_PASSWORD);
+  await page.waitForURL(`${server.url}/`);
+  // The password page's Log out is the same form's button.
+  await page.goto(`${server.url}/change_password`);
+  await page.getByRole("button", { name: "Log out" }).click();
+  await page.waitForURL(/\/login$/);
+  await page.goto(server.url);
+  await page.waitForURL(/\/login$/);
+  await login(server.username, NEW_PASSWORD);
+  await page.waitForURL(`${server.url}/`);
+  clean();
+});
+
 flow("a computer is edited and removed after a confirmation", async () => {
   await page.goto(`${server.url}/manage`);
   const row = page.locator("#computers tbody tr", { hasText: "Attic Pi" });
