@@ -128,6 +128,7 @@ fn serve(c: Config) -> Result<ExitCode, Error> {
             .map(|n| n.to_string())
             .unwrap_or_else(|| "unknown".into())
     );
+    app.health.check_in_background();
     let poller = poller::Poller::start(app.clone())
         .map_err(|e| Error::Other(format!("cannot start the poller: {e}")))?;
     let upkeep = maintenance::Maintenance::start(app.clone())

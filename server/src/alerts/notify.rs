@@ -399,6 +399,16 @@ impl Notifier {
         self.wake.notify_one();
     }
 
+    /// The messages waiting for their first attempt, by channel.
+    #[cfg(test)]
+    pub fn queued(&self) -> Vec<(i64, Arc<Message>)> {
+        let q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        q.fresh
+            .iter()
+            .map(|j| (j.channel_id, j.message.clone()))
+            .collect()
+    }
+
     /// Queues an event's message for every enabled channel.
     pub fn send_event(&self, rule: &Rule, e: &Event) {
         let channels = match self.store.read(store::alerts::list_channels) {

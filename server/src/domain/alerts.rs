@@ -2,8 +2,13 @@
 //! a test message, the history, and the round's judging (the rules of the state machine are
 //! in `crate::alerts`, pure). An admin's change that ends a firing alert says so in a resolved
 //! message ([`end_firing`]).
+//!
+//! Judging does not need the disk: what a round could not write (the computers' statuses,
+//! the alerts' states and events) is kept in memory ([`Unstored`]), judged from there, and
+//! written with the next write that works, so a full disk delays the history of alerts but
+//! not their messages.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -16,12 +21,40 @@ use crate::domain::{Error, Result};
 use crate::live::Live;
 use crate::model::values::{ChannelToken, ChannelUrl, Name, RuleDuration, RuleTarget, Threshold};
 use crate::model::{
-    Channel, ChannelInput, ChannelKind, Event, Patch, Rule, RuleInput, RuleKind, Status,
+    Channel, ChannelInput, ChannelKind, Computer, Event, Patch, Rule, RuleInput, RuleKind,
+    StateRow, Status,
 };
 use crate::store::{self, Durability, Store};
 
 /// The longest history answer.
 pub const MAX_EVENTS: i64 = 1000;
+/// Events kept in memory while they cannot be written, at most; beyond it the oldest go.
+pub const MAX_UNSTORED_EVENTS: usize = 1000;
+
+/// A computer's status as a poll round found it, for judging when the round could not be
+/// written.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    pub computer_id: i64,
+    pub status: Status,
+    pub reason: Option<String>,
+    /// Unix seconds.
+    pub at: i64,
+    /// The status stored before the round, and since when.
+    pub stored: (Status, Option<i64>),
+}
+
+/// What judging has not been able to write yet. Each map holds one entry per computer or per
+/// rule, computer and target, so only the events need a bound.
+#[derive(Default)]
+struct Unstored {
+    /// Status, reason and since when, of computers whose round could not be written.
+    statuses: HashMap<i64, (Status, Option<String>, i64)>,
+    /// State rows to write (`None` removes).
+    states: HashMap<(i64, i64, String), Option<StateRow>>,
+    /// Events to append, oldest first.
+    events: VecDeque<Event>,
+}
 
 /// An edit of a rule: each field kept or set. On a new rule, a kept field takes its default
 /// (every computer, any target, no wait, enabled) or is asked for (name, kind, threshold).
@@ -67,6 +100,7 @@ pub struct Alerts {
     local: bool,
     /// The last uptime of each computer, to see reboots.
     uptimes: Mutex<HashMap<i64, u64>>,
+    unstored: Mutex<Unstored>,
 }
 
 impl Alerts {
@@ -84,6 +118,7 @@ impl Alerts {
             clock,
             local: config.local,
             uptimes: Mutex::default(),
+            unstored: Mutex::default(),
         }
     }
 
@@ -130,6 +165,9 @@ impl Alerts {
             })
             .map_err(Error::not_found("rule", id))?;
         println!("event=alert_rule_changed rule_id={id}");
+        if !same {
+            self.forget_states_of(id);
+        }
         self.notify_ended(&[current], &ended);
         Ok(r)
     }
@@ -148,6 +186,7 @@ impl Alerts {
             })
             .map_err(Error::not_found("rule", id))?;
         println!("event=alert_rule_removed rule_id={id}");
+        self.forget_states_of(id);
         self.notify_ended(&[rule], &ended);
         Ok(())
     }
@@ -315,13 +354,14 @@ impl Alerts {
     fn judge(&self) -> store::Result<()> {
         let now = self.clock.now();
         let local = self.local;
-        let (rules, computers, states) = self.store.read(|c| {
+        let (rules, mut computers, mut states) = self.store.read(|c| {
             Ok((
                 store::alerts::list_rules(c)?,
                 store::computers::list(c, local)?,
                 store::alerts::list_states(c)?,
             ))
         })?;
+        self.overlay(&mut computers, &mut states);
         let live = self.live.snapshot();
         let observed: Vec<Observed> = computers
             .iter()
@@ -350,34 +390,152 @@ impl Alerts {
             }
             outcome
         };
-        if outcome.states.is_empty() && outcome.events.is_empty() {
-            return Ok(());
-        }
         let Outcome { states, mut events } = outcome;
-        let written = events.clone();
-        let ids = self.store.write(Durability::Relaxed, move |tx| {
-            for ((rule_id, computer_id, key), row) in &states {
-                store::alerts::put_state(tx, (*rule_id, *computer_id, key), row.as_ref())?;
-            }
-            written
-                .iter()
-                .map(|e| store::alerts::add_event(tx, e))
-                .collect::<store::Result<Vec<i64>>>()
-        })?;
-        for (e, id) in events.iter_mut().zip(ids) {
-            e.id = id;
+        let held = self.hold(states, &events);
+        let ids = self.write_held(held);
+        let count = events.len();
+        for (i, e) in events.iter_mut().enumerate() {
+            // Stored or not, the message goes now; an event still in memory has no id yet.
+            // This round's events are the last ones written.
+            let stored = ids
+                .as_ref()
+                .and_then(|ids| ids.len().checked_sub(count - i).map(|j| ids[j]));
+            e.id = stored.unwrap_or(0);
             println!(
-                "event=alert_{} alert_event_id={} rule_id={} computer_id={}",
+                "event=alert_{} alert_event_id={} rule_id={} computer_id={} stored={}",
                 e.kind.as_str(),
                 e.id,
                 e.rule_id.unwrap_or(0),
-                e.computer_id.unwrap_or(0)
+                e.computer_id.unwrap_or(0),
+                stored.is_some()
             );
             if let Some(rule) = rules.iter().find(|r| Some(r.id) == e.rule_id) {
                 self.notifier.send_event(rule, e);
             }
         }
         Ok(())
+    }
+
+    /// A round's statuses: written (`written`), or kept for judging until a round's are.
+    pub fn round_statuses(&self, seen: &[Seen], written: bool) {
+        let mut u = self.unstored.lock().unwrap_or_else(|e| e.into_inner());
+        for s in seen {
+            if written {
+                u.statuses.remove(&s.computer_id);
+                continue;
+            }
+            let (was, since) = match u.statuses.get(&s.computer_id) {
+                Some((status, _, since)) => (*status, Some(*since)),
+                None => s.stored,
+            };
+            let since = since.filter(|_| was == s.status).unwrap_or(s.at);
+            u.statuses
+                .insert(s.computer_id, (s.status, s.reason.clone(), since));
+        }
+    }
+
+    /// Since when a computer has had `status` by the rounds that could not be written, so the
+    /// status written later says when it really began.
+    pub fn unstored_since(&self, computer_id: i64, status: Status) -> Option<i64> {
+        let u = self.unstored.lock().unwrap_or_else(|e| e.into_inner());
+        u.statuses
+            .get(&computer_id)
+            .filter(|(s, _, _)| *s == status)
+            .map(|(_, _, since)| *since)
+    }
+
+    /// The stored computers and states, with what is only in memory laid over them.
+    fn overlay(&self, computers: &mut [Computer], states: &mut Vec<StateRow>) {
+        let u = self.unstored.lock().unwrap_or_else(|e| e.into_inner());
+        for c in computers.iter_mut() {
+            if let Some((status, reason, since)) = u.statuses.get(&c.id) {
+                c.status = *status;
+                c.status_reason = reason.clone();
+                c.status_changed_at = Some(*since);
+            }
+        }
+        if u.states.is_empty() {
+            return;
+        }
+        states.retain(|s| {
+            !u.states
+                .contains_key(&(s.rule_id, s.computer_id, s.target_key.clone()))
+        });
+        states.extend(u.states.values().flatten().cloned());
+    }
+
+    /// Adds a round's outcome to what waits to be written and takes it all out to write.
+    fn hold(
+        &self,
+        states: Vec<((i64, i64, String), Option<StateRow>)>,
+        events: &[Event],
+    ) -> Unstored {
+        let mut u = self.unstored.lock().unwrap_or_else(|e| e.into_inner());
+        u.states.extend(states);
+        u.events.extend(events.iter().cloned());
+        let over = u.events.len().saturating_sub(MAX_UNSTORED_EVENTS);
+        if over > 0 {
+            u.events.drain(..over);
+            eprintln!("event=alert_events_dropped count={over} reason=not_written_for_too_long");
+        }
+        Unstored {
+            statuses: HashMap::new(),
+            states: std::mem::take(&mut u.states),
+            events: std::mem::take(&mut u.events),
+        }
+    }
+
+    /// Writes what `held` has in one transaction. Returns the events' ids, oldest first; on
+    /// failure puts it all back (before anything newer) for the next round.
+    fn write_held(&self, held: Unstored) -> Option<Vec<i64>> {
+        if held.states.is_empty() && held.events.is_empty() {
+            return Some(Vec::new());
+        }
+        let Unstored { states, events, .. } = held;
+        let (rows, list) = (states.clone(), events.clone());
+        let written = self.store.write(Durability::Relaxed, move |tx| {
+            for ((rule_id, computer_id, key), row) in &rows {
+                store::alerts::put_state(tx, (*rule_id, *computer_id, key), row.as_ref())?;
+            }
+            let mut ids = Vec::with_capacity(list.len());
+            for e in &list {
+                // A computer removed meanwhile took its history with it.
+                let gone = e
+                    .computer_id
+                    .is_some_and(|id| !store::alerts::computer_exists(tx, id).unwrap_or(true));
+                ids.push(if gone {
+                    0
+                } else {
+                    store::alerts::add_event(tx, e)?
+                });
+            }
+            Ok(ids)
+        });
+        match written {
+            Ok(ids) => Some(ids),
+            Err(e) => {
+                let mut u = self.unstored.lock().unwrap_or_else(|e| e.into_inner());
+                for (key, row) in states {
+                    u.states.entry(key).or_insert(row);
+                }
+                let newer = std::mem::take(&mut u.events);
+                u.events = events;
+                u.events.extend(newer);
+                eprintln!(
+                    "event=db_write_failed what=alerts held_events={} held_states={} error={:?} action=judge_from_memory",
+                    u.events.len(),
+                    u.states.len(),
+                    e.to_string()
+                );
+                None
+            }
+        }
+    }
+
+    /// Forgets the unwritten states of a rule whose firing alerts an admin's change ended.
+    fn forget_states_of(&self, rule_id: i64) {
+        let mut u = self.unstored.lock().unwrap_or_else(|e| e.into_inner());
+        u.states.retain(|(r, _, _), _| *r != rule_id);
     }
 }
 
@@ -453,4 +611,237 @@ pub fn end_firing(
         ended.push(e);
     }
     Ok(ended)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::computers::Computers;
+    use crate::domain::health::{Counters, Health, Verdict};
+    use crate::model::{EventKind, NewComputer, State};
+    use crate::store::StoreError;
+    use crate::store::test_support::TestDb;
+
+    const ANSWER: &str = r#"{"cpu_percent": 12.5,
+        "memory": {"total": 8000000000, "used": 2000000000, "percent": 25.0},
+        "disk": {"total": 64000000000, "used": 16000000000, "percent": 25.0},
+        "network": {"bytes_sent": 1000, "bytes_recv": 2000},
+        "network_usage": {"bytes_sent_per_sec": 100.0, "bytes_recv_per_sec": 200.0},
+        "hostname": "h", "system": "Linux"}"#;
+
+    /// The domain as the server builds it, on a real database file.
+    struct Domain {
+        db: TestDb,
+        clock: Clock,
+        notifier: Arc<Notifier>,
+        alerts: Arc<Alerts>,
+        computers: Computers,
+        health: Health,
+    }
+
+    impl Domain {
+        fn new(tag: &str) -> Domain {
+            let db = TestDb::new(tag);
+            let store = db.store.clone();
+            let clock = Clock::fake(1_800_000_000);
+            let config = Config::offline(store.path().to_path_buf());
+            let notifier = Arc::new(Notifier::new(store.clone(), clock.clone(), None, vec![]));
+            let live = Arc::new(Live::default());
+            let alerts = Arc::new(Alerts::new(
+                store.clone(),
+                notifier.clone(),
+                live.clone(),
+                clock.clone(),
+                &config,
+            ));
+            let counters = Arc::new(Counters::default());
+            let computers = Computers::new(
+                store.clone(),
+                live,
+                alerts.clone(),
+                clock.clone(),
+                counters.clone(),
+                &config,
+            );
+            let health = Health::new(store, counters);
+            Domain {
+                db,
+                clock,
+                notifier,
+                alerts,
+                computers,
+                health,
+            }
+        }
+
+        fn add_computer(&self, name: &str) -> i64 {
+            let c = NewComputer::new(name, "http://192.0.2.1:8000", &"t".repeat(20)).unwrap();
+            self.db
+                .store
+                .durable(move |tx| store::computers::add(tx, &c, 1).map(|c| c.id))
+                .unwrap()
+        }
+
+        /// A poll round a second after the last: each computer answers or not, then the
+        /// rules are judged, as the poller does it.
+        fn round(&self, answers: &[(i64, bool)]) {
+            self.clock.advance(1);
+            let polled = answers
+                .iter()
+                .map(|&(id, up)| {
+                    let c = self
+                        .db
+                        .store
+                        .read(|c| store::computers::get(c, id))
+                        .unwrap();
+                    let answer = if up {
+                        Ok(serde_json::from_str(ANSWER).unwrap())
+                    } else {
+                        Err(crate::model::PollFailure::offline("connection refused"))
+                    };
+                    (c, self.clock.now_ms(), answer)
+                })
+                .collect();
+            self.computers.record(polled);
+            self.alerts.judge_round();
+            self.health.round_done(Duration::ZERO);
+        }
+
+        /// SQLite's page limit on the writer's connection: at the file's size it fails the
+        /// way a full disk does, and raised it is space come back.
+        fn limit_pages(&self, pages: Option<i64>) {
+            let store = &self.db.store;
+            let pages = match pages {
+                Some(p) => p,
+                None => store
+                    .read(|c| Ok(c.query_row("PRAGMA page_count", [], |r| r.get(0))?))
+                    .unwrap(),
+            };
+            store
+                .write(Durability::Relaxed, move |tx| {
+                    tx.query_row(&format!("PRAGMA max_page_count = {pages}"), [], |_| Ok(()))?;
+                    Ok(())
+                })
+                .unwrap();
+        }
+
+        /// The messages queued for delivery.
+        fn messages(&self) -> Vec<String> {
+            let queued = self.notifier.queued();
+            queued.iter().map(|(_, m)| m.text.clone()).collect()
+        }
+
+        fn stored_events(&self) -> Vec<Event> {
+            let events = self.db.store.read(|c| store::alerts::list_events(c, 1000));
+            events.unwrap()
+        }
+    }
+
+    #[test]
+    fn with_the_disk_full_alerts_are_judged_and_sent_from_memory_and_stored_when_space_returns() {
+        let d = Domain::new("alerts-full");
+        let (pi, nas) = (d.add_computer("pi"), d.add_computer("nas"));
+        let rule = d
+            .alerts
+            .add_rule(RuleEdit {
+                name: Patch::Set(Name::parse("nas down", "name").unwrap()),
+                kind: Patch::Set(RuleKind::Offline),
+                computer_id: Patch::Set(Some(nas)),
+                duration: Patch::Set(RuleDuration::new(0.0).unwrap()),
+                ..RuleEdit::default()
+            })
+            .unwrap();
+        d.alerts
+            .add_channel(ChannelEdit {
+                name: Patch::Set(Name::parse("hook", "name").unwrap()),
+                kind: Patch::Set(ChannelKind::Webhook),
+                url: Patch::Set("http://192.0.2.1/hook".into()),
+                ..ChannelEdit::default()
+            })
+            .unwrap();
+        d.round(&[(pi, true), (nas, true)]);
+        assert_eq!(d.health.verdict(), Verdict::Ok);
+
+        // Fill the file: the events' table with the smallest rows there are, then the
+        // samples with rounds, until neither has room for one more.
+        d.limit_pages(None);
+        let tiny = Event {
+            id: 0,
+            rule_id: None,
+            rule_name: String::new(),
+            computer_id: None,
+            computer_name: String::new(),
+            target: None,
+            kind: EventKind::Fired,
+            value: None,
+            at: 0,
+            message: String::new(),
+        };
+        let full = (0..10_000).find(|_| {
+            let e = tiny.clone();
+            let r = d.db.store.write(Durability::Relaxed, move |tx| {
+                store::alerts::add_event(tx, &e)
+            });
+            matches!(r, Err(StoreError::Full))
+        });
+        assert!(full.is_some(), "the events' table filled up");
+        let before = d.health.figures().db_write_errors;
+        let rounds = (0..10_000).find(|_| {
+            d.round(&[(pi, true), (nas, true)]);
+            d.health.figures().db_write_errors > before
+        });
+        assert!(rounds.is_some(), "the samples filled up");
+        assert!(d.messages().is_empty());
+
+        // The nas stops answering while nothing can be written.
+        d.round(&[(pi, true), (nas, false)]);
+        let down_at = d.clock.now();
+        d.round(&[(pi, true), (nas, false)]);
+        assert_eq!(
+            d.health.verdict(),
+            Verdict::Degraded(vec![
+                "history is not being recorded: the disk is full".into()
+            ]),
+            "three rounds in a row could not be written"
+        );
+        assert_eq!(
+            d.messages(),
+            ["nas is not answering for 0 s: connection refused"],
+            "judged from memory and sent once"
+        );
+        let stored = |d: &Domain| {
+            d.stored_events()
+                .into_iter()
+                .filter(|e| e.rule_id == Some(rule.id))
+                .collect::<Vec<_>>()
+        };
+        assert!(stored(&d).is_empty(), "nothing could be stored");
+        let still: store::Result<Vec<StateRow>> = d.db.store.read(store::alerts::list_states);
+        assert!(still.unwrap().is_empty());
+
+        // Space comes back: the next round stores the round, the state and the event.
+        d.limit_pages(Some(1_000_000));
+        d.round(&[(pi, true), (nas, false)]);
+        assert_eq!(d.health.verdict(), Verdict::Ok);
+        assert_eq!(
+            d.messages().len(),
+            1,
+            "no second message for the same alert"
+        );
+        let events = stored(&d);
+        assert_eq!(events.len(), 1, "{events:?}");
+        assert_eq!(
+            events[0].message,
+            "nas is not answering for 0 s: connection refused"
+        );
+        let states = d.db.store.read(store::alerts::list_states).unwrap();
+        let firing = states.iter().find(|s| s.rule_id == rule.id).unwrap();
+        assert_eq!(firing.state, State::Firing);
+        let nas_row = d.db.store.read(|c| store::computers::get(c, nas)).unwrap();
+        assert_eq!(
+            (nas_row.status, nas_row.status_changed_at),
+            (Status::Offline, Some(down_at)),
+            "stored as down since the round it stopped answering"
+        );
+    }
 }

@@ -13,7 +13,7 @@ use std::sync::atomic::Ordering;
 use crate::agents;
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::domain::alerts::{Alerts, end_firing};
+use crate::domain::alerts::{Alerts, Seen, end_firing};
 use crate::domain::health::Counters;
 use crate::domain::secrets::stays_with_its_host;
 use crate::domain::{Error, Result};
@@ -261,6 +261,7 @@ impl Computers {
     /// that were good and bad.
     pub fn record(&self, answers: Vec<Polled>) -> (u64, u64) {
         let mut outcomes = Vec::with_capacity(answers.len());
+        let mut seen = Vec::with_capacity(answers.len());
         for (c, at_ms, answer) in answers {
             let result = answer.map(|info| {
                 let sample = agents::to_sample(c.id, at_ms, &info, self.live.counters(c.id));
@@ -269,10 +270,26 @@ impl Computers {
                 sample
             });
             log_change(&c, &result);
+            let at = at_ms.div_euclid(1000);
+            let (status, reason) = match &result {
+                Ok(_) => (Status::Online, None),
+                Err(f) => (f.status, Some(f.reason.clone())),
+            };
             outcomes.push(PollOutcome {
                 computer_id: c.id,
-                at: at_ms.div_euclid(1000),
+                // A failure's time only dates its status: from the rounds not written, if any.
+                at: match &result {
+                    Ok(_) => at,
+                    Err(f) => self.alerts.unstored_since(c.id, f.status).unwrap_or(at),
+                },
                 result,
+            });
+            seen.push(Seen {
+                computer_id: c.id,
+                status,
+                reason,
+                at,
+                stored: (c.status, c.status_changed_at),
             });
         }
         let ok = outcomes.iter().filter(|o| o.result.is_ok()).count() as u64;
@@ -281,17 +298,20 @@ impl Computers {
         self.counters
             .polls_failed
             .fetch_add(failed, Ordering::Relaxed);
-        if let Err(e) = self.store.write(Durability::Relaxed, move |tx| {
+        let written = self.store.write(Durability::Relaxed, move |tx| {
             store::computers::record_round(tx, &outcomes)
-        }) {
-            self.counters
-                .db_write_errors
-                .fetch_add(1, Ordering::Relaxed);
-            eprintln!(
-                "event=db_write_failed what=poll_round error={:?} action=retry_next_round",
-                e.to_string()
-            );
+        });
+        match &written {
+            Ok(()) => self.counters.write_ok(),
+            Err(e) => {
+                self.counters.write_failed(e);
+                eprintln!(
+                    "event=db_write_failed what=poll_round error={:?} action=retry_next_round",
+                    e.to_string()
+                );
+            }
         }
+        self.alerts.round_statuses(&seen, written.is_ok());
         (ok, failed)
     }
 

@@ -46,6 +46,15 @@ impl std::fmt::Display for StoreError {
 
 impl std::error::Error for StoreError {}
 
+impl StoreError {
+    /// SQLite found the file damaged ("database disk image is malformed", "file is not a
+    /// database").
+    pub fn is_damage(&self) -> bool {
+        matches!(self, StoreError::Sqlite(rusqlite::Error::SqliteFailure(code, _))
+            if matches!(code.code, rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase))
+    }
+}
+
 /// For `map_err` on an insert or update of a named row: a unique-constraint failure becomes
 /// "a {what} named "{name}" exists already"; any other error stays as it is.
 pub(crate) fn name_taken<'a>(

@@ -23,9 +23,9 @@ pub use error::{Result, StoreError};
 pub use schema::SCHEMA_VERSION;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -74,6 +74,9 @@ pub struct Store {
     readers: Mutex<Vec<Connection>>,
     /// Write transactions finished so far; see `generation`.
     writes: Arc<AtomicU64>,
+    /// Told once, on the first error that says the file is damaged; see `on_damage`.
+    on_damage: OnceLock<Box<dyn Fn() + Send + Sync>>,
+    damage_seen: AtomicBool,
 }
 
 impl Store {
@@ -97,6 +100,8 @@ impl Store {
             writer: Mutex::new(Some(writer)),
             readers: Mutex::new(Vec::new()),
             writes: Arc::new(AtomicU64::new(0)),
+            on_damage: OnceLock::new(),
+            damage_seen: AtomicBool::new(false),
         }))
     }
 
@@ -126,7 +131,9 @@ impl Store {
             .clone()
             .ok_or(StoreError::Closed)?;
         sender.send(job).map_err(|_| StoreError::Closed)?;
-        reply_rx.recv().map_err(|_| StoreError::Closed)?
+        let result = reply_rx.recv().map_err(|_| StoreError::Closed)?;
+        self.notice(&result);
+        result
     }
 
     /// [`Store::write`] for what must survive a power cut: accounts, sessions, computers,
@@ -154,11 +161,29 @@ impl Store {
             None => open_connection(&self.path, true)?,
         };
         let result = f(&conn);
+        self.notice(&result);
         let mut pool = self.readers.lock().unwrap_or_else(|e| e.into_inner());
         if pool.len() < READERS {
             pool.push(conn);
         }
         result
+    }
+
+    /// Runs `f` once, on the thread of the first read or write whose error says the file is
+    /// damaged (SQLite's "malformed"), so the damage is looked into when it shows, not only at
+    /// start. Set it once; a later call is ignored.
+    pub fn on_damage(&self, f: impl Fn() + Send + Sync + 'static) {
+        let _ = self.on_damage.set(Box::new(f));
+    }
+
+    fn notice<T>(&self, result: &Result<T>) {
+        if let Err(e) = result
+            && e.is_damage()
+            && !self.damage_seen.swap(true, Ordering::AcqRel)
+            && let Some(f) = self.on_damage.get()
+        {
+            f();
+        }
     }
 
     /// Stops the writer after the jobs already queued, and closes the readers.
@@ -266,6 +291,13 @@ fn restrict_permissions(path: &Path) {
 pub fn ping(conn: &Connection) -> Result<()> {
     conn.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?;
     Ok(())
+}
+
+/// `PRAGMA quick_check`: the file's structure (every page, b-tree and record format, but not
+/// index contents), at most `max` problems. `["ok"]` when there is none; a file too damaged
+/// to check at all gives the error that said so.
+pub fn quick_check(conn: &Connection, max: u32) -> Result<Vec<String>> {
+    query::all(conn, &format!("PRAGMA quick_check({max})"), [], |r| r.get(0))
 }
 
 /// `PRAGMA integrity_check` of the whole file.

@@ -7,6 +7,7 @@ use lanstat_http::{HeaderValue, Response, StatusCode, header};
 
 use super::Web;
 use super::{ApiError, Call};
+use crate::domain::health::Verdict;
 
 macro_rules! html_file {
     ($name:literal) => {
@@ -516,17 +517,19 @@ pub fn asset(_app: &Web, call: &mut Call) -> Result<Response, ApiError> {
     ))
 }
 
+/// 200 `ok`, or 503 with `degraded` or `database unavailable` and the `reason`.
 pub fn healthz(app: &Web, _call: &mut Call) -> Result<Response, ApiError> {
-    let db_ok = app.health.database_ok();
-    let status = if db_ok {
+    let verdict = app.health.verdict();
+    let status = if verdict == Verdict::Ok {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    Ok(Response::json(
-        status,
-        &serde_json::json!({ "status": if db_ok { "ok" } else { "database unavailable" }, "version": crate::VERSION }),
-    ))
+    let mut body = serde_json::json!({ "status": verdict.word(), "version": crate::VERSION });
+    if let Some(why) = verdict.reason() {
+        body["reason"] = why.into();
+    }
+    Ok(Response::json(status, &body))
 }
 
 #[cfg(test)]

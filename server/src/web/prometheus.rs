@@ -122,6 +122,13 @@ pub fn render(hosts: &[HostView], health: &Figures, now_ms: i64) -> String {
         health.db_write_errors as f64,
     );
     e.single(
+        "lanstat_server_degraded",
+        "gauge",
+        "1 while the server is degraded (history not being recorded, a damaged database file; /healthz says why), else 0.",
+        none,
+        if health.degraded { 1.0 } else { 0.0 },
+    );
+    e.single(
         "lanstat_server_database_bytes",
         "gauge",
         "Size of the SQLite database and its write-ahead log.",

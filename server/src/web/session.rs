@@ -166,6 +166,8 @@ pub fn me(app: &Web, call: &mut Call) -> Result<Response, ApiError> {
             "must_change_password": s.user.must_change_password,
             "poll_interval_secs": app.config.poll_interval.as_secs(),
             "version": crate::VERSION,
+            // What the dashboard's banner says; no database query, unlike /healthz.
+            "troubles": app.health.troubles(),
         }),
     ))
 }
