@@ -37,7 +37,21 @@ function meter(label, text, pct) {
   return row;
 }
 
+/** A past moment as a person says it: the time today, else the day and time, with the year
+ * when it was another year. */
+function since(unixSecs) {
+  const d = new Date(unixSecs * 1000);
+  const now = new Date();
+  const time = { hour: "2-digit", minute: "2-digit" };
+  if (d.toDateString() === now.toDateString()) return d.toLocaleTimeString([], time);
+  const day = { day: "numeric", month: "short", ...time };
+  if (d.getFullYear() !== now.getFullYear()) day.year = "numeric";
+  return d.toLocaleString([], day);
+}
+
 function seenText(c) {
+  // Down since its last answer: the day it went, which "Last seen 3 d ago" makes one work out.
+  if (c.last_seen && c.status === "offline" && c.enabled !== false) return `Offline since ${since(c.last_seen)}`;
   if (c.last_seen) return `Last seen ${ago(c.last_seen)}`;
   if (c.enabled === false) return "Not polled while paused";
   return c.status_reason ? "Never answered yet" : "Waiting for the first poll";

@@ -6,7 +6,11 @@ cd "$(dirname "$0")/.."
 
 agents=${DEMO_AGENTS:-24}
 days=${DEMO_DAYS:-90}
-listen=${DEMO_LISTEN:-0.0.0.0:8001}
+# The demo's admin has a fixed password, printed below: fine for a throwaway database of
+# simulated machines, so the demo listens on this machine only unless DEMO_LISTEN says otherwise.
+listen=${DEMO_LISTEN:-127.0.0.1:8001}
+demo_user=admin
+demo_password=lanstat-demo
 dir=target/demo
 
 rm -rf "$dir"
@@ -20,4 +24,8 @@ for _ in $(seq 50); do [[ -s "$dir/fleet.json" ]] && break; sleep 0.1; done
 echo "Writing $days days of history for $agents simulated machines..."
 ./target/release/examples/backfill --db "$dir/demo.db" --manifest "$dir/fleet.json" --days "$days" --interval 10
 echo "Starting the server; press Ctrl-C to stop the demo."
-./target/release/lanstat-server --db "$dir/demo.db" --poll-interval 10 --listen "$listen"
+echo "Log in as $demo_user with the password $demo_password (the demo's own: no change is asked)."
+# ADMIN_PASSWORD makes the first admin with a chosen password, as on any server, so there is
+# no forced change to go through.
+ADMIN_USERNAME=$demo_user ADMIN_PASSWORD=$demo_password \
+  ./target/release/lanstat-server --db "$dir/demo.db" --poll-interval 10 --listen "$listen"

@@ -8,7 +8,7 @@ use lanstat_agent::snapshot::{
 };
 
 use crate::agents;
-use crate::model::{Retention, Sample, Tier};
+use crate::model::{PollOutcome, Retention, Sample, Tier};
 use crate::store::{self, Durability, Store, tiers};
 
 /// One simulated machine's character, derived from its number.
@@ -252,7 +252,9 @@ pub struct Backfilled {
 /// Writes `days` of history ending at `now` for each `(computer_id, profile)`, a day at a time,
 /// as if the server had been running: raw samples every `interval` seconds inside the raw
 /// retention window and one per 5 minutes before it, each day rolled up and trimmed with the
-/// server's own code.
+/// server's own code. The last sample is recorded as a poll round is, so each computer was
+/// last seen then (a dead host of the demo reads "Offline since" that time, not "Never
+/// answered").
 pub fn backfill(
     store: &Store,
     hosts: &[(i64, Profile)],
@@ -277,7 +279,17 @@ pub fn backfill(
                 while t < day_end {
                     let step = if t >= fine_from { interval } else { 300 };
                     let info = p.at(t);
-                    store::stats::insert(tx, &Profile::sample(id, t, &info, prev))?;
+                    let sample = Profile::sample(id, t, &info, prev);
+                    if day_end == now && t + step >= now {
+                        let last = PollOutcome {
+                            computer_id: id,
+                            at: t,
+                            result: Ok(sample),
+                        };
+                        store::computers::record_round(tx, &[last])?;
+                    } else {
+                        store::stats::insert(tx, &sample)?;
+                    }
                     prev = Some(agents::Counters {
                         at_ms: t * 1000,
                         sampled_ms: info.timestamp,
@@ -360,6 +372,43 @@ mod tests {
             let up = p.at(1_800_000_000).uptime_secs.unwrap();
             assert!(up < 61 * 86_400, "host {i} up {up} s");
         }
+    }
+
+    #[test]
+    fn a_backfilled_computer_was_last_seen_at_its_last_sample() {
+        use crate::model::{NewComputer, Status};
+        let db = crate::store::test_support::TestDb::new("sim-backfill");
+        let now = 1_800_000_000;
+        let input = NewComputer::new("dead", "http://127.0.0.1:9", "0123456789abcdef").unwrap();
+        let id = db
+            .store
+            .write(Durability::Durable, move |tx| {
+                store::computers::add(tx, &input, now - 2 * 86_400)
+            })
+            .unwrap()
+            .id;
+        backfill(
+            &db.store,
+            &[(id, Profile::new(1))],
+            2,
+            now,
+            30,
+            Retention::default(),
+        )
+        .unwrap();
+        let (c, last) = db
+            .store
+            .read(|conn| {
+                Ok((
+                    store::computers::get(conn, id)?,
+                    store::stats::latest(conn, id)?,
+                ))
+            })
+            .unwrap();
+        let last = last.expect("history written").timestamp;
+        assert!(now - 30 <= last && last < now, "{last}");
+        assert_eq!(c.last_seen, Some(last));
+        assert_eq!(c.status, Status::Online);
     }
 
     #[test]
