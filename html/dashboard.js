@@ -188,6 +188,18 @@ function render(list) {
 
 // ---- refresh loop -------------------------------------------------------------------------
 
+/** The server's own troubles (history not recorded, a damaged database), one line each. */
+const troubleBanner = el("div", "banner trouble");
+troubleBanner.id = "trouble";
+troubleBanner.setAttribute("role", "status");
+troubleBanner.hidden = true;
+banner.after(troubleBanner);
+
+function showTroubles(troubles = []) {
+  troubleBanner.replaceChildren(...troubles.map((t) => el("p", null, `${t.charAt(0).toUpperCase()}${t.slice(1)}.`)));
+  troubleBanner.hidden = troubles.length === 0;
+}
+
 function showBanner() {
   banner.replaceChildren(
     el("strong", null, "The lanstat server is not answering."),
@@ -201,6 +213,7 @@ async function refresh() {
     // Long enough for a slow Pi, short enough that a dead server is noticed soon.
     const list = await api("/api/computers", { timeoutMs: Math.min(10000, Math.max(4000, intervalSecs * 2000)) });
     render(list);
+    api("/api/me").then((me) => showTroubles(me.troubles), () => {});
     lastOk = new Date();
     banner.hidden = true;
     cardsBox.classList.remove("stale");
@@ -341,6 +354,7 @@ async function start() {
   try {
     const me = await frame();
     intervalSecs = Math.max(1, me.poll_interval_secs || 30);
+    showTroubles(me.troubles);
     $("#empty-admin").hidden = me.role !== "admin";
     role = me.role;
     $("#next-admin").hidden = role !== "admin";
