@@ -918,3 +918,81 @@ flow("alerts: a channel and a rule made on the Alerts page, a test arrives, the 
     rx.server.close();
   }
 });
+
+// ---- a server whose disk is full ----------------------------------------------------------
+
+test("while history is not being recorded the dashboard says so, and stops when it is again", async (t) => {
+  // A second server with its database on a 4 MiB tmpfs of its own (a user and mount namespace),
+  // filled through the server's own root: a real full disk that touches nothing else.
+  const { spawnSync } = await import("node:child_process");
+  const fs = await import("node:fs");
+  const dir = path.join(tmp, "small-disk");
+  const disk = path.join(dir, "disk");
+  mkdirSync(disk, { recursive: true });
+  const mount = 'mount -t tmpfs -o size=4m tmpfs "$1" && shift && exec "$@"';
+  const probe = spawnSync("unshare", ["-rm", "sh", "-c", mount, "sh", disk, "true"], { encoding: "utf8" });
+  if (probe.status !== 0) {
+    t.skip(`cannot mount a tmpfs in a user namespace here: ${probe.error?.message || probe.stderr.trim()}`);
+    return;
+  }
+  const s = await start(
+    "unshare",
+    ["-rm", "sh", "-c", mount, "sh", disk, path.join(BIN, "lanstat-server"), "--listen", "127.0.0.1:0", "--poll-interval", "1", "--db", path.join(disk, "stats.db")],
+    dir,
+    { addr: /^listening on (\S+)/, username: /^Log in as: (\S+)/, password: /^Password:\s+(\S+)/ },
+  );
+  const url = `http://${s.addr}`;
+  // Its own browser, logged in over HTTP: the main one watches for requests to other hosts.
+  const send = async (p, body, cookie) => {
+    const headers = { "Content-Type": "application/json", Accept: "application/json", Origin: url };
+    if (cookie) headers.Cookie = cookie;
+    const r = await fetch(`${url}${p}`, { method: "POST", headers, body: JSON.stringify(body) });
+    assert.equal(r.status, 200, `${p}: ${await r.text()}`);
+    return r.headers.getSetCookie().map((c) => c.split(";")[0]).find((c) => c.startsWith("lanstat_session=")) || cookie;
+  };
+  let cookie = await send("/login", { username: s.username, password: s.password });
+  cookie = await send("/change_password", { current_password: s.password, new_password: NEW_PASSWORD }, cookie);
+  const other = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ["--no-sandbox", "--disable-gpu"] });
+  const filler = path.join(`/proc/${s.proc.pid}/root`, disk, "filler");
+  try {
+    const ctx = await other.newContext({ viewport: DESKTOP });
+    ctx.setDefaultTimeout(30000);
+    const [name, value] = cookie.split(/=(.*)/s);
+    await ctx.addCookies([{ name, value, url }]);
+    ctx.on("request", (req) => {
+      if (new URL(req.url()).host !== s.addr) problems.push(`request to another host: ${req.url()}`);
+    });
+    const p = await ctx.newPage();
+    watch(p);
+    await p.goto(url);
+    await p.locator("#cards .computer").first().waitFor();
+    assert.ok(await p.locator("#trouble").isHidden(), "no banner while all is well");
+
+    const fd = fs.openSync(filler, "w");
+    for (const size of [1 << 20, 4096, 512]) {
+      const block = Buffer.alloc(size, 0x5a);
+      for (;;) {
+        try {
+          fs.writeSync(fd, block);
+        } catch (e) {
+          if (e.code === "ENOSPC") break;
+          throw e;
+        }
+      }
+    }
+    fs.closeSync(fd);
+    const trouble = p.locator("#trouble");
+    await trouble.waitFor();
+    assert.equal(await trouble.innerText(), "History is not being recorded: the disk is full.");
+    assert.equal(await trouble.getAttribute("role"), "status");
+    assert.ok(await p.locator("#banner").isHidden(), "the server still answers");
+    await p.screenshot({ path: path.join(OUT, "dashboard-disk-full-desktop-light.png") });
+
+    fs.unlinkSync(filler);
+    await trouble.waitFor({ state: "hidden" });
+    clean();
+  } finally {
+    await other.close().catch(() => {});
+    s.proc.kill("SIGTERM");
+  }
+});
