@@ -1,15 +1,23 @@
 # lanstat: the two commands are `make run` and `make test`; the rest is documented in README.md.
 
 CARGO ?= cargo
+# Where cargo builds: CARGO_TARGET_DIR when it is set, else target/. Every target below and the
+# scripts they call find the binaries there, and keep what they make there too (the target/
+# paths named below: e2e screenshots, the demo, bench figures).
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
+ifneq ($(CARGO_TARGET_DIR),)
+export CARGO_TARGET_DIR
+endif
 PREFIX ?= /usr/local
 DESTDIR ?=
 
 .PHONY: run test lint unit check-targets e2e demo bench bench-agent bench-server
 
-## run: build and start the server on :8001; it monitors this host at once and prints how to log in
+## run: build and start the server on :8001; it monitors this host at once and prints how to log in.
+## Its database is stats.db in this folder.
 run:
 	$(CARGO) build --release -p lanstat-server -p lanstat-agent
-	./target/release/lanstat-server
+	$(TARGET_DIR)/release/lanstat-server
 
 ## test: everything CI checks
 test: lint unit check-targets check-units test-install e2e
@@ -66,7 +74,7 @@ check-units:
 # Install layout; INSTALL_FROM is where the built binaries are taken from.
 BINDIR ?= $(PREFIX)/bin
 UNITDIR ?= $(PREFIX)/lib/systemd/system
-INSTALL_FROM ?= target/release
+INSTALL_FROM ?= $(TARGET_DIR)/release
 
 .PHONY: install uninstall test-install
 
@@ -78,7 +86,8 @@ build:
 install:
 	@for b in $(RELEASE_BINS); do \
 	  test -x "$(INSTALL_FROM)/$$b" || { \
-	    echo "$(INSTALL_FROM)/$$b is missing: run 'make build' first (not as root), then 'sudo make install'"; \
+	    echo "$(INSTALL_FROM)/$$b is missing: run 'make build' first (not as root), then 'sudo make install'" \
+	      "(sudo drops CARGO_TARGET_DIR: give it again, or INSTALL_FROM=, if the build used one)"; \
 	    exit 1; }; \
 	done
 	install -d "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(UNITDIR)"

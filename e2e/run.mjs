@@ -14,8 +14,10 @@ import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const OUT = path.join(ROOT, "target", "e2e");
-const BIN = path.join(ROOT, "target", "debug");
+// Where cargo builds: CARGO_TARGET_DIR (relative to where this runs, as cargo reads it) or target/.
+const TARGET = process.env.CARGO_TARGET_DIR ? path.resolve(process.env.CARGO_TARGET_DIR) : path.join(ROOT, "target");
+const OUT = path.join(TARGET, "e2e");
+const BIN = path.join(TARGET, "debug");
 const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 const DESKTOP = { width: 1440, height: 900 };
 const PHONE = { width: 360, height: 780 };

@@ -4,6 +4,9 @@
 # units, README and LICENSE, writes dist/SHA256SUMS and prints a size table against budgets.
 # Called by `make release`, which sets BINS, TARGETS, NIGHTLY and puts cargo-zigbuild on PATH.
 set -euo pipefail
+# Where cargo builds: CARGO_TARGET_DIR (relative to where this was called from) or target/.
+target_dir=$(realpath -m -- "${CARGO_TARGET_DIR:-$(dirname "$0")/../target}")
+[[ -z ${CARGO_TARGET_DIR-} ]] || export CARGO_TARGET_DIR=$target_dir
 cd "$(dirname "$0")/.."
 
 : "${BINS:?}" "${TARGETS:?}" "${NIGHTLY:=nightly}" "${CARGO:=cargo}"
@@ -53,11 +56,11 @@ if ((${#from_source[@]})) && ! nightly_ready; then
   echo "release: SKIPPING ${skipped[*]}: rustup has no standard library for it and the" \
     "$NIGHTLY toolchain with rust-src cannot be installed here" >&2
 fi
-build_std_dir=target/build-std
+build_std_dir=$target_dir/build-std
 out_dir() {
   case " ${from_source[*]-} " in
     *" $1 "*) echo "$build_std_dir/$1/release" ;;
-    *) echo "target/$1/release" ;;
+    *) echo "$target_dir/$1/release" ;;
   esac
 }
 

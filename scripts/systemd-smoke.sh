@@ -3,16 +3,19 @@
 # their hardened units: each service starts, the agent's /metrics under the sandbox has the
 # same metric families as the agent run as plain root beside it, the documented token
 # rotation works, and the server creates its database and answers /login. Needs root,
-# debootstrap and systemd-container; the root file system is made once under target/.
+# debootstrap and systemd-container; the root file system is made once under target/ (or
+# CARGO_TARGET_DIR).
 # Called by `make check-units-live` (after `make release`) with BINS.
 set -euo pipefail
+# Where cargo builds: CARGO_TARGET_DIR (relative to where this was called from) or target/.
+target_dir=$(realpath -m -- "${CARGO_TARGET_DIR:-$(dirname "$0")/../target}")
 cd "$(dirname "$0")/.."
 
 : "${BINS:?}"
 version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n1)
 archive=dist/lanstat-$version-x86_64-unknown-linux-musl.tar.gz
 [[ -f $archive ]] || { echo "systemd-smoke: $archive is missing (run make release)" >&2; exit 1; }
-rootfs=target/systemd-smoke/rootfs
+rootfs=$target_dir/systemd-smoke/rootfs
 
 if [[ ! -f $rootfs/.ready ]]; then
   rm -rf "$rootfs"

@@ -53,15 +53,19 @@ fn env_count(name: &str, default: usize) -> usize {
     })
 }
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-        .to_path_buf()
+/// `target/` as cargo sees it: CARGO_TARGET_DIR if set, else the workspace root's.
+fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        _ => Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .expect("the server crate sits inside the workspace")
+            .join("target"),
+    }
 }
 
 fn release(name: &str) -> PathBuf {
-    let p = root().join("target/release").join(name);
+    let p = target_dir().join("release").join(name);
     if !p.exists() {
         eprintln!(
             "bench: {} is missing; run `make bench-server`, which builds it",
@@ -725,12 +729,10 @@ fn main() {
             if v["ok"] == true { "ok" } else { "MISSED" }
         );
     }
-    let out = root().join("target/bench");
-    std::fs::create_dir_all(&out).expect("target/bench");
-    std::fs::write(
-        out.join("server.json"),
-        serde_json::to_vec_pretty(&report).expect("json"),
-    )
-    .expect("write server.json");
-    println!("\nwritten to target/bench/server.json");
+    let out = target_dir().join("bench");
+    std::fs::create_dir_all(&out).expect("the bench folder under target/");
+    let path = out.join("server.json");
+    std::fs::write(&path, serde_json::to_vec_pretty(&report).expect("json"))
+        .expect("write server.json");
+    println!("\nwritten to {}", path.display());
 }
