@@ -44,14 +44,16 @@ pub struct Seen {
     pub stored: (Status, Option<i64>),
 }
 
+/// State rows to write by rule, computer and target (`None` removes).
+type States = HashMap<(i64, i64, String), Option<StateRow>>;
+
 /// What judging has not been able to write yet. Each map holds one entry per computer or per
 /// rule, computer and target, so only the events need a bound.
 #[derive(Default)]
 struct Unstored {
     /// Status, reason and since when, of computers whose round could not be written.
     statuses: HashMap<i64, (Status, Option<String>, i64)>,
-    /// State rows to write (`None` removes).
-    states: HashMap<(i64, i64, String), Option<StateRow>>,
+    states: States,
     /// Events to append, oldest first.
     events: VecDeque<Event>,
 }
@@ -391,8 +393,8 @@ impl Alerts {
             outcome
         };
         let Outcome { states, mut events } = outcome;
-        let held = self.hold(states, &events);
-        let ids = self.write_held(held);
+        let (held_states, held_events) = self.hold(states, &events);
+        let ids = self.write_held(held_states, held_events);
         let count = events.len();
         for (i, e) in events.iter_mut().enumerate() {
             // Stored or not, the message goes now; an event still in memory has no id yet.
@@ -469,7 +471,7 @@ impl Alerts {
         &self,
         states: Vec<((i64, i64, String), Option<StateRow>)>,
         events: &[Event],
-    ) -> Unstored {
+    ) -> (States, VecDeque<Event>) {
         let mut u = self.unstored.lock().unwrap_or_else(|e| e.into_inner());
         u.states.extend(states);
         u.events.extend(events.iter().cloned());
@@ -478,20 +480,15 @@ impl Alerts {
             u.events.drain(..over);
             eprintln!("event=alert_events_dropped count={over} reason=not_written_for_too_long");
         }
-        Unstored {
-            statuses: HashMap::new(),
-            states: std::mem::take(&mut u.states),
-            events: std::mem::take(&mut u.events),
-        }
+        (std::mem::take(&mut u.states), std::mem::take(&mut u.events))
     }
 
-    /// Writes what `held` has in one transaction. Returns the events' ids, oldest first; on
-    /// failure puts it all back (before anything newer) for the next round.
-    fn write_held(&self, held: Unstored) -> Option<Vec<i64>> {
-        if held.states.is_empty() && held.events.is_empty() {
+    /// Writes the states and events held in one transaction. Returns the events' ids, oldest
+    /// first; on failure puts them all back (before anything newer) for the next round.
+    fn write_held(&self, states: States, events: VecDeque<Event>) -> Option<Vec<i64>> {
+        if states.is_empty() && events.is_empty() {
             return Some(Vec::new());
         }
-        let Unstored { states, events, .. } = held;
         let (rows, list) = (states.clone(), events.clone());
         let written = self.store.write(Durability::Relaxed, move |tx| {
             for ((rule_id, computer_id, key), row) in &rows {
