@@ -221,6 +221,12 @@ fn a_backup_is_private_even_under_umask_0_and_never_replaces_a_file() {
     assert!(out.contains("integrity check ok"), "{out}");
     let mode = std::fs::metadata(&dest).unwrap().permissions().mode() & 0o777;
     assert_eq!(format!("{mode:o}"), "600");
+    let beside_copy: Vec<_> = std::fs::read_dir(s.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("backup.db"))
+        .collect();
+    assert_eq!(beside_copy, ["backup.db"], "nothing left beside the copy");
     let copy = rusqlite::Connection::open(&dest).unwrap();
     let computers: i64 = copy
         .query_row("SELECT count(*) FROM computers", [], |r| r.get(0))

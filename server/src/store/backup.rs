@@ -116,6 +116,10 @@ fn copy(source: &Connection, partial: &Path) -> Result<()> {
             }
         }
     }
+    // The copy took the database's WAL mode with its first page: back to a rollback journal,
+    // so that reading it (the check below, or a restore from read-only media) leaves no
+    // -wal and -shm files beside it.
+    out.pragma_update(None, "journal_mode", "DELETE")?;
     drop(out);
     fs::File::open(partial)
         .and_then(|f| f.sync_all())
@@ -222,7 +226,15 @@ mod tests {
             "the partial copy, when it appeared"
         );
         assert_eq!(mode(&dest), "600");
-        assert!(!partial_path(&dest).exists());
+        let mut left: Vec<String> = fs::read_dir(&db.dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| !n.starts_with("stats.db"))
+            .collect();
+        left.sort();
+        assert_eq!(left, ["copy.db"], "nothing else beside the copy");
+        let header = fs::read(&dest).unwrap();
+        assert_eq!(header[18..20], [1, 1], "a rollback-journal file");
     }
 
     #[test]
