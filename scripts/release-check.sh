@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Checks what `make release` wrote: each archive holds the binaries, units, README and
-# LICENSE; `file` calls every binary statically linked; and each binary runs (under
+# Checks what `make release` wrote: each archive holds the binaries, units, README, the
+# docs/ it links and LICENSE; `file` calls every binary statically linked; and each binary runs (under
 # qemu-user for ARM): the agent answers /systeminfo with real figures, the server starts,
 # creates its database and answers /login. Called by `make release-check` with BINS, TARGETS.
 set -euo pipefail
@@ -105,7 +105,7 @@ for t in $TARGETS; do
   (cd dist && grep " $name.tar.gz\$" SHA256SUMS | sha256sum -c --quiet) || fail "$archive does not match SHA256SUMS"
   tar -C "$work" -xzf "$archive"
   dir="$work/$name"
-  for f in README.md LICENSE; do [[ -f $dir/$f ]] || fail "$archive has no $f"; done
+  for f in README.md LICENSE docs/api.md; do [[ -f $dir/$f ]] || fail "$archive has no $f"; done
   run=$(runner_for "$t")
   for b in $BINS; do
     [[ -x $dir/$b ]] || fail "$archive has no executable $b"

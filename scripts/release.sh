@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds static musl binaries of $BINS for $TARGETS with cargo-zigbuild (Zig is the C
 # cross-compiler for bundled SQLite), packs dist/lanstat-<version>-<target>.tar.gz with the
-# units, README and LICENSE, writes dist/SHA256SUMS and prints a size table against budgets.
+# units, README (with the docs/*.md it links) and LICENSE, writes dist/SHA256SUMS and prints
+# a size table against budgets.
 # Called by `make release`, which sets BINS, TARGETS, NIGHTLY and puts cargo-zigbuild on PATH.
 set -euo pipefail
 # Where cargo builds: CARGO_TARGET_DIR (relative to where this was called from) or target/.
@@ -124,6 +125,7 @@ for t in "${built[@]}"; do
     sizes+=("$t $b $(stat -c %s "$stage/$b")")
   done
   install -m 0644 README.md LICENSE "$stage/"
+  install -D -m 0644 -t "$stage/docs" docs/*.md
   # Same inputs, same archive: fixed order, owners and times, and no gzip timestamp.
   tar --sort=name --owner=0 --group=0 --numeric-owner --mtime="@$epoch" \
     -C dist -cf - "$name" | gzip -9n >"dist/$name.tar.gz"

@@ -303,7 +303,7 @@ fn prometheus_scrapes_the_server_and_discovers_and_scrapes_the_agents() {
     write_secret(&pdir.join("scrape_token"), scrape_token.trim());
     let server = s.addr();
     let dir = pdir.path().display();
-    // The README's two ways, with the intervals shortened for a test. `type: Bearer` must be
+    // docs/metrics.md's two ways, with the intervals shortened for a test. `type: Bearer` must be
     // written out under http_sd_configs: there Prometheus 2.42 sends the bare credential.
     let config = format!(
         r#"global:
