@@ -21,7 +21,7 @@ const TARGET = {
 };
 const UNIT = { cpu: "%", memory: "%", disk: "%", temperature: "°C", network: "MB/s" };
 const CHANNEL_HINT = {
-  webhook: ["https://example.lan/hook", "A POST with a JSON body per alert (see the README)."],
+  webhook: ["https://example.lan/hook", "A POST with a JSON body per alert (its fields: docs/alerts.md)."],
   ntfy: ["https://ntfy.sh/my-lab-alerts", "The topic's address; subscribe to it in the ntfy app."],
   discord: ["https://discord.com/api/webhooks/…", "Server settings, Integrations, Webhooks, Copy webhook URL."],
   slack: ["https://hooks.slack.com/services/…", "An incoming webhook of a Slack app."],

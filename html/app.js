@@ -257,7 +257,7 @@ export function confirmAction(title, text, yesLabel) {
 
 // ---- forms --------------------------------------------------------------------------------
 
-/** Clears the errors shown beside a form's fields. */
+/** Clears the errors shown beside a form's fields and its general error line. */
 export function clearErrors(form) {
   for (const p of form.querySelectorAll(".field-error, .form-error")) {
     p.textContent = "";
