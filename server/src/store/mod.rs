@@ -297,7 +297,9 @@ pub fn ping(conn: &Connection) -> Result<()> {
 /// index contents), at most `max` problems. `["ok"]` when there is none; a file too damaged
 /// to check at all gives the error that said so.
 pub fn quick_check(conn: &Connection, max: u32) -> Result<Vec<String>> {
-    query::all(conn, &format!("PRAGMA quick_check({max})"), [], |r| r.get(0))
+    query::all(conn, &format!("PRAGMA quick_check({max})"), [], |r| {
+        r.get(0)
+    })
 }
 
 /// `PRAGMA integrity_check` of the whole file.
