@@ -10,20 +10,10 @@ use sha2::{Digest, Sha256};
 use util::fake_agent::{Behaviour, FakeAgent, original_json};
 use util::*;
 
-/// The original Flask server's tables, exactly as it created them.
-const ORIGINAL_TABLES: &str = "
-CREATE TABLE users (id INTEGER PRIMARY KEY AUTOINCREMENT, username TEXT UNIQUE NOT NULL,
-    password_hash TEXT NOT NULL, created_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP);
-CREATE TABLE computers (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT UNIQUE NOT NULL,
-    url TEXT NOT NULL, token TEXT NOT NULL, last_seen TIMESTAMP, status TEXT DEFAULT 'offline');
-CREATE TABLE stats (id INTEGER PRIMARY KEY AUTOINCREMENT, computer_id INTEGER,
-    timestamp TIMESTAMP DEFAULT CURRENT_TIMESTAMP, cpu_percent REAL, memory_total INTEGER,
-    memory_used INTEGER, memory_percent REAL, disk_total INTEGER, disk_used INTEGER,
-    disk_percent REAL, network_bytes_sent INTEGER, network_bytes_recv INTEGER,
-    network_sent_per_sec REAL DEFAULT 0, network_recv_per_sec REAL DEFAULT 0,
-    FOREIGN KEY (computer_id) REFERENCES computers (id));
-INSERT INTO users (username, password_hash, created_at) VALUES ('ann', 'x', '2024-05-01 10:00:00');
-";
+/// The original Flask server's tables, exactly as it created them, and one user.
+fn original_tables() -> String {
+    format!("{ORIGINAL_SCHEMA}INSERT INTO users (username, password_hash) VALUES ('ann', 'x');\n")
+}
 
 /// Another program's database: a notes app's tables and rows.
 const NOTES_APP: &str = "
@@ -130,7 +120,7 @@ fn the_original_tables_with_a_column_more_or_less_are_refused_untouched() {
     let more = dir.join("more.db");
     make(
         &more,
-        &ORIGINAL_TABLES.replace("last_seen TIMESTAMP,", "last_seen TIMESTAMP, owner TEXT,"),
+        &original_tables().replace("last_seen TIMESTAMP,", "last_seen TIMESTAMP, owner TEXT,"),
     );
     refused_untouched(
         dir.path(),
@@ -140,7 +130,7 @@ fn the_original_tables_with_a_column_more_or_less_are_refused_untouched() {
     let less = dir.join("less.db");
     make(
         &less,
-        &ORIGINAL_TABLES.replace("network_recv_per_sec REAL DEFAULT 0,", ""),
+        &original_tables().replace("network_recv_per_sec REAL DEFAULT 0,", ""),
     );
     refused_untouched(
         dir.path(),
@@ -172,7 +162,7 @@ fn a_file_that_is_not_a_database_or_is_from_a_newer_release_is_left_as_it_was() 
 fn the_original_servers_exact_tables_and_an_empty_file_are_opened() {
     let dir = TempDir::new("original");
     let db = dir.join("stats.db");
-    make(&db, ORIGINAL_TABLES);
+    make(&db, &original_tables());
     let before = hash(&db);
     let s = Server::start_in(dir, &["--no-local"], &[]);
     assert!(

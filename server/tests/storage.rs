@@ -46,18 +46,8 @@ fn kill_9_during_polling_loses_nothing_already_stored() {
     c.wait_computer(id, "online again", |v| v["status"] == "online");
 }
 
-/// The original Flask server's schema and rows, as it wrote them.
-const ORIGINAL_DB: &str = "
-CREATE TABLE users (id INTEGER PRIMARY KEY AUTOINCREMENT, username TEXT UNIQUE NOT NULL,
-    password_hash TEXT NOT NULL, created_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP);
-CREATE TABLE computers (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT UNIQUE NOT NULL,
-    url TEXT NOT NULL, token TEXT NOT NULL, last_seen TIMESTAMP, status TEXT DEFAULT 'offline');
-CREATE TABLE stats (id INTEGER PRIMARY KEY AUTOINCREMENT, computer_id INTEGER,
-    timestamp TIMESTAMP DEFAULT CURRENT_TIMESTAMP, cpu_percent REAL, memory_total INTEGER,
-    memory_used INTEGER, memory_percent REAL, disk_total INTEGER, disk_used INTEGER,
-    disk_percent REAL, network_bytes_sent INTEGER, network_bytes_recv INTEGER,
-    network_sent_per_sec REAL DEFAULT 0, network_recv_per_sec REAL DEFAULT 0,
-    FOREIGN KEY (computer_id) REFERENCES computers (id));
+/// The original Flask server's rows, as it wrote them, below its schema.
+const ORIGINAL_ROWS: &str = "
 INSERT INTO users (username, password_hash, created_at) VALUES
     ('admin', '240be518fabd2724ddb6f04eeb1da5967448d7e831c08c8fa822809f74c720a9', '2024-05-01 10:00:00');
 INSERT INTO computers (name, url, token, last_seen, status) VALUES
@@ -70,7 +60,8 @@ fn a_database_from_the_original_server_is_migrated_without_loss() {
     let db = dir.join("stats.db");
     {
         let conn = rusqlite::Connection::open(&db).unwrap();
-        conn.execute_batch(ORIGINAL_DB).unwrap();
+        conn.execute_batch(&format!("{ORIGINAL_SCHEMA}{ORIGINAL_ROWS}"))
+            .unwrap();
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()

@@ -540,35 +540,7 @@ mod tests {
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap();
         assert_eq!(v, SCHEMA_VERSION);
-        for (table, cols) in [
-            (
-                "users",
-                &["id", "username", "password_hash", "created_at"][..],
-            ),
-            (
-                "computers",
-                &["id", "name", "url", "token", "last_seen", "status"],
-            ),
-            (
-                "stats",
-                &[
-                    "id",
-                    "computer_id",
-                    "timestamp",
-                    "cpu_percent",
-                    "memory_total",
-                    "memory_used",
-                    "memory_percent",
-                    "disk_total",
-                    "disk_used",
-                    "disk_percent",
-                    "network_bytes_sent",
-                    "network_bytes_recv",
-                    "network_sent_per_sec",
-                    "network_recv_per_sec",
-                ],
-            ),
-        ] {
+        for &(table, cols) in ORIGINAL_TABLES {
             let have = columns(&conn, table);
             for c in cols {
                 assert!(have.iter().any(|h| h == c), "{table}.{c}");

@@ -278,6 +278,20 @@ impl Client {
     }
 }
 
+/// The original Flask server's three tables, exactly as it created them.
+pub const ORIGINAL_SCHEMA: &str = "
+CREATE TABLE users (id INTEGER PRIMARY KEY AUTOINCREMENT, username TEXT UNIQUE NOT NULL,
+    password_hash TEXT NOT NULL, created_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP);
+CREATE TABLE computers (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT UNIQUE NOT NULL,
+    url TEXT NOT NULL, token TEXT NOT NULL, last_seen TIMESTAMP, status TEXT DEFAULT 'offline');
+CREATE TABLE stats (id INTEGER PRIMARY KEY AUTOINCREMENT, computer_id INTEGER,
+    timestamp TIMESTAMP DEFAULT CURRENT_TIMESTAMP, cpu_percent REAL, memory_total INTEGER,
+    memory_used INTEGER, memory_percent REAL, disk_total INTEGER, disk_used INTEGER,
+    disk_percent REAL, network_bytes_sent INTEGER, network_bytes_recv INTEGER,
+    network_sent_per_sec REAL DEFAULT 0, network_recv_per_sec REAL DEFAULT 0,
+    FOREIGN KEY (computer_id) REFERENCES computers (id));
+";
+
 /// Waits until `cond` gives a value, checking every 100 ms, for at most 60 s (generous, so
 /// that a busy machine only makes a test slower, never wrong); panics naming `what` if it
 /// never does. Use this instead of a fixed sleep that assumes something happened in time.
