@@ -15,6 +15,7 @@
 pub mod cli;
 pub mod collect;
 mod error;
+mod file;
 pub mod http;
 pub mod metrics;
 pub mod published;

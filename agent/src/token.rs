@@ -3,7 +3,6 @@
 //! start banner whole only to a person at a terminal.
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::Error;
@@ -223,43 +222,11 @@ fn check_permissions(_path: &Path) -> Result<(), Error> {
     Ok(())
 }
 
-/// Writes the token to a temporary file with mode 0600 beside `path`, syncs it, then renames
-/// it over `path`: a crash leaves the old token or the new one, never half a token.
+/// Writes the token atomically with mode 0600: a crash leaves the old token or the new one,
+/// never half a token.
 fn write_atomic(path: &Path, token: &str) -> Result<(), Error> {
-    let fail = |e: std::io::Error| {
-        Error::Token(format!("cannot write token file {}: {e}", path.display()))
-    };
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "token".into());
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let mut opts = fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let result = (|| {
-        let mut f = opts.open(&tmp)?;
-        f.write_all(token.as_bytes())?;
-        f.write_all(b"\n")?;
-        f.sync_all()?;
-        fs::rename(&tmp, path)?;
-        if let Ok(d) = fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result.map_err(fail)
+    crate::file::write_private(path, format!("{token}\n").as_bytes())
+        .map_err(|e| Error::Token(format!("cannot write token file {}: {e}", path.display())))
 }
 
 #[cfg(test)]
