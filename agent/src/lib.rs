@@ -16,6 +16,7 @@ pub mod cli;
 pub mod collect;
 mod error;
 mod file;
+pub mod history;
 pub mod http;
 pub mod metrics;
 pub mod published;

@@ -137,6 +137,67 @@ pub struct Temperature {
     pub critical: Option<f64>,
 }
 
+/// One page of `GET /history`: the agent's recent samples, oldest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistoryPage {
+    /// The agent's sample interval, in seconds.
+    pub interval: u64,
+    /// The newest sample the agent holds (unix seconds), or `null` when it holds none.
+    pub newest: Option<u64>,
+    pub samples: Vec<HistorySample>,
+    /// Whether samples newer than the last one of this page remain: ask again with its `t`.
+    pub more: bool,
+}
+
+/// One past sample: the figures the server keeps of a sample, under the names `/systeminfo`
+/// gives them. An object holds only the members kept (`swap` only its `percent`); a figure
+/// the machine does not have is left out.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistorySample {
+    /// Unix seconds when the sample was taken.
+    pub t: u64,
+    pub cpu_percent: f64,
+    pub memory: Usage,
+    pub disk: Usage,
+    pub network: NetworkTotals,
+    pub network_usage: NetworkRates,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub swap: Option<SwapPercent>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load_average: Option<LoadOne>,
+    /// The hottest sensor, °C.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disk_io: Option<DiskRates>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uptime_secs: Option<u64>,
+}
+
+/// `memory` or `disk` of a past sample: `/systeminfo`'s members without `available`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Usage {
+    pub total: u64,
+    pub used: u64,
+    pub percent: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SwapPercent {
+    pub percent: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct LoadOne {
+    pub one: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct DiskRates {
+    pub read_bytes_per_sec: f64,
+    pub write_bytes_per_sec: f64,
+}
+
 /// `part / whole * 100`, 0 when `whole` is 0, rounded to one decimal as psutil does.
 pub fn percent(part: u64, whole: u64) -> f64 {
     if whole == 0 {
