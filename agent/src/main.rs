@@ -3,11 +3,13 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use lanstat_agent::cli::{
     Arg, Args, parse_listen, parse_max_connections, parse_seconds, unknown_flag,
 };
+use lanstat_agent::history::{self, History};
 use lanstat_agent::serve;
 use lanstat_agent::{Error, Sampler, http, token};
 
@@ -32,8 +34,9 @@ Options:
   -h, --help                 show this help
   -V, --version              show the version
 
-Endpoints: GET /systeminfo and GET /metrics with `Authorization: Bearer <token>`;
-GET /healthz without. Serve it on a LAN or VPN only; put a TLS proxy in front for anything wider.
+Endpoints: GET /systeminfo, GET /history?since=UNIX_SECONDS&limit=N and GET /metrics with
+`Authorization: Bearer <token>`; GET /healthz without. The recent samples /history serves are
+kept in agent_history.bin beside the token file, saved every 5 minutes and on stopping. Serve it on a LAN or VPN only; put a TLS proxy in front for anything wider.
 ";
 
 enum Command {
@@ -185,11 +188,20 @@ fn run(c: Config) -> Result<ExitCode, Error> {
         addr,
         nofile,
     } = serve::bind(&c.listen, c.max_connections, 128 * 1024)?;
-    let sampler = Sampler::start(c.sample_interval)?;
+    let (history, history_line) = History::open(
+        history::default_path(&c.token_file),
+        c.sample_interval,
+        history::unix_now(),
+    );
+    let history = Arc::new(history);
+    let sampler = Sampler::start_with_history(c.sample_interval, Some(history.clone()))?;
+    let saver = history::Saver::start(history.clone(), history::SAVE_EVERY)
+        .map_err(|e| Error::Collect(format!("cannot start the history saver thread: {e}")))?;
     let hostname = sampler.latest().get().info.hostname.clone();
 
     let app = http::App {
         latest: sampler.latest(),
+        history: history.clone(),
         token: token.clone(),
         scrape_token,
     };
@@ -225,7 +237,21 @@ fn run(c: Config) -> Result<ExitCode, Error> {
             .unwrap_or_else(|| "unknown".into())
     );
 
+    println!("{history_line}");
+
     let code = serving.wait();
     drop(sampler);
+    drop(saver);
+    // The last save, after the last sample: a restart loses nothing of the buffer.
+    match history.save() {
+        Ok(n) => println!(
+            "event=history_saved samples={n} path={}",
+            history.path().display()
+        ),
+        Err(e) => eprintln!(
+            "event=history_save_failed error=\"{e}\" path={}",
+            history.path().display()
+        ),
+    }
     Ok(code)
 }

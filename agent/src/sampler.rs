@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use crate::collect::{Collector, Reading, system_name};
 use crate::error::Error;
+use crate::history::{Entry, History};
 use crate::published::Snapshot;
 use crate::snapshot::{
     DiskIo, Interface, Memory, NetworkRates, NetworkTotals, SystemInfo, percent, round1,
@@ -150,6 +151,15 @@ impl Sampler {
     /// Takes a first sample (about a quarter of a second, to give CPU usage a window), then
     /// keeps sampling every `interval` in a background thread.
     pub fn start(interval: Duration) -> Result<Sampler, Error> {
+        Sampler::start_with_history(interval, None)
+    }
+
+    /// [`Sampler::start`], each sample after the first (which has no window for its rates)
+    /// also added to `history`.
+    pub fn start_with_history(
+        interval: Duration,
+        history: Option<Arc<History>>,
+    ) -> Result<Sampler, Error> {
         let mut collector = Collector::new()?;
         std::thread::sleep(sysinfo::MINIMUM_CPU_UPDATE_INTERVAL + Duration::from_millis(50));
         let mut prev = collector.read();
@@ -167,7 +177,15 @@ impl Sampler {
             "event=sample_failed reason=panic_while_reading_the_os action=keep_previous_sample",
             move |_| {
                 let cur = collector.read();
-                publish.set(build(Some(&prev), cur.clone()));
+                let snapshot = build(Some(&prev), cur.clone());
+                if let Some(h) = &history {
+                    // A push only copies an entry in: a request reading the buffer waits
+                    // for nothing longer.
+                    if let Some(entry) = Entry::from_info(&snapshot.info) {
+                        h.push(entry);
+                    }
+                }
+                publish.set(snapshot);
                 prev = cur;
             },
         )
