@@ -20,8 +20,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::snapshot::{
-    DiskRates, HistoryPage, HistorySample, LoadOne, NetworkRates, NetworkTotals, SwapPercent,
-    SystemInfo, Usage, round1,
+    DiskRates, HistorySample, LoadOne, NetworkRates, NetworkTotals, SwapPercent, SystemInfo, Usage,
+    round1,
 };
 use crate::worker::{Schedule, Worker};
 
@@ -309,6 +309,16 @@ impl Ring {
         }
     }
 
+    /// A ring of the newest `capacity` of `entries` (oldest first, strictly increasing), in
+    /// their own allocation.
+    fn from_entries(entries: Vec<Entry>, capacity: usize) -> Ring {
+        let mut entries = VecDeque::from(entries);
+        let over = entries.len().saturating_sub(capacity);
+        entries.drain(..over);
+        entries.reserve_exact(capacity - entries.len());
+        Ring { entries, capacity }
+    }
+
     pub fn len(&self) -> usize {
         self.entries.len()
     }
@@ -376,26 +386,23 @@ pub struct Decoded {
     pub dropped: Vec<String>,
 }
 
-/// Reads a saved file, keeping each record that passes its checks. `Err` says why nothing of
-/// it is read: not a history file, another version, a damaged header, larger than any.
-pub fn decode(bytes: &[u8], now: u64) -> Result<Decoded, String> {
-    if bytes.len() > MAX_FILE_BYTES {
-        return Err(format!(
-            "it is larger than any history file ({MAX_FILE_BYTES} bytes at most)"
-        ));
-    }
-    if bytes.len() < HEADER_BYTES || bytes[..8] != MAGIC {
+/// Reads a saved file, keeping each record that passes its checks, one record at a time (so
+/// that loading costs the entries kept, not the file too). `Err` says why nothing of it is
+/// read: not a history file, another version, a damaged header, larger than any, unreadable.
+pub fn decode(mut r: impl Read, now: u64) -> Result<Decoded, String> {
+    let mut header = [0u8; HEADER_BYTES];
+    if read_full(&mut r, &mut header)? < HEADER_BYTES || header[..8] != MAGIC {
         return Err("it is not a history file".into());
     }
-    let u16_at = |i: usize| u16::from_le_bytes([bytes[i], bytes[i + 1]]);
-    let u32_at = |i: usize| u32::from_le_bytes(bytes[i..i + 4].try_into().expect("4 bytes"));
+    let u16_at = |i: usize| u16::from_le_bytes([header[i], header[i + 1]]);
+    let u32_at = |i: usize| u32::from_le_bytes(header[i..i + 4].try_into().expect("4 bytes"));
     let version = u16_at(8);
     if version != VERSION {
         return Err(format!(
             "it is format version {version}; this build reads version {VERSION}"
         ));
     }
-    if fnv1a(&bytes[..16]) != u32_at(16) {
+    if fnv1a(&header[..16]) != u32_at(16) {
         return Err("its header is damaged (checksum)".into());
     }
     let record = usize::from(u16_at(10));
@@ -410,20 +417,11 @@ pub fn decode(bytes: &[u8], now: u64) -> Result<Decoded, String> {
             "its header counts {count} samples, more than any buffer holds"
         ));
     }
-    let body = &bytes[HEADER_BYTES..];
-    let whole = body.len() / RECORD_BYTES;
     let mut d = Decoded::default();
-    if whole < count {
-        d.dropped
-            .push(format!("{} missing (the file is cut short)", count - whole));
-    } else if body.len() > count * RECORD_BYTES {
-        d.dropped.push(format!(
-            "{} bytes after the last sample ignored",
-            body.len() - count * RECORD_BYTES
-        ));
-    }
-    let (mut damaged, mut implausible, mut future, mut unordered) = (0, 0, 0, 0);
-    for rec in body.chunks_exact(RECORD_BYTES).take(count) {
+    let (mut whole, mut damaged, mut implausible, mut future, mut unordered) = (0, 0, 0, 0, 0);
+    let mut rec = [0u8; RECORD_BYTES];
+    while whole < count && read_full(&mut r, &mut rec)? == RECORD_BYTES {
+        whole += 1;
         let (data, sum) = rec.split_at(ENTRY_BYTES);
         if fnv1a(data).to_le_bytes() != sum {
             damaged += 1;
@@ -440,6 +438,25 @@ pub fn decode(bytes: &[u8], now: u64) -> Result<Decoded, String> {
             d.entries.push(e);
         }
     }
+    // What follows the records, read no further than a byte past the largest file.
+    let read = HEADER_BYTES + whole * RECORD_BYTES;
+    let after = std::io::copy(
+        &mut r.take((MAX_FILE_BYTES + 1 - read) as u64),
+        &mut std::io::sink(),
+    )
+    .map_err(|e| format!("cannot read it: {e}"))? as usize;
+    if read + after > MAX_FILE_BYTES {
+        return Err(format!(
+            "it is larger than any history file ({MAX_FILE_BYTES} bytes at most)"
+        ));
+    }
+    if whole < count {
+        d.dropped
+            .push(format!("{} missing (the file is cut short)", count - whole));
+    } else if after > 0 {
+        d.dropped
+            .push(format!("{after} bytes after the last sample ignored"));
+    }
     for (n, why) in [
         (damaged, "damaged (checksum)"),
         (implausible, "with figures no machine has"),
@@ -453,18 +470,37 @@ pub fn decode(bytes: &[u8], now: u64) -> Result<Decoded, String> {
     Ok(d)
 }
 
-/// Reads at most one byte more than the largest file, so that a huge file costs nothing.
-/// `None` when there is no file.
-fn read_capped(path: &Path) -> std::io::Result<Option<Vec<u8>>> {
+/// Fills `buf` unless the end comes first; how many bytes it got.
+fn read_full(r: &mut impl Read, buf: &mut [u8]) -> Result<usize, String> {
+    let mut got = 0;
+    while got < buf.len() {
+        match r.read(&mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(format!("cannot read it: {e}")),
+        }
+    }
+    Ok(got)
+}
+
+/// The saved file's entries that can be trusted at `now`, and what was left out; `Ok(None)`
+/// when there is no file (the first start).
+fn load(path: &Path, now: u64) -> Result<Option<Decoded>, String> {
     let file = match std::fs::File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e),
+        Err(e) => return Err(format!("cannot read it: {e}")),
     };
-    let mut bytes = Vec::new();
-    file.take(MAX_FILE_BYTES as u64 + 1)
-        .read_to_end(&mut bytes)?;
-    Ok(Some(bytes))
+    if file
+        .metadata()
+        .is_ok_and(|m| m.len() > MAX_FILE_BYTES as u64)
+    {
+        return Err(format!(
+            "it is larger than any history file ({MAX_FILE_BYTES} bytes at most)"
+        ));
+    }
+    decode(std::io::BufReader::new(file), now).map(Some)
 }
 
 /// Unix seconds now.
@@ -490,39 +526,35 @@ impl History {
     /// A buffer for samples every `interval`, with what the file at `path` holds that can be
     /// trusted at `now`, and the log line that says what was loaded or why not.
     pub fn open(path: PathBuf, interval: Duration, now: u64) -> (History, String) {
-        let mut ring = Ring::new(capacity(interval));
+        let capacity = capacity(interval);
         let shown = path.display();
-        let line = match read_capped(&path) {
-            Ok(None) => format!("event=history_loaded samples=0 saved=none path={shown}"),
-            Err(e) => format!(
-                "event=history_refused reason=\"cannot read it: {e}\" action=start_empty path={shown}"
+        let (ring, line) = match load(&path, now) {
+            Ok(None) => (
+                Ring::new(capacity),
+                format!("event=history_loaded samples=0 saved=none path={shown}"),
             ),
-            Ok(Some(bytes)) => match decode(&bytes, now) {
-                Err(why) => {
+            Err(why) => (
+                Ring::new(capacity),
+                format!("event=history_refused reason=\"{why}\" action=start_empty path={shown}"),
+            ),
+            Ok(Some(mut d)) => {
+                let over = d.entries.len().saturating_sub(capacity);
+                if over > 0 {
+                    d.dropped
+                        .push(format!("{over} oldest beyond what this interval keeps"));
+                }
+                let ring = Ring::from_entries(d.entries, capacity);
+                let line = if d.dropped.is_empty() {
+                    format!("event=history_loaded samples={} path={shown}", ring.len())
+                } else {
                     format!(
-                        "event=history_refused reason=\"{why}\" action=start_empty path={shown}"
+                        "event=history_loaded samples={} dropped=\"{}\" path={shown}",
+                        ring.len(),
+                        d.dropped.join(", ")
                     )
-                }
-                Ok(mut d) => {
-                    let over = d.entries.len().saturating_sub(ring.capacity);
-                    if over > 0 {
-                        d.dropped
-                            .push(format!("{over} oldest beyond what this interval keeps"));
-                    }
-                    for e in d.entries {
-                        ring.push(e);
-                    }
-                    if d.dropped.is_empty() {
-                        format!("event=history_loaded samples={} path={shown}", ring.len())
-                    } else {
-                        format!(
-                            "event=history_loaded samples={} dropped=\"{}\" path={shown}",
-                            ring.len(),
-                            d.dropped.join(", ")
-                        )
-                    }
-                }
-            },
+                };
+                (ring, line)
+            }
         };
         let history = History {
             ring: Mutex::new(ring),
@@ -554,15 +586,38 @@ impl History {
         self.ring().push(e);
     }
 
-    /// The `/history` answer: at most `limit` samples newer than `since`, oldest first.
-    pub fn page(&self, since: u64, limit: usize) -> HistoryPage {
-        let page = self.ring().page(since, limit);
-        HistoryPage {
-            interval: self.interval.as_secs(),
-            newest: page.newest,
-            samples: page.entries.iter().map(Entry::sample).collect(),
-            more: page.more,
+    /// The `/history` answer's JSON: at most `limit` samples newer than `since`, oldest first,
+    /// and no more than [`MAX_BODY_BYTES`] of them. Written straight from the entries under
+    /// the lock (about a millisecond at most), so an answer costs its body and nothing else.
+    pub fn page_json(&self, since: u64, limit: usize) -> Vec<u8> {
+        let ring = self.ring();
+        let start = ring.entries.partition_point(|e| e.t <= since);
+        let left = ring.len() - start;
+        let mut body =
+            Vec::with_capacity(MAX_BODY_BYTES.min(64 + left.min(limit) * MAX_SAMPLE_JSON_BYTES));
+        body.extend_from_slice(
+            format!(
+                "{{\"interval\":{},\"newest\":{},\"samples\":[",
+                self.interval.as_secs(),
+                ring.newest().map_or("null".into(), |t| t.to_string())
+            )
+            .as_bytes(),
+        );
+        let mut taken = 0;
+        for e in ring.entries.range(start..) {
+            // Room for one more and the end, whatever its figures.
+            if taken == limit || body.len() + MAX_SAMPLE_JSON_BYTES + 16 > MAX_BODY_BYTES {
+                break;
+            }
+            if taken > 0 {
+                body.push(b',');
+            }
+            serde_json::to_writer(&mut body, &e.sample()).expect("a sample holds only numbers");
+            taken += 1;
         }
+        let more = taken < left;
+        body.extend_from_slice(format!("],\"more\":{more}}}").as_bytes());
+        body
     }
 
     /// Writes the buffer to its file, whole or not at all; the number of samples saved.
@@ -573,6 +628,13 @@ impl History {
         Ok(entries.len())
     }
 }
+
+/// The most one sample's JSON can take: every number at its longest (typically it is 470).
+const MAX_SAMPLE_JSON_BYTES: usize = 768;
+/// The most one `/history` answer takes, whatever its `limit`: about 550 samples of a
+/// typical machine. It keeps what an answer costs the agent's memory small; a client asks
+/// again while `more` says so.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
 /// Saves a [`History`] every [`SAVE_EVERY`] on a thread of its own, so a slow disk delays no
 /// sample. A failure is logged once, and its end once. Dropping it stops the thread.

@@ -82,7 +82,11 @@ pub fn handle(app: &App, req: &mut Request<'_>) -> Response {
             Response::bytes(StatusCode::OK, "application/json", snap.json().to_vec())
         }
         Route::History => match history_query(req.query()) {
-            Ok((since, limit)) => Response::json(StatusCode::OK, &app.history.page(since, limit)),
+            Ok((since, limit)) => Response::bytes(
+                StatusCode::OK,
+                "application/json",
+                app.history.page_json(since, limit),
+            ),
             Err(why) => Response::error(StatusCode::BAD_REQUEST, "bad_parameter", why),
         },
         Route::Metrics => {

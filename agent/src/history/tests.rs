@@ -1,4 +1,21 @@
 use super::*;
+use crate::snapshot::HistoryPage;
+
+/// [`super::decode`] of bytes in memory.
+fn decode(bytes: &[u8], now: u64) -> Result<Decoded, String> {
+    super::decode(bytes, now)
+}
+
+/// A `/history` answer, parsed.
+fn page(h: &History, since: u64, limit: usize) -> HistoryPage {
+    let body = h.page_json(since, limit);
+    assert!(body.len() <= MAX_BODY_BYTES, "{}", body.len());
+    serde_json::from_slice(&body).unwrap()
+}
+
+fn samples_of(h: &History) -> Vec<HistorySample> {
+    h.ring().iter().map(Entry::sample).collect()
+}
 
 /// An entry at `t` with every figure set.
 fn entry(t: u64) -> Entry {
@@ -383,11 +400,11 @@ fn opening_without_a_file_starts_empty_and_a_saved_buffer_comes_back() {
         line,
         format!("event=history_loaded samples=2160 path={}", path.display())
     );
-    assert_eq!(again.page(0, MAX_LIMIT), h.page(0, MAX_LIMIT));
-    let page = again.page(NOW - 1, 10);
-    assert_eq!(page.samples.len(), 1);
+    assert_eq!(samples_of(&again), samples_of(&h));
+    let last = page(&again, NOW - 1, 10);
+    assert_eq!(last.samples.len(), 1);
     assert_eq!(
-        (page.interval, page.newest, page.more),
+        (last.interval, last.newest, last.more),
         (10, Some(NOW), false)
     );
 
@@ -399,7 +416,7 @@ fn opening_without_a_file_starts_empty_and_a_saved_buffer_comes_back() {
     let (narrow, line) = History::open(path.clone(), every, NOW);
     assert_eq!(narrow.len(), 2160);
     assert_eq!(
-        narrow.page(0, 1).samples[0].t,
+        page(&narrow, 0, 1).samples[0].t,
         NOW - 2159,
         "the newest are kept"
     );
@@ -440,7 +457,7 @@ fn a_file_not_trusted_starts_empty_with_one_line_saying_why() {
     }
     // A huge file costs one capped read, not its size.
     let f = std::fs::File::create(&path).unwrap();
-    f.set_len(1 << 40).unwrap();
+    f.set_len(1 << 28).unwrap();
     drop(f);
     let (h, line) = History::open(path.clone(), every, NOW);
     assert!(h.is_empty() && line.contains("larger than any"), "{line}");
@@ -480,4 +497,68 @@ fn a_save_replaces_the_file_whole() {
         .collect();
     assert_eq!(left, ["agent_history.bin"], "no temporary file is left");
     std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn an_answer_stays_under_its_byte_cap_and_pages_reach_every_sample_once() {
+    let dir = tempdir("pages");
+    let (h, _) = History::open(dir.join("agent_history.bin"), Duration::from_secs(5), NOW);
+    let empty = page(&h, 0, MAX_LIMIT);
+    assert_eq!((empty.interval, empty.newest, empty.more), (5, None, false));
+    assert!(empty.samples.is_empty());
+    for t in NOW - 4319..=NOW {
+        h.push(entry(t));
+    }
+    let want: Vec<HistorySample> = samples_of(&h);
+    let (mut since, mut got, mut answers) = (0, Vec::new(), 0);
+    loop {
+        let p = page(&h, since, MAX_LIMIT);
+        assert_eq!(p.newest, Some(NOW));
+        assert!(!p.samples.is_empty() && p.samples.len() < MAX_LIMIT);
+        answers += 1;
+        since = p.samples.last().unwrap().t;
+        got.extend(p.samples);
+        if !p.more {
+            break;
+        }
+    }
+    assert_eq!(got, want);
+    assert!(answers >= 4, "{answers}");
+    // Under the cap, `limit` decides.
+    let p = page(&h, NOW - 100, 10);
+    assert_eq!(p.samples.len(), 10);
+    assert!(p.more);
+    assert_eq!(p.samples[0].t, NOW - 99);
+    let p = page(&h, NOW - 10, 10);
+    assert_eq!((p.samples.len(), p.more), (10, false));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn no_sample_is_longer_in_json_than_an_answer_leaves_room_for() {
+    let long = -1.234_567_890_123_456_7e-300;
+    let e = Entry {
+        t: u64::MAX,
+        memory_total: u64::MAX,
+        memory_used: u64::MAX,
+        disk_total: u64::MAX,
+        disk_used: u64::MAX,
+        bytes_sent: u64::MAX,
+        bytes_recv: u64::MAX,
+        uptime_secs: u64::MAX - 1,
+        bytes_sent_per_sec: long,
+        bytes_recv_per_sec: long,
+        disk_read_per_sec: long,
+        disk_write_per_sec: long,
+        cpu_percent: f32::MIN,
+        memory_percent: f32::MIN,
+        disk_percent: f32::MIN,
+        swap_percent: f32::MIN,
+        load_1: f32::MIN,
+        temperature: f32::MIN,
+    };
+    let json = serde_json::to_vec(&e.sample()).unwrap();
+    assert!(json.len() <= MAX_SAMPLE_JSON_BYTES, "{}", json.len());
+    let typical = serde_json::to_vec(&entry(NOW).sample()).unwrap();
+    assert!(typical.len() < 500, "{}", typical.len());
 }
