@@ -386,36 +386,83 @@ pub struct Decoded {
     pub dropped: Vec<String>,
 }
 
+/// Why a saved file is not read at all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Refused {
+    /// Too short for a header, or without the magic.
+    NotAHistoryFile,
+    /// Written by another version of the format.
+    Version(u16),
+    /// The header's checksum does not match it.
+    DamagedHeader,
+    /// Records of another length than this version's.
+    RecordLength(usize),
+    /// More records than any buffer holds.
+    Count(usize),
+    /// Longer than any file this build writes.
+    TooLarge,
+    /// The file cannot be read (permissions, a directory, an I/O error).
+    Unreadable(std::io::ErrorKind, String),
+}
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Refused::NotAHistoryFile => f.write_str("it is not a history file"),
+            Refused::Version(v) => write!(
+                f,
+                "it is format version {v}; this build reads version {VERSION}"
+            ),
+            Refused::DamagedHeader => f.write_str("its header is damaged (checksum)"),
+            Refused::RecordLength(n) => {
+                write!(f, "its records are {n} bytes, not {RECORD_BYTES}")
+            }
+            Refused::Count(n) => write!(
+                f,
+                "its header counts {n} samples, more than any buffer holds"
+            ),
+            Refused::TooLarge => write!(
+                f,
+                "it is larger than any history file ({MAX_FILE_BYTES} bytes at most)"
+            ),
+            Refused::Unreadable(_, e) => write!(f, "cannot read it: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for Refused {}
+
+impl From<std::io::Error> for Refused {
+    fn from(e: std::io::Error) -> Refused {
+        Refused::Unreadable(e.kind(), e.to_string())
+    }
+}
+
 /// Reads a saved file, keeping each record that passes its checks, one record at a time (so
 /// that loading costs the entries kept, not the file too). `Err` says why nothing of it is
 /// read: not a history file, another version, a damaged header, larger than any, unreadable.
-pub fn decode(mut r: impl Read, now: u64) -> Result<Decoded, String> {
+pub fn decode(mut r: impl Read, now: u64) -> Result<Decoded, Refused> {
     let mut header = [0u8; HEADER_BYTES];
     if read_full(&mut r, &mut header)? < HEADER_BYTES || header[..8] != MAGIC {
-        return Err("it is not a history file".into());
+        return Err(Refused::NotAHistoryFile);
     }
     let u16_at = |i: usize| u16::from_le_bytes([header[i], header[i + 1]]);
     let u32_at = |i: usize| u32::from_le_bytes(header[i..i + 4].try_into().expect("4 bytes"));
     let version = u16_at(8);
     if version != VERSION {
-        return Err(format!(
-            "it is format version {version}; this build reads version {VERSION}"
-        ));
+        return Err(Refused::Version(version));
     }
     if fnv1a(&header[..16]) != u32_at(16) {
-        return Err("its header is damaged (checksum)".into());
+        return Err(Refused::DamagedHeader);
     }
     let record = usize::from(u16_at(10));
     if record != RECORD_BYTES {
-        return Err(format!(
-            "its records are {record} bytes, not {RECORD_BYTES}"
-        ));
+        return Err(Refused::RecordLength(record));
     }
     let count = u32_at(12) as usize;
     if count > MAX_CAPACITY {
-        return Err(format!(
-            "its header counts {count} samples, more than any buffer holds"
-        ));
+        return Err(Refused::Count(count));
     }
     let mut d = Decoded::default();
     let (mut whole, mut damaged, mut implausible, mut future, mut unordered) = (0, 0, 0, 0, 0);
@@ -443,12 +490,9 @@ pub fn decode(mut r: impl Read, now: u64) -> Result<Decoded, String> {
     let after = std::io::copy(
         &mut r.take((MAX_FILE_BYTES + 1 - read) as u64),
         &mut std::io::sink(),
-    )
-    .map_err(|e| format!("cannot read it: {e}"))? as usize;
+    )? as usize;
     if read + after > MAX_FILE_BYTES {
-        return Err(format!(
-            "it is larger than any history file ({MAX_FILE_BYTES} bytes at most)"
-        ));
+        return Err(Refused::TooLarge);
     }
     if whole < count {
         d.dropped
@@ -471,14 +515,14 @@ pub fn decode(mut r: impl Read, now: u64) -> Result<Decoded, String> {
 }
 
 /// Fills `buf` unless the end comes first; how many bytes it got.
-fn read_full(r: &mut impl Read, buf: &mut [u8]) -> Result<usize, String> {
+fn read_full(r: &mut impl Read, buf: &mut [u8]) -> Result<usize, Refused> {
     let mut got = 0;
     while got < buf.len() {
         match r.read(&mut buf[got..]) {
             Ok(0) => break,
             Ok(n) => got += n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(format!("cannot read it: {e}")),
+            Err(e) => return Err(e.into()),
         }
     }
     Ok(got)
@@ -486,19 +530,17 @@ fn read_full(r: &mut impl Read, buf: &mut [u8]) -> Result<usize, String> {
 
 /// The saved file's entries that can be trusted at `now`, and what was left out; `Ok(None)`
 /// when there is no file (the first start).
-fn load(path: &Path, now: u64) -> Result<Option<Decoded>, String> {
+fn load(path: &Path, now: u64) -> Result<Option<Decoded>, Refused> {
     let file = match std::fs::File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(format!("cannot read it: {e}")),
+        Err(e) => return Err(e.into()),
     };
     if file
         .metadata()
         .is_ok_and(|m| m.len() > MAX_FILE_BYTES as u64)
     {
-        return Err(format!(
-            "it is larger than any history file ({MAX_FILE_BYTES} bytes at most)"
-        ));
+        return Err(Refused::TooLarge);
     }
     decode(std::io::BufReader::new(file), now).map(Some)
 }

@@ -3,7 +3,7 @@ use crate::snapshot::HistoryPage;
 
 /// [`super::decode`] of bytes in memory.
 fn decode(bytes: &[u8], now: u64) -> Result<Decoded, String> {
-    super::decode(bytes, now)
+    super::decode(bytes, now).map_err(|e| e.to_string())
 }
 
 /// A `/history` answer, parsed.
