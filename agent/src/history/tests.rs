@@ -562,3 +562,34 @@ fn no_sample_is_longer_in_json_than_an_answer_leaves_room_for() {
     let typical = serde_json::to_vec(&entry(NOW).sample()).unwrap();
     assert!(typical.len() < 500, "{}", typical.len());
 }
+
+#[test]
+fn the_saver_saves_on_its_schedule_until_stopped() {
+    let dir = tempdir("saver");
+    let path = dir.join("agent_history.bin");
+    let (h, _) = History::open(path.clone(), Duration::from_secs(10), NOW);
+    let h = Arc::new(h);
+    h.push(entry(100));
+    let saver = Saver::start(h.clone(), Duration::from_millis(20)).unwrap();
+    let saved = |n: usize| {
+        std::fs::read(&path)
+            .ok()
+            .and_then(|b| decode(&b, NOW).ok())
+            .is_some_and(|d| d.entries.len() == n)
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !saved(1) {
+        assert!(std::time::Instant::now() < deadline, "never saved");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    h.push(entry(200));
+    while !saved(2) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the second sample never saved"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    drop(saver);
+    std::fs::remove_dir_all(dir).unwrap();
+}
