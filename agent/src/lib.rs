@@ -22,6 +22,7 @@ pub mod metrics;
 pub mod published;
 pub mod sampler;
 pub mod serve;
+pub mod signing;
 pub mod snapshot;
 pub mod sys;
 pub mod token;
