@@ -7,12 +7,18 @@
 //! | `/history`    | GET, HEAD | token                        | recent samples, JSON |
 //! | `/metrics`    | GET, HEAD | token or scrape token        | Prometheus text      |
 //! | `/healthz`    | GET, HEAD | none                         | `{"status":"ok"}`    |
+//!
+//! "token" is `Authorization: Bearer <token>` or a request signed with the token
+//! ([`crate::signing`]); with `--signed-only` the token is accepted only signed (the scrape
+//! token, which Prometheus sends as it is, still opens `/metrics`). A 401 offers both schemes
+//! (only the signed one with `--signed-only`), so a client can tell the agent signs.
 
 use std::sync::Arc;
 
 use crate::history::{DEFAULT_LIMIT, History, MAX_LIMIT};
 use crate::sampler::Latest;
 use crate::serve::{HeaderValue, Method, Request, Response, StatusCode, header};
+use crate::signing::{self, Refusal, Verifier};
 use crate::token::constant_time_eq;
 
 pub struct App {
@@ -21,7 +27,14 @@ pub struct App {
     pub token: String,
     /// A fleet-wide token that opens `/metrics` only, for one Prometheus job scraping many agents.
     pub scrape_token: Option<String>,
+    /// Refuse the token as a bearer: only a request signed with it (`--signed-only`).
+    pub signed_only: bool,
+    /// The signed requests' time window and nonces.
+    pub verifier: Verifier,
 }
+
+/// The challenge of the signed scheme on every 401.
+const SIGNED_CHALLENGE: &str = "Lanstat-HMAC-SHA256 realm=\"lanstat-agent\"";
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Route {
@@ -65,16 +78,28 @@ pub fn handle(app: &App, req: &mut Request<'_>) -> Response {
         )
         .with_header(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
     }
-    if !authorized(app, req, route.access()) {
-        return Response::error(
-            StatusCode::UNAUTHORIZED,
-            "bad_token",
-            "missing or wrong bearer token",
-        )
-        .with_header(
+    if let Err(why) = authorized(app, req, route.access()) {
+        if let Some(why) = why {
+            app.verifier.log(why);
+        }
+        let message = if app.signed_only {
+            "a request signed with the token is required (Lanstat-HMAC-SHA256)"
+        } else {
+            "missing or wrong bearer token or signature"
+        };
+        // The signed challenge first: a client that keeps one value keeps the Bearer one.
+        let refused = Response::error(StatusCode::UNAUTHORIZED, "bad_token", message).with_header(
             header::WWW_AUTHENTICATE,
-            HeaderValue::from_static("Bearer realm=\"lanstat-agent\""),
+            HeaderValue::from_static(SIGNED_CHALLENGE),
         );
+        return if app.signed_only {
+            refused
+        } else {
+            refused.with_header(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"lanstat-agent\""),
+            )
+        };
     }
     match route {
         Route::SystemInfo => {
@@ -136,21 +161,48 @@ fn whole(s: &str) -> Option<u64> {
     s.parse().ok()
 }
 
-fn authorized(app: &App, req: &Request<'_>, access: Access) -> bool {
+/// `Ok` when the request may pass; `Err(Some(reason))` for a refusal worth a log line (a
+/// signed request that fails, a bearer under `--signed-only`), `Err(None)` for a missing or
+/// wrong bearer token, as before.
+fn authorized(app: &App, req: &Request<'_>, access: Access) -> Result<(), Option<Refusal>> {
     if access == Access::Open {
-        return true;
+        return Ok(());
+    }
+    let value = req.header(header::AUTHORIZATION).unwrap_or("");
+    if let Some(parts) = signing::parse(value) {
+        let parts = parts.map_err(Some)?;
+        let target = req
+            .uri()
+            .path_and_query()
+            .map_or_else(|| req.path(), |pq| pq.as_str());
+        return app
+            .verifier
+            .verify(
+                app.token.as_bytes(),
+                req.method().as_str(),
+                target,
+                b"",
+                &parts,
+                signing::unix_now(),
+            )
+            .map_err(Some);
     }
     let Some(given) = req.bearer() else {
-        return false;
+        return Err(None);
     };
     if constant_time_eq(given.as_bytes(), app.token.as_bytes()) {
-        return true;
+        return if app.signed_only {
+            Err(Some(Refusal::BearerRefused))
+        } else {
+            Ok(())
+        };
     }
-    access == Access::TokenOrScrape
+    let scrape = access == Access::TokenOrScrape
         && app
             .scrape_token
             .as_ref()
-            .is_some_and(|t| constant_time_eq(given.as_bytes(), t.as_bytes()))
+            .is_some_and(|t| constant_time_eq(given.as_bytes(), t.as_bytes()));
+    if scrape { Ok(()) } else { Err(None) }
 }
 
 #[cfg(test)]

@@ -30,12 +30,14 @@ Options:
   --token TOKEN              use this token instead of the file; any user can read it in
                              `ps`, so prefer the file or the environment [env LANSTAT_TOKEN]
   --scrape-token-file PATH   a second token that opens /metrics only, for Prometheus
+  --signed-only              accept the token only in signed requests (Lanstat-HMAC-SHA256),
+                             never as a bearer token [env LANSTAT_SIGNED_ONLY=1]
   --max-connections N        connections served at once, one thread each [default 16]
   -h, --help                 show this help
   -V, --version              show the version
 
 Endpoints: GET /systeminfo, GET /history?since=UNIX_SECONDS&limit=N and GET /metrics with
-`Authorization: Bearer <token>`; GET /healthz without. The recent samples /history serves are
+`Authorization: Bearer <token>` or signed with it; GET /healthz without. The recent samples /history serves are
 kept in agent_history.bin beside the token file, saved every 5 minutes and on stopping. Serve it on a LAN or VPN only; put a TLS proxy in front for anything wider.
 ";
 
@@ -54,6 +56,7 @@ struct Config {
     /// Whether `token` came from `--token` (else from `LANSTAT_TOKEN`).
     token_from_flag: bool,
     scrape_token_file: Option<PathBuf>,
+    signed_only: bool,
     max_connections: usize,
 }
 
@@ -85,6 +88,7 @@ fn parse(argv: impl Iterator<Item = String>) -> Result<Option<Config>, Error> {
         token: env("LANSTAT_TOKEN"),
         token_from_flag: false,
         scrape_token_file: None,
+        signed_only: env("LANSTAT_SIGNED_ONLY").is_some_and(|v| v == "1"),
         max_connections: 16,
     };
     let mut args = Args::new(argv);
@@ -113,6 +117,7 @@ fn parse(argv: impl Iterator<Item = String>) -> Result<Option<Config>, Error> {
                     c.token_from_flag = true;
                 }
                 "scrape-token-file" => c.scrape_token_file = Some(PathBuf::from(args.value(&f)?)),
+                "signed-only" => c.signed_only = true,
                 "max-connections" => {
                     c.max_connections = parse_max_connections(&args.value(&f)?, 1024)?
                 }
@@ -204,6 +209,8 @@ fn run(c: Config) -> Result<ExitCode, Error> {
         history: history.clone(),
         token: token.clone(),
         scrape_token,
+        signed_only: c.signed_only,
+        verifier: lanstat_agent::signing::Verifier::default(),
     };
     let serving = serve::start(server, move |req| http::handle(&app, req))?;
 
