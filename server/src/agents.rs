@@ -1,10 +1,19 @@
 //! Talking to one agent: fetch `/systeminfo` with timeouts and a size cap, check every value,
 //! and classify failures into `offline` (unreachable) or `error` (reachable but wrong), each
 //! with a reason a user understands.
+//!
+//! A poll is signed with the computer's token as the key (`lanstat_agent::signing`), so the
+//! token itself never travels. An agent that refuses a signed poll without offering the
+//! signed scheme (an older agent, the original Python client) is asked with the bearer token
+//! instead, and remembered in [`Schemes`]; an agent that offers the scheme is never sent the
+//! bearer token.
 
+use std::collections::HashMap;
 use std::io::ErrorKind;
-use std::time::Duration;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
+use lanstat_agent::signing;
 use lanstat_agent::snapshot::{SystemInfo, round1};
 
 use crate::model::{PollFailure, Sample};
@@ -54,15 +63,114 @@ pub fn systeminfo_url(base: &str) -> String {
     }
 }
 
-/// Fetches and checks one agent's figures.
-pub fn fetch(client: &ureq::Agent, base_url: &str, token: &str) -> Result<SystemInfo, PollFailure> {
+/// How long an agent that knows only bearer tokens is asked with one before signing is
+/// tried again (a server restart tries again too: this is kept in memory only).
+pub const RETRY_SIGNING: Duration = Duration::from_secs(3600);
+
+/// The agents, by `/systeminfo` address, that refused a signed poll without offering the
+/// signed scheme, with when that was learnt. Shared by the poller and the connection test.
+#[derive(Debug, Default)]
+pub struct Schemes {
+    bearer_since: Mutex<HashMap<String, Instant>>,
+}
+
+impl Schemes {
+    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<String, Instant>> {
+        self.bearer_since.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether `url` is to be signed: unless it refused signing less than [`RETRY_SIGNING`] ago.
+    pub fn signs(&self, url: &str) -> bool {
+        let mut map = self.map();
+        match map.get(url) {
+            Some(since) if since.elapsed() < RETRY_SIGNING => false,
+            Some(_) => {
+                map.remove(url);
+                true
+            }
+            None => true,
+        }
+    }
+
+    fn bearer_only(&self, url: &str) {
+        let mut map = self.map();
+        // Bounded by the computers polled; an address no longer polled goes at its retry.
+        map.retain(|_, since| since.elapsed() < RETRY_SIGNING);
+        map.insert(url.to_string(), Instant::now());
+    }
+
+    fn signing_offered(&self, url: &str) {
+        self.map().remove(url);
+    }
+}
+
+/// How a request carries the token.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Auth {
+    Signed,
+    Bearer,
+}
+
+/// Fetches and checks one agent's figures, signed unless `schemes` says the agent knows only
+/// bearer tokens (or the token is empty: nothing to sign with).
+pub fn fetch(
+    client: &ureq::Agent,
+    schemes: &Schemes,
+    base_url: &str,
+    token: &str,
+) -> Result<SystemInfo, PollFailure> {
     let url = systeminfo_url(base_url);
-    let resp = client
-        .get(&url)
-        .header("Authorization", &format!("Bearer {token}"))
+    if !token.is_empty() && schemes.signs(&url) {
+        let resp = get(client, &url, token, Auth::Signed)?;
+        if resp.status().as_u16() != 401 || offers_signing(&resp) {
+            return answer(resp);
+        }
+        // Refused without offering the signed scheme: an agent that knows only bearer tokens.
+        schemes.bearer_only(&url);
+    }
+    let resp = get(client, &url, token, Auth::Bearer)?;
+    if resp.status().as_u16() == 401 && offers_signing(&resp) {
+        // It signs now: the next poll signs.
+        schemes.signing_offered(&url);
+    }
+    answer(resp)
+}
+
+fn get(
+    client: &ureq::Agent,
+    url: &str,
+    token: &str,
+    auth: Auth,
+) -> Result<ureq::http::Response<ureq::Body>, PollFailure> {
+    let authorization = match auth {
+        Auth::Bearer => format!("Bearer {token}"),
+        Auth::Signed => {
+            let uri: ureq::http::Uri = url
+                .parse()
+                .map_err(|_| PollFailure::error("the URL is not valid"))?;
+            let target = uri.path_and_query().map_or("/", |pq| pq.as_str());
+            signing::authorization(token.as_bytes(), "GET", target, b"").map_err(|e| {
+                PollFailure::error(format!("cannot sign the poll: no randomness ({e})"))
+            })?
+        }
+    };
+    client
+        .get(url)
+        .header("Authorization", &authorization)
         .header("Accept", "application/json")
         .call()
-        .map_err(classify)?;
+        .map_err(classify)
+}
+
+fn offers_signing(resp: &ureq::http::Response<ureq::Body>) -> bool {
+    resp.headers()
+        .get_all("www-authenticate")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(signing::offers_signing)
+}
+
+fn answer(resp: ureq::http::Response<ureq::Body>) -> Result<SystemInfo, PollFailure> {
     if let Some(failure) = refusal(resp.status().as_u16()) {
         return Err(failure);
     }

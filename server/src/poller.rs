@@ -115,9 +115,10 @@ pub fn round(app: &App, polling: &Polling) -> RoundReport {
                     report.skipped += 1;
                     continue;
                 }
-                let (tx, client, in_flight, url, token, id) = (
+                let (tx, client, schemes, in_flight, url, token, id) = (
                     tx.clone(),
                     polling.client.clone(),
+                    app.computers.agent_schemes(),
                     polling.in_flight.clone(),
                     c.url.clone(),
                     c.token.clone(),
@@ -128,7 +129,7 @@ pub fn round(app: &App, polling: &Polling) -> RoundReport {
                     .name("poll".into())
                     .stack_size(POLL_STACK)
                     .spawn(move || {
-                        let result = agents::fetch(&client, &url, &token);
+                        let result = agents::fetch(&client, &schemes, &url, &token);
                         in_flight.release(id);
                         let _ = tx.send((i, clock.now_ms(), result));
                     });

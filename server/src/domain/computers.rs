@@ -74,6 +74,8 @@ pub struct Computers {
     /// The sampler of the server's own host, once it runs.
     local_sampler: OnceLock<lanstat_agent::Latest>,
     client: ureq::Agent,
+    /// Which agents know only bearer tokens; the poller shares it.
+    schemes: Arc<agents::Schemes>,
     counters: Arc<Counters>,
 }
 
@@ -96,8 +98,14 @@ impl Computers {
             local: config.local,
             local_sampler: OnceLock::new(),
             client: agents::client(agents::Timeouts::for_interval(config.poll_interval)),
+            schemes: Arc::default(),
             counters,
         }
+    }
+
+    /// Which agents know only bearer tokens, for the poller to sign as the test does.
+    pub fn agent_schemes(&self) -> Arc<agents::Schemes> {
+        self.schemes.clone()
     }
 
     /// Attaches the sampler that reads the server's own host.
@@ -229,7 +237,7 @@ impl Computers {
             (Patch::Keep, None) => AgentToken::parse("")?.into_string(),
         };
         let started = Instant::now();
-        let answer = agents::fetch(&self.client, &url, &token);
+        let answer = agents::fetch(&self.client, &self.schemes, &url, &token);
         Ok(Tested {
             answer,
             took: started.elapsed(),

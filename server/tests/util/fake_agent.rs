@@ -40,6 +40,9 @@ pub struct FakeAgent {
     pub requests: Arc<AtomicU64>,
     /// The last Authorization header seen.
     pub last_auth: Arc<Mutex<String>>,
+    /// Set: anything but `Bearer <this>` gets a 401 that offers only Bearer, as an agent
+    /// that knows nothing of signing (the original Python client) answers.
+    pub bearer_only: Arc<Mutex<Option<String>>>,
     _listening: Loopback,
 }
 
@@ -48,12 +51,18 @@ impl FakeAgent {
         let behaviour = Arc::new(Mutex::new(b));
         let requests = Arc::new(AtomicU64::new(0));
         let last_auth = Arc::new(Mutex::new(String::new()));
+        let bearer_only = Arc::new(Mutex::new(None::<String>));
         let listening = {
-            let (behaviour, requests, last_auth) =
-                (behaviour.clone(), requests.clone(), last_auth.clone());
+            let (behaviour, requests, last_auth, only) = (
+                behaviour.clone(),
+                requests.clone(),
+                last_auth.clone(),
+                bearer_only.clone(),
+            );
             Loopback::start(move |conn, _| {
                 let b = behaviour.lock().unwrap().clone();
-                answer(conn, b, &requests, &last_auth);
+                let only = only.lock().unwrap().clone();
+                answer(conn, b, &requests, &last_auth, only.as_deref());
             })
         };
         FakeAgent {
@@ -61,6 +70,7 @@ impl FakeAgent {
             behaviour,
             requests,
             last_auth,
+            bearer_only,
             _listening: listening,
         }
     }
@@ -73,15 +83,27 @@ impl FakeAgent {
         *self.behaviour.lock().unwrap() = b;
     }
 
+    /// Answers only `Bearer token` from now on (see [`FakeAgent::bearer_only`]).
+    pub fn only_bearer(&self, token: &str) {
+        *self.bearer_only.lock().unwrap() = Some(token.to_string());
+    }
+
     pub fn requests(&self) -> u64 {
         self.requests.load(Ordering::SeqCst)
     }
 }
 
-fn answer(mut conn: TcpStream, b: Behaviour, requests: &AtomicU64, last_auth: &Mutex<String>) {
+fn answer(
+    mut conn: TcpStream,
+    b: Behaviour,
+    requests: &AtomicU64,
+    last_auth: &Mutex<String>,
+    bearer_only: Option<&str>,
+) {
     let _ = conn.set_read_timeout(Some(Duration::from_secs(10)));
     let mut reader = BufReader::new(conn.try_clone().unwrap());
     let mut line = String::new();
+    let mut auth = String::new();
     loop {
         line.clear();
         if reader.read_line(&mut line).unwrap_or(0) == 0 {
@@ -91,7 +113,8 @@ fn answer(mut conn: TcpStream, b: Behaviour, requests: &AtomicU64, last_auth: &M
             .strip_prefix("Authorization:")
             .or_else(|| line.strip_prefix("authorization:"))
         {
-            *last_auth.lock().unwrap() = v.trim().to_string();
+            auth = v.trim().to_string();
+            *last_auth.lock().unwrap() = auth.clone();
         }
         if line == "\r\n" {
             break;
@@ -106,6 +129,15 @@ fn answer(mut conn: TcpStream, b: Behaviour, requests: &AtomicU64, last_auth: &M
             "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\n{len}Connection: close\r\n\r\n"
         )
     };
+    if let Some(token) = bearer_only
+        && auth != format!("Bearer {token}")
+    {
+        let _ = conn.write_all(
+            b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Bearer\r\n\
+              Content-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}",
+        );
+        return;
+    }
     let _ = match b {
         Behaviour::Body(body) => {
             conn.write_all(format!("{}{body}", head(200, Some(body.len()))).as_bytes())
