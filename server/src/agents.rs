@@ -568,6 +568,32 @@ mod tests {
         "hostname": "computer-name", "system": "Linux"}"#;
 
     #[test]
+    fn an_agent_that_knows_only_bearer_is_signed_to_again_after_an_hour() {
+        let schemes = Schemes::default();
+        let url = "http://10.0.0.5:8000/systeminfo";
+        assert!(schemes.signs(url), "signing first");
+        schemes.bearer_only(url);
+        assert!(!schemes.signs(url));
+        assert!(
+            schemes.signs("http://10.0.0.6:8000/systeminfo"),
+            "only that agent"
+        );
+        schemes.signing_offered(url);
+        assert!(
+            schemes.signs(url),
+            "an agent that offers signing is signed to at once"
+        );
+        schemes.bearer_only(url);
+        let Some(long_ago) = Instant::now().checked_sub(RETRY_SIGNING + Duration::from_secs(1))
+        else {
+            return; // a clock too close to its start to go back an hour
+        };
+        schemes.map().insert(url.to_string(), long_ago);
+        assert!(schemes.signs(url), "tried again after an hour");
+        assert!(schemes.map().is_empty(), "and forgotten");
+    }
+
+    #[test]
     fn original_json_is_accepted() {
         let info = parse(ORIGINAL.as_bytes()).unwrap();
         assert_eq!(info.hostname, "computer-name");
