@@ -50,7 +50,9 @@ fn an_agent_that_knows_only_bearer_tokens_is_still_polled_and_tested() {
     let before = fake.requests();
     c.wait_rounds(3);
     let asked = fake.requests() - before;
-    assert!((3..=4).contains(&asked), "{asked} requests in 3 rounds");
+    // One a round (a round still in flight at either end may add or skip one); two a round
+    // would be a signed poll refused before each bearer one.
+    assert!((1..=4).contains(&asked), "{asked} requests in 3 rounds");
     assert_eq!(*fake.last_auth.lock().unwrap(), format!("Bearer {token}"));
 }
 
