@@ -658,11 +658,9 @@ fn main() {
         .as_f64()
         .unwrap_or(f64::MAX);
     targets["idle_300_connections_rss_growth_mib"] = json!({ "value": growth, "target": TARGET_IDLE_CONNECTIONS_GROWTH_MIB, "ok": growth <= TARGET_IDLE_CONNECTIONS_GROWTH_MIB });
-    if let Some(before) = before_binary_bytes() {
-        let bytes = lab["binary"]["bytes"].as_u64().unwrap_or(u64::MAX);
-        targets["binary_bytes_not_above_tiny_http"] =
-            json!({ "value": bytes, "target": before, "ok": bytes <= before });
-    }
+    // The binary's change against the tiny_http build stays in `kept_alive_25.binary.before`
+    // but is no target: it held the HTTP layer's change to no growth when that landed, and
+    // the server has since gained pages and checks the old build never had.
     let report = json!({ "poll_rounds": fleets, "year": year, "latency": history, "kept_alive_25": lab, "targets": targets });
 
     println!(
