@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use lanstat_agent::signing;
 use lanstat_agent::snapshot::{SystemInfo, round1};
+use sha2::{Digest, Sha256};
 
 use crate::model::{PollFailure, Sample};
 
@@ -69,9 +70,15 @@ pub const RETRY_SIGNING: Duration = Duration::from_secs(3600);
 
 /// The agents, by `/systeminfo` address, that refused a signed poll without offering the
 /// signed scheme, with when that was learnt. Shared by the poller and the connection test.
+///
+/// It also keeps the agents that have answered a signed poll, each with a digest of the token
+/// it was signed with: such an agent is never asked with the bearer token again, so a host
+/// that takes over its address cannot get the token by refusing signed polls without offering
+/// the scheme. A new token (the agent replaced) or a restart of the server forgets it.
 #[derive(Debug, Default)]
 pub struct Schemes {
     bearer_since: Mutex<HashMap<String, Instant>>,
+    signers: Mutex<HashMap<String, [u8; 32]>>,
 }
 
 impl Schemes {
@@ -102,6 +109,23 @@ impl Schemes {
     fn signing_offered(&self, url: &str) {
         self.map().remove(url);
     }
+
+    fn signers(&self) -> std::sync::MutexGuard<'_, HashMap<String, [u8; 32]>> {
+        self.signers.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The agent at `url` answered a poll signed with `token`.
+    fn answered_signed(&self, url: &str, token: &str) {
+        // Bounded by the addresses ever polled with a token, a handful per computer.
+        self.signers()
+            .insert(url.to_string(), Sha256::digest(token.as_bytes()).into());
+    }
+
+    /// Whether the agent at `url` has answered a poll signed with this `token`.
+    fn signed_before(&self, url: &str, token: &str) -> bool {
+        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        self.signers().get(url) == Some(&digest)
+    }
 }
 
 /// How a request carries the token.
@@ -122,8 +146,18 @@ pub fn fetch(
     let url = systeminfo_url(base_url);
     if !token.is_empty() && schemes.signs(&url) {
         let resp = get(client, &url, token, Auth::Signed)?;
+        if resp.status().is_success() {
+            schemes.answered_signed(&url, token);
+        }
         if resp.status().as_u16() != 401 || offers_signing(&resp) {
             return answer(resp);
+        }
+        if schemes.signed_before(&url, token) {
+            return Err(PollFailure::error(
+                "refused a signed poll without offering signing, though the agent at this \
+                 address answered signed polls before: its token is not sent as a bearer \
+                 (if the agent was replaced by one that cannot sign, save its token again)",
+            ));
         }
         // Refused without offering the signed scheme: an agent that knows only bearer tokens.
         schemes.bearer_only(&url);
@@ -591,6 +625,20 @@ mod tests {
         schemes.map().insert(url.to_string(), long_ago);
         assert!(schemes.signs(url), "tried again after an hour");
         assert!(schemes.map().is_empty(), "and forgotten");
+    }
+
+    #[test]
+    fn an_agent_that_answered_signed_polls_is_known_by_its_address_and_token() {
+        let schemes = Schemes::default();
+        let url = "http://10.0.0.5:8000/systeminfo";
+        assert!(!schemes.signed_before(url, "token-a"));
+        schemes.answered_signed(url, "token-a");
+        assert!(schemes.signed_before(url, "token-a"));
+        assert!(
+            !schemes.signed_before(url, "token-b"),
+            "a new token is a new agent"
+        );
+        assert!(!schemes.signed_before("http://10.0.0.6:8000/systeminfo", "token-a"));
     }
 
     #[test]

@@ -56,26 +56,42 @@ fn an_agent_that_knows_only_bearer_tokens_is_still_polled_and_tested() {
     assert_eq!(*fake.last_auth.lock().unwrap(), format!("Bearer {token}"));
 }
 
+/// Reads a request's head from `conn`, up to its blank line.
+fn read_head(conn: &std::net::TcpStream) -> String {
+    let _ = conn.set_read_timeout(Some(Duration::from_secs(10)));
+    let mut reader = BufReader::new(conn.try_clone().unwrap());
+    let mut head = String::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            break;
+        }
+        head.push_str(&line);
+        if line == "\r\n" {
+            break;
+        }
+    }
+    head
+}
+
+/// The value of a head's Authorization field.
+fn authorization(head: &str) -> String {
+    head.lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("authorization")
+                .then(|| v.trim().to_string())
+        })
+        .expect("an Authorization field")
+}
+
 #[test]
 fn an_agent_that_offers_signing_never_receives_the_token() {
     let heads: Arc<Mutex<Vec<String>>> = Arc::default();
     let listener = {
         let heads = heads.clone();
         Loopback::start(move |conn, _| {
-            let _ = conn.set_read_timeout(Some(Duration::from_secs(10)));
-            let mut reader = BufReader::new(conn.try_clone().unwrap());
-            let mut head = String::new();
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                    break;
-                }
-                head.push_str(&line);
-                if line == "\r\n" {
-                    break;
-                }
-            }
-            heads.lock().unwrap().push(head);
+            heads.lock().unwrap().push(read_head(&conn));
             let mut conn = conn;
             let _ = conn.write_all(
                 b"HTTP/1.1 401 Unauthorized\r\n\
@@ -102,14 +118,69 @@ fn an_agent_that_offers_signing_never_receives_the_token() {
     });
     for head in heads.lock().unwrap().iter() {
         assert!(!head.contains(&token), "the token was sent");
-        let auth = head
-            .lines()
-            .find_map(|l| {
-                let (k, v) = l.split_once(':')?;
-                k.eq_ignore_ascii_case("authorization")
-                    .then(|| v.trim().to_string())
-            })
-            .expect("an Authorization field");
-        assert!(auth.starts_with("Lanstat-HMAC-SHA256 ts="), "not signed");
+        assert!(
+            authorization(head).starts_with("Lanstat-HMAC-SHA256 ts="),
+            "not signed"
+        );
+    }
+}
+
+/// A host that takes over the address of an agent that answered signed polls, and refuses
+/// them offering only Bearer, is not sent the token: the poll fails saying why.
+#[test]
+fn a_host_that_stops_offering_signing_where_an_agent_signed_gets_no_bearer_token() {
+    let heads: Arc<Mutex<Vec<String>>> = Arc::default();
+    let listener = {
+        let heads = heads.clone();
+        Loopback::start(move |conn, _| {
+            let head = read_head(&conn);
+            let first = {
+                let mut heads = heads.lock().unwrap();
+                heads.push(head);
+                heads.len() == 1
+            };
+            let mut conn = conn;
+            let _ = if first {
+                let body = original_json("signer", 1000, 2000);
+                conn.write_all(
+                    format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\
+                         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    )
+                    .as_bytes(),
+                )
+            } else {
+                conn.write_all(
+                    b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Bearer\r\n\
+                      Content-Length: 0\r\nConnection: close\r\n\r\n",
+                )
+            };
+        })
+    };
+    let url = format!("http://{}", listener.addr);
+    let token = made_up_secret("agent-token");
+    let s = Server::start(&["--no-local"], &[]);
+    let mut c = s.admin(&made_up_secret("admin"));
+    let id = c.add_computer("taken-over", &url, &token);
+    let v = c.wait_computer(id, "refused without a bearer token", |v| {
+        v["status"] == "error"
+    });
+    assert!(
+        v["status_reason"]
+            .as_str()
+            .unwrap()
+            .contains("not sent as a bearer"),
+        "{v}"
+    );
+    until("more polls refused", || {
+        (heads.lock().unwrap().len() >= 3).then_some(())
+    });
+    for head in heads.lock().unwrap().iter() {
+        assert!(!head.contains(&token), "the token was sent");
+        assert!(
+            authorization(head).starts_with("Lanstat-HMAC-SHA256 ts="),
+            "not signed"
+        );
     }
 }
