@@ -66,13 +66,15 @@ pub fn capacity(interval: Duration) -> usize {
         .clamp(MIN_CAPACITY, MAX_CAPACITY)
 }
 
-/// Where the buffer is saved: beside the token file, in the agent's state directory.
+/// Where the buffer is saved: beside the token file, in the agent's state directory; made
+/// absolute, as the banner names the token file, so the log says where it really is.
 pub fn default_path(token_file: &Path) -> PathBuf {
     let dir = token_file
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    dir.join("agent_history.bin")
+    let path = dir.join("agent_history.bin");
+    std::path::absolute(&path).unwrap_or(path)
 }
 
 /// One past sample, compact: a figure the machine does not have is NaN (`NO_UPTIME` for the
