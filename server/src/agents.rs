@@ -14,7 +14,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use lanstat_agent::signing;
-use lanstat_agent::snapshot::{SystemInfo, round1};
+use lanstat_agent::snapshot::{HistoryPage, HistorySample, SystemInfo, round1};
 use sha2::{Digest, Sha256};
 
 use crate::model::{PollFailure, Sample};
@@ -144,15 +144,28 @@ pub fn fetch(
     token: &str,
 ) -> Result<SystemInfo, PollFailure> {
     let url = systeminfo_url(base_url);
-    if !token.is_empty() && schemes.signs(&url) {
-        let resp = get(client, &url, token, Auth::Signed)?;
+    answer(call(client, schemes, &url, &url, token)?)
+}
+
+/// Asks `url` with the token as [`fetch`] does: signed unless `schemes` knows the agent at
+/// `key` (its `/systeminfo` address) takes only bearer tokens, and never stepping down to the
+/// bearer token for an agent that has signed.
+fn call(
+    client: &ureq::Agent,
+    schemes: &Schemes,
+    key: &str,
+    url: &str,
+    token: &str,
+) -> Result<ureq::http::Response<ureq::Body>, PollFailure> {
+    if !token.is_empty() && schemes.signs(key) {
+        let resp = get(client, url, token, Auth::Signed)?;
         if resp.status().is_success() {
-            schemes.answered_signed(&url, token);
+            schemes.answered_signed(key, token);
         }
         if resp.status().as_u16() != 401 || offers_signing(&resp) {
-            return answer(resp);
+            return Ok(resp);
         }
-        if schemes.signed_before(&url, token) {
+        if schemes.signed_before(key, token) {
             return Err(PollFailure::error(
                 "refused a signed poll without offering signing, though the agent at this \
                  address answered signed polls before: its token is not sent as a bearer \
@@ -160,14 +173,14 @@ pub fn fetch(
             ));
         }
         // Refused without offering the signed scheme: an agent that knows only bearer tokens.
-        schemes.bearer_only(&url);
+        schemes.bearer_only(key);
     }
-    let resp = get(client, &url, token, Auth::Bearer)?;
+    let resp = get(client, url, token, Auth::Bearer)?;
     if resp.status().as_u16() == 401 && offers_signing(&resp) {
         // It signs now: the next poll signs.
-        schemes.signing_offered(&url);
+        schemes.signing_offered(key);
     }
-    answer(resp)
+    Ok(resp)
 }
 
 fn get(
@@ -379,12 +392,7 @@ fn validate(mut i: SystemInfo) -> Result<SystemInfo, String> {
             ("load_average.five", l.five),
             ("load_average.fifteen", l.fifteen),
         ] {
-            if !v.is_finite() || v < 0.0 {
-                return Err(format!("{field} is {v}, not a load"));
-            }
-            if v > MAX_LOAD {
-                return Err(format!("{field} is {v}, more than {MAX_LOAD}"));
-            }
+            load(field, v)?;
         }
     }
     i.disks.truncate(MAX_LIST);
@@ -412,8 +420,7 @@ fn validate(mut i: SystemInfo) -> Result<SystemInfo, String> {
         rate("disk_io.write_bytes_per_sec", io.write_bytes_per_sec)?;
     }
     // A sensor reading outside what any sensor reports is dropped, not the whole sample.
-    i.temperatures
-        .retain(|t| t.celsius.is_finite() && (-100.0..=300.0).contains(&t.celsius));
+    i.temperatures.retain(|t| plausible_celsius(t.celsius));
     i.temperatures.truncate(MAX_LIST);
     for t in &mut i.temperatures {
         t.label = text(&t.label);
@@ -422,6 +429,22 @@ fn validate(mut i: SystemInfo) -> Result<SystemInfo, String> {
             .filter(|c| c.is_finite() && (-100.0..=500.0).contains(c));
     }
     Ok(i)
+}
+
+/// A load average: finite, non-negative, at most [`MAX_LOAD`].
+fn load(field: &str, v: f64) -> Result<(), String> {
+    if !v.is_finite() || v < 0.0 {
+        return Err(format!("{field} is {v}, not a load"));
+    }
+    if v > MAX_LOAD {
+        return Err(format!("{field} is {v}, more than {MAX_LOAD}"));
+    }
+    Ok(())
+}
+
+/// Whether a sensor reading is one any sensor reports; a poll drops the others.
+fn plausible_celsius(c: f64) -> bool {
+    c.is_finite() && (-100.0..=300.0).contains(&c)
 }
 
 fn percent(field: &str, v: f64) -> Result<f64, String> {
@@ -588,6 +611,185 @@ pub fn to_sample(
         agent_sent_per_sec: Some(whole(agent_rates.0)),
         agent_recv_per_sec: Some(whole(agent_rates.1)),
     }
+}
+
+/// How far past the server's clock a past sample's time may be and still be taken: the
+/// agent's clock a little ahead of the server's.
+pub const HISTORY_SKEW_SECS: i64 = 60;
+/// Samples asked for per `/history` page.
+pub const HISTORY_PAGE: usize = 500;
+
+/// Whether a poll at `now` (unix seconds) finds a gap worth asking the agent's `/history`
+/// for: more than two poll intervals since `newest`, the newest sample stored of the computer
+/// (none stored: nothing to fill).
+pub fn gap_to_fill(newest: Option<i64>, now: i64, interval: Duration) -> bool {
+    let two = 2 * interval.as_secs().max(1) as i64;
+    newest.is_some_and(|t| now - t > two)
+}
+
+/// Why a `/history` page did not come.
+#[derive(Debug)]
+pub enum HistoryFailure {
+    /// The agent has no `/history` (it answered 404): the original client, an older agent.
+    NotOffered,
+    Failed(PollFailure),
+}
+
+/// The `/history` address for a computer's URL, asking for samples after `since`.
+pub fn history_url(base: &str, since: i64, limit: usize) -> String {
+    let info = systeminfo_url(base);
+    let root = info.strip_suffix("/systeminfo").unwrap_or(&info);
+    format!("{root}/history?since={}&limit={limit}", since.max(0))
+}
+
+/// Fetches one page of an agent's `/history`, signed (or as bearer) by the same rules as a
+/// poll.
+pub fn fetch_history(
+    client: &ureq::Agent,
+    schemes: &Schemes,
+    base_url: &str,
+    token: &str,
+    since: i64,
+) -> Result<HistoryPage, HistoryFailure> {
+    let key = systeminfo_url(base_url);
+    let url = history_url(base_url, since, HISTORY_PAGE);
+    let resp = call(client, schemes, &key, &url, token).map_err(HistoryFailure::Failed)?;
+    match resp.status().as_u16() {
+        200 => {}
+        404 => return Err(HistoryFailure::NotOffered),
+        status => {
+            let failure = refusal(status).unwrap_or_else(|| PollFailure::error("no answer"));
+            return Err(HistoryFailure::Failed(failure));
+        }
+    }
+    let bytes = resp
+        .into_body()
+        .with_config()
+        .limit(MAX_ANSWER_BYTES)
+        .read_to_vec()
+        .map_err(|e| HistoryFailure::Failed(classify(e)))?;
+    serde_json::from_slice(&bytes).map_err(|e| {
+        let mut msg = e.to_string();
+        msg.truncate(160);
+        HistoryFailure::Failed(PollFailure::error(format!(
+            "not a lanstat history: bad JSON ({msg})"
+        )))
+    })
+}
+
+/// What a backfill may store: samples strictly after `after` and before `before` (the poll
+/// that found the gap), none beyond `now` and the skew allowance, none older than `oldest`
+/// (what the raw tier keeps).
+#[derive(Debug, Clone, Copy)]
+pub struct Backfill {
+    pub computer_id: i64,
+    pub after: i64,
+    pub before: i64,
+    pub now: i64,
+    pub oldest: i64,
+}
+
+/// The rows to store of a `/history` page, and the samples refused with the reason of each.
+/// Samples come oldest first; one not later than the one before it is a duplicate.
+pub fn history_samples(
+    page: &[HistorySample],
+    window: Backfill,
+) -> (Vec<Sample>, Vec<(i64, String)>) {
+    let (mut rows, mut refused) = (Vec::new(), Vec::new());
+    let mut last = window.after;
+    for h in page {
+        let t = i64::try_from(h.t).unwrap_or(i64::MAX);
+        if t <= last || t >= window.before {
+            continue; // stored already, or the poll's own sample stands for it
+        }
+        match history_sample(window, h) {
+            Ok(s) => {
+                last = t;
+                rows.push(s);
+            }
+            Err(why) => refused.push((t, why)),
+        }
+    }
+    (rows, refused)
+}
+
+/// The row to store for one past sample, checked with the bounds a poll's figures have. Its
+/// rates are the agent's own: the counters before it are not the server's to divide.
+pub fn history_sample(window: Backfill, h: &HistorySample) -> Result<Sample, String> {
+    let t = i64::try_from(h.t).unwrap_or(i64::MAX);
+    if t > window.now + HISTORY_SKEW_SECS {
+        return Err(format!(
+            "from the future: {}s after the server's clock",
+            t.saturating_sub(window.now)
+        ));
+    }
+    if t < window.oldest {
+        return Err("older than the raw history keeps".into());
+    }
+    let cpu = percent("cpu_percent", h.cpu_percent)?;
+    let mem = percent("memory.percent", h.memory.percent)?;
+    let disk = percent("disk.percent", h.disk.percent)?;
+    size("memory.total", h.memory.total, MAX_MEMORY_BYTES)?;
+    size("disk.total", h.disk.total, MAX_DISK_BYTES)?;
+    within("memory", h.memory.used, h.memory.total)?;
+    within("disk", h.disk.used, h.disk.total)?;
+    size(
+        "network.bytes_sent",
+        h.network.bytes_sent,
+        MAX_COUNTER_BYTES,
+    )?;
+    size(
+        "network.bytes_recv",
+        h.network.bytes_recv,
+        MAX_COUNTER_BYTES,
+    )?;
+    let (sent, recv) = (
+        h.network_usage.bytes_sent_per_sec,
+        h.network_usage.bytes_recv_per_sec,
+    );
+    rate("network_usage.bytes_sent_per_sec", sent)?;
+    rate("network_usage.bytes_recv_per_sec", recv)?;
+    let swap = match h.swap {
+        Some(s) => Some(percent("swap.percent", s.percent)?),
+        None => None,
+    };
+    if let Some(l) = h.load_average {
+        load("load_average.one", l.one)?;
+    }
+    if let Some(io) = h.disk_io {
+        rate("disk_io.read_bytes_per_sec", io.read_bytes_per_sec)?;
+        rate("disk_io.write_bytes_per_sec", io.write_bytes_per_sec)?;
+    }
+    if let Some(up) = h.uptime_secs
+        && up > MAX_UPTIME_SECS
+    {
+        return Err(format!("uptime_secs is {up}, more than a hundred years"));
+    }
+    let clamp_i64 = |v: u64| v.min(i64::MAX as u64) as i64;
+    let whole = |v: f64| v.round();
+    Ok(Sample {
+        computer_id: window.computer_id,
+        timestamp: t,
+        cpu_percent: round1(cpu),
+        memory_total: clamp_i64(h.memory.total),
+        memory_used: clamp_i64(h.memory.used),
+        memory_percent: round1(mem),
+        disk_total: clamp_i64(h.disk.total),
+        disk_used: clamp_i64(h.disk.used),
+        disk_percent: round1(disk),
+        network_bytes_sent: clamp_i64(h.network.bytes_sent),
+        network_bytes_recv: clamp_i64(h.network.bytes_recv),
+        network_sent_per_sec: whole(sent),
+        network_recv_per_sec: whole(recv),
+        swap_percent: swap,
+        load_1: h.load_average.map(|l| l.one),
+        temperature: h.temperature.filter(|c| plausible_celsius(*c)),
+        disk_read_per_sec: h.disk_io.map(|d| whole(d.read_bytes_per_sec)),
+        disk_write_per_sec: h.disk_io.map(|d| whole(d.write_bytes_per_sec)),
+        uptime_secs: h.uptime_secs.map(clamp_i64),
+        agent_sent_per_sec: Some(whole(sent)),
+        agent_recv_per_sec: Some(whole(recv)),
+    })
 }
 
 #[cfg(test)]
@@ -910,5 +1112,128 @@ mod tests {
             (t.connect, t.total),
             (Duration::from_secs(3), Duration::from_secs(5))
         );
+    }
+
+    #[test]
+    fn a_gap_is_more_than_two_intervals_since_the_newest_stored_sample() {
+        let every = Duration::from_secs(10);
+        assert!(
+            !gap_to_fill(None, 1000, every),
+            "nothing stored: nothing to fill"
+        );
+        assert!(!gap_to_fill(Some(990), 1000, every), "one interval");
+        assert!(
+            !gap_to_fill(Some(980), 1000, every),
+            "two intervals exactly"
+        );
+        assert!(gap_to_fill(Some(979), 1000, every));
+        assert!(
+            gap_to_fill(Some(0), 1000, Duration::from_millis(300)),
+            "under a second"
+        );
+    }
+
+    #[test]
+    fn history_asks_beside_systeminfo() {
+        assert_eq!(
+            history_url("http://pi:8000/systeminfo", 17, 500),
+            "http://pi:8000/history?since=17&limit=500"
+        );
+        assert_eq!(
+            history_url("http://pi:8000/", -5, 2),
+            "http://pi:8000/history?since=0&limit=2"
+        );
+    }
+
+    fn past(t: u64) -> HistorySample {
+        serde_json::from_str(&format!(
+            r#"{{"t": {t}, "cpu_percent": 15.2,
+            "memory": {{"total": 16777216, "used": 8388608, "percent": 50.0}},
+            "disk": {{"total": 1000000000, "used": 500000000, "percent": 50.0}},
+            "network": {{"bytes_sent": 1000000, "bytes_recv": 2000000}},
+            "network_usage": {{"bytes_sent_per_sec": 1024.4, "bytes_recv_per_sec": 2048.0}},
+            "swap": {{"percent": 0.0}}, "load_average": {{"one": 0.52}},
+            "temperature": 48.3,
+            "disk_io": {{"read_bytes_per_sec": 0.0, "write_bytes_per_sec": 4096.0}},
+            "uptime_secs": 86400}}"#
+        ))
+        .unwrap()
+    }
+
+    const WINDOW: Backfill = Backfill {
+        computer_id: 7,
+        after: 1000,
+        before: 2000,
+        now: 2000,
+        oldest: 500,
+    };
+
+    #[test]
+    fn a_past_sample_is_stored_with_the_agents_own_rates() {
+        let s = history_sample(WINDOW, &past(1500)).unwrap();
+        assert_eq!((s.computer_id, s.timestamp), (7, 1500));
+        assert_eq!(s.cpu_percent, 15.2);
+        assert_eq!(s.memory_total, 16777216);
+        assert_eq!(s.network_sent_per_sec, 1024.0);
+        assert_eq!(s.network_recv_per_sec, 2048.0);
+        assert_eq!(s.agent_sent_per_sec, Some(1024.0));
+        assert_eq!(s.load_1, Some(0.52));
+        assert_eq!(s.temperature, Some(48.3));
+        assert_eq!(s.disk_write_per_sec, Some(4096.0));
+        assert_eq!(s.uptime_secs, Some(86400));
+    }
+
+    #[test]
+    fn past_samples_from_the_future_too_old_or_implausible_are_refused_with_a_reason() {
+        let window = Backfill {
+            before: i64::MAX,
+            ..WINDOW
+        };
+        let late = (WINDOW.now + HISTORY_SKEW_SECS) as u64;
+        assert!(
+            history_sample(window, &past(late)).is_ok(),
+            "within the skew"
+        );
+        let why = history_sample(window, &past(late + 1)).unwrap_err();
+        assert!(why.contains("from the future"), "{why}");
+        let why = history_sample(window, &past(499)).unwrap_err();
+        assert!(why.contains("older than"), "{why}");
+        let mut h = past(1500);
+        h.cpu_percent = 250.0;
+        let why = history_sample(window, &h).unwrap_err();
+        assert!(why.contains("cpu_percent is 250"), "{why}");
+        let mut h = past(1500);
+        h.memory.total = u64::MAX;
+        let why = history_sample(window, &h).unwrap_err();
+        assert!(why.contains("memory.total is 16 EB"), "{why}");
+        let mut h = past(1500);
+        h.network_usage.bytes_sent_per_sec = 1e308;
+        assert!(history_sample(window, &h).is_err());
+        let mut h = past(1500);
+        h.temperature = Some(1e9);
+        assert_eq!(history_sample(window, &h).unwrap().temperature, None);
+    }
+
+    #[test]
+    fn a_page_keeps_only_new_samples_inside_the_gap() {
+        let mut bad = past(1300);
+        bad.disk.used = bad.disk.total + 1;
+        let page = [
+            past(900),  // before the newest stored
+            past(1000), // the newest stored itself
+            past(1100),
+            past(1100), // the same second again
+            past(1050), // out of order
+            bad,
+            past(1400),
+            past(2000), // the poll that found the gap has it
+            past(2100),
+        ];
+        let (rows, refused) = history_samples(&page, WINDOW);
+        let times: Vec<i64> = rows.iter().map(|s| s.timestamp).collect();
+        assert_eq!(times, [1100, 1400]);
+        assert_eq!(refused.len(), 1);
+        assert_eq!(refused[0].0, 1300);
+        assert!(refused[0].1.contains("disk.used"), "{}", refused[0].1);
     }
 }

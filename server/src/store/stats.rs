@@ -42,6 +42,23 @@ pub fn insert(conn: &Connection, s: &Sample) -> Result<()> {
     Ok(())
 }
 
+/// Inserts past samples of one computer, skipping any at a second it already has a sample
+/// for. Returns how many were inserted.
+pub fn insert_new(conn: &Connection, samples: &[Sample]) -> Result<usize> {
+    let mut has = conn.prepare_cached(
+        "SELECT EXISTS (SELECT 1 FROM stats WHERE computer_id = ?1 AND timestamp = ?2)",
+    )?;
+    let mut n = 0;
+    for s in samples {
+        let stored: bool = has.query_row(params![s.computer_id, s.timestamp], |r| r.get(0))?;
+        if !stored {
+            insert(conn, s)?;
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
 fn from_row(r: &Row) -> rusqlite::Result<Sample> {
     // Rows migrated from the original may hold NULLs where we always write numbers.
     let f = |i: usize| r.get::<_, Option<f64>>(i).map(|v| v.unwrap_or(0.0));
