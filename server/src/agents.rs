@@ -694,7 +694,7 @@ pub struct Backfill {
 pub fn history_samples(
     page: &[HistorySample],
     window: Backfill,
-) -> (Vec<Sample>, Vec<(i64, String)>) {
+) -> (Vec<Sample>, Vec<(i64, Refused)>) {
     let (mut rows, mut refused) = (Vec::new(), Vec::new());
     let mut last = window.after;
     for h in page {
@@ -713,9 +713,23 @@ pub fn history_samples(
     (rows, refused)
 }
 
+/// Why a past sample is not stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused(pub String);
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// The row to store for one past sample, checked with the bounds a poll's figures have. Its
 /// rates are the agent's own: the counters before it are not the server's to divide.
-pub fn history_sample(window: Backfill, h: &HistorySample) -> Result<Sample, String> {
+pub fn history_sample(window: Backfill, h: &HistorySample) -> Result<Sample, Refused> {
+    checked_past_sample(window, h).map_err(Refused)
+}
+
+fn checked_past_sample(window: Backfill, h: &HistorySample) -> Result<Sample, String> {
     let t = i64::try_from(h.t).unwrap_or(i64::MAX);
     if t > window.now + HISTORY_SKEW_SECS {
         return Err(format!(
@@ -1194,17 +1208,17 @@ mod tests {
             history_sample(window, &past(late)).is_ok(),
             "within the skew"
         );
-        let why = history_sample(window, &past(late + 1)).unwrap_err();
+        let why = history_sample(window, &past(late + 1)).unwrap_err().0;
         assert!(why.contains("from the future"), "{why}");
-        let why = history_sample(window, &past(499)).unwrap_err();
+        let why = history_sample(window, &past(499)).unwrap_err().0;
         assert!(why.contains("older than"), "{why}");
         let mut h = past(1500);
         h.cpu_percent = 250.0;
-        let why = history_sample(window, &h).unwrap_err();
+        let why = history_sample(window, &h).unwrap_err().0;
         assert!(why.contains("cpu_percent is 250"), "{why}");
         let mut h = past(1500);
         h.memory.total = u64::MAX;
-        let why = history_sample(window, &h).unwrap_err();
+        let why = history_sample(window, &h).unwrap_err().0;
         assert!(why.contains("memory.total is 16 EB"), "{why}");
         let mut h = past(1500);
         h.network_usage.bytes_sent_per_sec = 1e308;
@@ -1234,6 +1248,6 @@ mod tests {
         assert_eq!(times, [1100, 1400]);
         assert_eq!(refused.len(), 1);
         assert_eq!(refused[0].0, 1300);
-        assert!(refused[0].1.contains("disk.used"), "{}", refused[0].1);
+        assert!(refused[0].1.0.contains("disk.used"), "{}", refused[0].1);
     }
 }
