@@ -5,7 +5,7 @@
 //! use lanstat_server::{config, App};
 //! let cmd = config::from_args(["--db".to_string(), "stats.db".to_string()], |_| None).unwrap();
 //! if let config::Command::Serve(cfg) = cmd {
-//!     let app = App::open(cfg, lanstat_server::clock::Clock::system()).unwrap();
+//!     let app = std::sync::Arc::new(App::open(cfg, lanstat_server::clock::Clock::system()).unwrap());
 //!     let polling = lanstat_server::poller::Polling::new(app.config.poll_interval);
 //!     lanstat_server::poller::round(&app, &polling);
 //! }

@@ -12,7 +12,7 @@ use lanstat_agent::worker::{Schedule, Worker};
 
 use crate::App;
 use crate::agents::{self, Timeouts};
-use crate::domain::computers::{Answer, Polled};
+use crate::domain::computers::{Answer, Backfilled, Polled};
 use crate::model::{Computer, Kind, PollFailure};
 
 /// A pause in answers this long means the quick agents are done: their batch is stored.
@@ -41,6 +41,7 @@ pub struct RoundReport {
 pub struct Polling {
     client: ureq::Agent,
     in_flight: Arc<InFlight>,
+    backfills: Arc<Backfills>,
 }
 
 impl Polling {
@@ -48,7 +49,80 @@ impl Polling {
         Polling {
             client: agents::client(timeouts(interval)),
             in_flight: Arc::new(InFlight::default()),
+            backfills: Arc::default(),
         }
+    }
+}
+
+/// How long an agent without `/history` is not asked for it again (kept in memory only).
+pub const RETRY_HISTORY: Duration = Duration::from_secs(3600);
+
+/// The backfills running, one per computer at most, on threads of their own so that no round
+/// waits for one; and the agents that answered 404 to `/history`, with when.
+#[derive(Default)]
+struct Backfills {
+    running: Mutex<HashSet<i64>>,
+    not_offered: Mutex<HashMap<i64, Instant>>,
+}
+
+impl Backfills {
+    /// Claims the computer's backfill: `None` when one runs, or its agent has no `/history`.
+    fn claim(&self, id: i64) -> Option<()> {
+        {
+            let mut not = self.not_offered.lock().unwrap_or_else(|e| e.into_inner());
+            not.retain(|_, since| since.elapsed() < RETRY_HISTORY);
+            if not.contains_key(&id) {
+                return None;
+            }
+        }
+        self.running
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id)
+            .then_some(())
+    }
+
+    fn done(&self, id: i64, outcome: &Backfilled) {
+        if *outcome == Backfilled::NotOffered {
+            self.not_offered
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(id, Instant::now());
+        }
+        self.running
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&id);
+    }
+}
+
+/// Starts filling `c`'s gap before `at_ms` on a thread of its own, unless one runs already
+/// or its agent has no `/history`.
+fn start_backfill(app: &Arc<App>, polling: &Polling, c: &Computer, at_ms: i64) {
+    if polling.backfills.claim(c.id).is_none() {
+        return;
+    }
+    let (app, client, backfills, c2) = (
+        app.clone(),
+        polling.client.clone(),
+        polling.backfills.clone(),
+        c.clone(),
+    );
+    let spawned = std::thread::Builder::new()
+        .name("backfill".into())
+        .stack_size(POLL_STACK)
+        .spawn(move || {
+            let outcome = app.computers.backfill(&client, &c2, at_ms.div_euclid(1000));
+            backfills.done(c2.id, &outcome);
+        });
+    if let Err(e) = spawned {
+        eprintln!("event=backfill_not_started error={:?}", e.to_string());
+        polling
+            .backfills
+            .running
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&c.id);
     }
 }
 
@@ -89,7 +163,8 @@ impl InFlight {
 }
 
 /// Runs one round now and waits for it.
-pub fn round(app: &App, polling: &Polling) -> RoundReport {
+/// An answer that finds a gap in the computer's history starts its backfill beside the round.
+pub fn round(app: &Arc<App>, polling: &Polling) -> RoundReport {
     let started = Instant::now();
     let interval = app.config.poll_interval;
     let deadline = started + interval.mul_f64(0.9);
@@ -166,6 +241,11 @@ pub fn round(app: &App, polling: &Polling) -> RoundReport {
         match rx.recv_timeout(until - now) {
             Ok((i, at, result)) => {
                 if let Some(c) = waiting.remove(&i) {
+                    if result.is_ok()
+                        && agents::gap_to_fill(c.last_seen, at.div_euclid(1000), interval)
+                    {
+                        start_backfill(app, polling, &c, at);
+                    }
                     pending.push((c, at, result));
                 }
             }

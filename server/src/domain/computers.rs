@@ -77,6 +77,25 @@ pub struct Computers {
     /// Which agents know only bearer tokens; the poller shares it.
     schemes: Arc<agents::Schemes>,
     counters: Arc<Counters>,
+    /// How long raw samples are kept: a past sample older than that is not stored.
+    raw_retention: i64,
+}
+
+/// `/history` pages one backfill asks at most: 64 × 500 samples, six hours at 1 s and more.
+const MAX_BACKFILL_PAGES: usize = 64;
+
+/// What a backfill did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Backfilled {
+    /// Samples stored (maybe none), with the times of the first and last.
+    Stored {
+        samples: usize,
+        span: Option<(i64, i64)>,
+    },
+    /// The agent has no `/history`.
+    NotOffered,
+    /// It stopped on a failure, after storing `samples`.
+    Failed { samples: usize, reason: String },
 }
 
 impl Computers {
@@ -100,6 +119,7 @@ impl Computers {
             client: agents::client(agents::Timeouts::for_interval(config.poll_interval)),
             schemes: Arc::default(),
             counters,
+            raw_retention: config.retention.raw,
         }
     }
 
@@ -321,6 +341,106 @@ impl Computers {
         }
         self.alerts.round_statuses(&seen, written.is_ok());
         (ok, failed)
+    }
+
+    /// Fills the gap in `c`'s history before `before` (unix seconds, the poll that found it)
+    /// from the agent's `/history`, page by page, each page's samples written in one
+    /// transaction with every bucket they fall in rolled up again. Alerts never see these
+    /// samples: they judge live polls only. Logs what it stored, and what it refused.
+    pub fn backfill(&self, client: &ureq::Agent, c: &Computer, before: i64) -> Backfilled {
+        let id = c.id;
+        let newest = match self.store.read(move |conn| store::stats::latest(conn, id)) {
+            Ok(s) => s.map(|s| s.timestamp),
+            Err(e) => {
+                return Backfilled::Failed {
+                    samples: 0,
+                    reason: e.to_string(),
+                };
+            }
+        };
+        let Some(mut since) = newest.or(c.last_seen) else {
+            return Backfilled::Stored {
+                samples: 0,
+                span: None,
+            };
+        };
+        let (mut samples, mut span, mut refused) = (0, None::<(i64, i64)>, (0, None));
+        let mut failure = None;
+        for _ in 0..MAX_BACKFILL_PAGES {
+            let page = match agents::fetch_history(client, &self.schemes, &c.url, &c.token, since) {
+                Ok(page) => page,
+                Err(agents::HistoryFailure::NotOffered) if samples == 0 => {
+                    return Backfilled::NotOffered;
+                }
+                Err(agents::HistoryFailure::NotOffered) => {
+                    failure = Some("the agent stopped answering /history".to_string());
+                    break;
+                }
+                Err(agents::HistoryFailure::Failed(f)) => {
+                    failure = Some(f.reason);
+                    break;
+                }
+            };
+            let now = self.clock.now();
+            let window = agents::Backfill {
+                computer_id: id,
+                after: since,
+                before,
+                now,
+                oldest: now - self.raw_retention,
+            };
+            let (rows, bad) = agents::history_samples(&page.samples, window);
+            if refused.1.is_none() {
+                refused.1 = bad.first().cloned();
+            }
+            refused.0 += bad.len();
+            if let (Some(first), Some(last)) = (rows.first(), rows.last()) {
+                let (from, to) = (first.timestamp, last.timestamp);
+                let written = self.store.write(Durability::Relaxed, move |tx| {
+                    let n = store::stats::insert_new(tx, &rows)?;
+                    store::tiers::reroll(tx, id, from, to)?;
+                    Ok(n)
+                });
+                match written {
+                    Ok(n) => {
+                        samples += n;
+                        span = Some((span.map_or(from, |s| s.0), to));
+                    }
+                    Err(e) => {
+                        failure = Some(e.to_string());
+                        break;
+                    }
+                }
+            }
+            let last = page.samples.last().map(|h| h.t as i64);
+            match last {
+                Some(t) if page.more && t > since && t < before => since = t,
+                _ => break,
+            }
+        }
+        if let (n, Some((t, why))) = refused {
+            println!(
+                "event=backfill_refused computer={:?} samples={n} first={t} reason={:?}",
+                c.name, why.0
+            );
+        }
+        if samples > 0 {
+            let (from, to) = span.unwrap_or_default();
+            println!(
+                "event=backfilled computer={:?} samples={samples} from={from} to={to}",
+                c.name
+            );
+        }
+        match failure {
+            Some(reason) => {
+                println!(
+                    "event=backfill_failed computer={:?} samples={samples} reason={reason:?}",
+                    c.name
+                );
+                Backfilled::Failed { samples, reason }
+            }
+            None => Backfilled::Stored { samples, span },
+        }
     }
 
     /// Makes sure the server's own host has its row, when it is monitored.
