@@ -43,6 +43,9 @@ pub struct FakeAgent {
     /// Set: anything but `Bearer <this>` gets a 401 that offers only Bearer, as an agent
     /// that knows nothing of signing (the original Python client) answers.
     pub bearer_only: Arc<Mutex<Option<String>>>,
+    /// Requests for `/history`, answered 404 as the original Python client does (and not
+    /// counted in `requests`).
+    pub history_asked: Arc<AtomicU64>,
     _listening: Loopback,
 }
 
@@ -52,17 +55,23 @@ impl FakeAgent {
         let requests = Arc::new(AtomicU64::new(0));
         let last_auth = Arc::new(Mutex::new(String::new()));
         let bearer_only = Arc::new(Mutex::new(None::<String>));
+        let history_asked = Arc::new(AtomicU64::new(0));
         let listening = {
-            let (behaviour, requests, last_auth, only) = (
+            let (behaviour, requests, last_auth, only, history) = (
                 behaviour.clone(),
                 requests.clone(),
                 last_auth.clone(),
                 bearer_only.clone(),
+                history_asked.clone(),
             );
             Loopback::start(move |conn, _| {
                 let b = behaviour.lock().unwrap().clone();
                 let only = only.lock().unwrap().clone();
-                answer(conn, b, &requests, &last_auth, only.as_deref());
+                let counters = Counters {
+                    requests: &requests,
+                    history: &history,
+                };
+                answer(conn, b, counters, &last_auth, only.as_deref());
             })
         };
         FakeAgent {
@@ -71,6 +80,7 @@ impl FakeAgent {
             requests,
             last_auth,
             bearer_only,
+            history_asked,
             _listening: listening,
         }
     }
@@ -91,12 +101,22 @@ impl FakeAgent {
     pub fn requests(&self) -> u64 {
         self.requests.load(Ordering::SeqCst)
     }
+
+    /// How many times `/history` was asked for.
+    pub fn history_asked(&self) -> u64 {
+        self.history_asked.load(Ordering::SeqCst)
+    }
+}
+
+struct Counters<'a> {
+    requests: &'a AtomicU64,
+    history: &'a AtomicU64,
 }
 
 fn answer(
     mut conn: TcpStream,
     b: Behaviour,
-    requests: &AtomicU64,
+    counters: Counters,
     last_auth: &Mutex<String>,
     bearer_only: Option<&str>,
 ) {
@@ -104,10 +124,14 @@ fn answer(
     let mut reader = BufReader::new(conn.try_clone().unwrap());
     let mut line = String::new();
     let mut auth = String::new();
+    let mut history = false;
     loop {
         line.clear();
         if reader.read_line(&mut line).unwrap_or(0) == 0 {
             return;
+        }
+        if line.starts_with("GET /history") {
+            history = true;
         }
         if let Some(v) = line
             .strip_prefix("Authorization:")
@@ -120,7 +144,15 @@ fn answer(
             break;
         }
     }
-    requests.fetch_add(1, Ordering::SeqCst);
+    if history {
+        counters.history.fetch_add(1, Ordering::SeqCst);
+        let _ = conn.write_all(
+            b"HTTP/1.1 404 Not Found\r\nContent-Type: text/html\r\n\
+              Content-Length: 0\r\nConnection: close\r\n\r\n",
+        );
+        return;
+    }
+    counters.requests.fetch_add(1, Ordering::SeqCst);
     let head = |status: u16, len: Option<usize>| {
         let len = len
             .map(|n| format!("Content-Length: {n}\r\n"))

@@ -80,6 +80,14 @@ impl Server {
         self.proc.addr
     }
 
+    /// Kills the server at once (no clean stop), keeping its directory and database for a
+    /// [`Server::start_in`] on them.
+    pub fn kill(self) -> TempDir {
+        let Server { proc, dir, .. } = self;
+        drop(proc);
+        dir
+    }
+
     pub fn client(&self) -> Client {
         Client {
             addr: self.addr(),
