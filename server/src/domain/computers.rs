@@ -349,8 +349,12 @@ impl Computers {
     /// samples: they judge live polls only. Logs what it stored, and what it refused.
     pub fn backfill(&self, client: &ureq::Agent, c: &Computer, before: i64) -> Backfilled {
         let id = c.id;
-        let newest = match self.store.read(move |conn| store::stats::latest(conn, id)) {
-            Ok(s) => s.map(|s| s.timestamp),
+        // Before the poll that found the gap, which may be stored by now.
+        let newest = match self
+            .store
+            .read(move |conn| store::stats::newest_before(conn, id, before))
+        {
+            Ok(t) => t,
             Err(e) => {
                 return Backfilled::Failed {
                     samples: 0,

@@ -99,6 +99,15 @@ pub fn latest(conn: &Connection, computer_id: i64) -> Result<Option<Sample>> {
         .optional()?)
 }
 
+/// The time of a computer's newest sample before `t` (unix seconds).
+pub fn newest_before(conn: &Connection, computer_id: i64, t: i64) -> Result<Option<i64>> {
+    Ok(conn.query_row(
+        "SELECT max(timestamp) FROM stats WHERE computer_id = ?1 AND timestamp < ?2",
+        params![computer_id, t],
+        |r| r.get(0),
+    )?)
+}
+
 pub fn delete_for(conn: &Connection, computer_id: i64) -> Result<()> {
     conn.execute("DELETE FROM stats WHERE computer_id = ?1", [computer_id])?;
     Ok(())
@@ -298,5 +307,18 @@ mod tests {
         assert_eq!(out[3].timestamp, 90);
         assert_eq!(out[3].cpu_percent, None);
         assert_eq!(out[4].timestamp, 300);
+    }
+
+    #[test]
+    fn past_samples_are_stored_once_a_second_and_the_newest_before_a_time_is_found() {
+        let c = db();
+        insert(&c, &sample(100, 1.0)).unwrap();
+        insert(&c, &sample(200, 2.0)).unwrap();
+        let n = insert_new(&c, &[sample(100, 9.0), sample(150, 3.0), sample(150, 4.0)]).unwrap();
+        assert_eq!(n, 1, "100 was stored, and 150 only once");
+        assert_eq!(newest_before(&c, 1, 200).unwrap(), Some(150));
+        assert_eq!(newest_before(&c, 1, 201).unwrap(), Some(200));
+        assert_eq!(newest_before(&c, 1, 100).unwrap(), None);
+        assert_eq!(newest_before(&c, 2, 1000).unwrap(), None);
     }
 }
