@@ -21,7 +21,7 @@ use crate::live::{Live, LiveEntry};
 use crate::model::values::{AgentToken, AgentUrl};
 use crate::model::{
     Computer, ComputerEdit, Firing, Kind, NewComputer, Patch, PollFailure, PollOutcome, Sample,
-    Status,
+    Status, Tier,
 };
 use crate::store::{self, Durability, Store};
 
@@ -385,13 +385,15 @@ impl Computers {
                     break;
                 }
             };
-            let now = self.clock.now();
+            let (now, five) = (self.clock.now(), Tier::FiveMinutes.width());
             let window = agents::Backfill {
                 computer_id: id,
                 after: since,
                 before,
                 now,
-                oldest: now - self.raw_retention,
+                // From the first 5-minute bucket wholly kept in the raw tier, so that a
+                // bucket rolled up again is never missing rows trimmed before.
+                oldest: (now - self.raw_retention).div_euclid(five) * five + five,
             };
             let (rows, bad) = agents::history_samples(&page.samples, window);
             if refused.1.is_none() {
