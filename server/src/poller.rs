@@ -56,52 +56,72 @@ impl Polling {
 
 /// How long an agent without `/history` is not asked for it again (kept in memory only).
 pub const RETRY_HISTORY: Duration = Duration::from_secs(3600);
+/// How long after a backfill that stopped on a failure it is tried again.
+pub const RETRY_UNFINISHED: Duration = Duration::from_secs(60);
 
 /// The backfills running, one per computer at most, on threads of their own so that no round
-/// waits for one; and the agents that answered 404 to `/history`, with when.
+/// waits for one; the agents that answered 404 to `/history`, with when; and the gaps a
+/// failed backfill left, each with the time it is filled before and when it failed.
 #[derive(Default)]
 struct Backfills {
     running: Mutex<HashSet<i64>>,
     not_offered: Mutex<HashMap<i64, Instant>>,
+    unfinished: Mutex<HashMap<i64, (i64, Instant)>>,
+}
+
+fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Backfills {
-    /// Claims the computer's backfill: `None` when one runs, or its agent has no `/history`.
-    fn claim(&self, id: i64) -> Option<()> {
+    /// Claims `id`'s backfill and says the time (unix seconds) to fill its history before: the
+    /// gap this answer found (`gap_before`), else one a failed backfill left, once
+    /// [`RETRY_UNFINISHED`] has passed. `None` when there is nothing to fill, one runs, or the
+    /// agent has no `/history`.
+    fn claim(&self, id: i64, gap_before: Option<i64>) -> Option<i64> {
         {
-            let mut not = self.not_offered.lock().unwrap_or_else(|e| e.into_inner());
+            let mut not = locked(&self.not_offered);
             not.retain(|_, since| since.elapsed() < RETRY_HISTORY);
             if not.contains_key(&id) {
                 return None;
             }
         }
-        self.running
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(id)
-            .then_some(())
+        let before = match gap_before {
+            Some(t) => t,
+            None => match locked(&self.unfinished).get(&id) {
+                Some((t, failed)) if failed.elapsed() >= RETRY_UNFINISHED => *t,
+                _ => return None,
+            },
+        };
+        locked(&self.running).insert(id).then_some(before)
     }
 
-    fn done(&self, id: i64, outcome: &Backfilled) {
-        if *outcome == Backfilled::NotOffered {
-            self.not_offered
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(id, Instant::now());
+    fn done(&self, id: i64, before: i64, outcome: &Backfilled) {
+        match outcome {
+            Backfilled::NotOffered => {
+                locked(&self.not_offered).insert(id, Instant::now());
+                locked(&self.unfinished).remove(&id);
+            }
+            Backfilled::Failed { .. } => {
+                // Bounded by the computers polled: one entry each.
+                locked(&self.unfinished).insert(id, (before, Instant::now()));
+            }
+            Backfilled::Stored { .. } => {
+                locked(&self.unfinished).remove(&id);
+            }
         }
-        self.running
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&id);
+        locked(&self.running).remove(&id);
     }
 }
 
-/// Starts filling `c`'s gap before `at_ms` on a thread of its own, unless one runs already
-/// or its agent has no `/history`.
+/// Starts filling `c`'s history on a thread of its own when the answer at `at_ms` found a gap
+/// (or a failed backfill left one), unless one runs already or its agent has no `/history`.
 fn start_backfill(app: &Arc<App>, polling: &Polling, c: &Computer, at_ms: i64) {
-    if polling.backfills.claim(c.id).is_none() {
+    let at = at_ms.div_euclid(1000);
+    let gap = agents::gap_to_fill(c.last_seen, at, app.config.poll_interval).then_some(at);
+    let Some(before) = polling.backfills.claim(c.id, gap) else {
         return;
-    }
+    };
     let (app, client, backfills, c2) = (
         app.clone(),
         polling.client.clone(),
@@ -112,17 +132,12 @@ fn start_backfill(app: &Arc<App>, polling: &Polling, c: &Computer, at_ms: i64) {
         .name("backfill".into())
         .stack_size(POLL_STACK)
         .spawn(move || {
-            let outcome = app.computers.backfill(&client, &c2, at_ms.div_euclid(1000));
-            backfills.done(c2.id, &outcome);
+            let outcome = app.computers.backfill(&client, &c2, before);
+            backfills.done(c2.id, before, &outcome);
         });
     if let Err(e) = spawned {
         eprintln!("event=backfill_not_started error={:?}", e.to_string());
-        polling
-            .backfills
-            .running
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&c.id);
+        locked(&polling.backfills.running).remove(&c.id);
     }
 }
 
@@ -241,9 +256,7 @@ pub fn round(app: &Arc<App>, polling: &Polling) -> RoundReport {
         match rx.recv_timeout(until - now) {
             Ok((i, at, result)) => {
                 if let Some(c) = waiting.remove(&i) {
-                    if result.is_ok()
-                        && agents::gap_to_fill(c.last_seen, at.div_euclid(1000), interval)
-                    {
+                    if result.is_ok() {
                         start_backfill(app, polling, &c, at);
                     }
                     pending.push((c, at, result));
@@ -338,4 +351,58 @@ impl Poller {
 /// The timeouts polls use for `interval`.
 fn timeouts(interval: Duration) -> Timeouts {
     Timeouts::for_interval(interval)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failed() -> Backfilled {
+        Backfilled::Failed {
+            samples: 3,
+            reason: "timed out".into(),
+        }
+    }
+
+    #[test]
+    fn one_backfill_a_computer_and_none_for_an_agent_without_history() {
+        let b = Backfills::default();
+        assert_eq!(b.claim(1, None), None, "no gap: nothing to fill");
+        assert_eq!(b.claim(1, Some(100)), Some(100));
+        assert_eq!(b.claim(1, Some(110)), None, "one runs");
+        assert_eq!(b.claim(2, Some(110)), Some(110), "another computer's");
+        b.done(1, 100, &Backfilled::NotOffered);
+        assert_eq!(b.claim(1, Some(120)), None, "404 is remembered");
+        b.done(
+            2,
+            110,
+            &Backfilled::Stored {
+                samples: 0,
+                span: None,
+            },
+        );
+        assert_eq!(b.claim(2, Some(130)), Some(130));
+    }
+
+    #[test]
+    fn a_failed_backfill_is_tried_again_after_a_while() {
+        let b = Backfills::default();
+        assert_eq!(b.claim(1, Some(100)), Some(100));
+        b.done(1, 100, &failed());
+        assert_eq!(b.claim(1, None), None, "not at once");
+        let Some(long_ago) = Instant::now().checked_sub(RETRY_UNFINISHED) else {
+            return; // a clock too close to its start to go back
+        };
+        locked(&b.unfinished).insert(1, (100, long_ago));
+        assert_eq!(b.claim(1, None), Some(100), "the gap it left");
+        b.done(
+            1,
+            100,
+            &Backfilled::Stored {
+                samples: 5,
+                span: Some((50, 99)),
+            },
+        );
+        assert_eq!(b.claim(1, None), None, "filled");
+    }
 }
