@@ -58,10 +58,14 @@ impl Polling {
 pub const RETRY_HISTORY: Duration = Duration::from_secs(3600);
 /// How long after a backfill that stopped on a failure it is tried again.
 pub const RETRY_UNFINISHED: Duration = Duration::from_secs(60);
+/// Backfills running at once. After an outage of the server every computer has a gap: the
+/// rest wait their turn (a later round starts them) instead of a thread and a writer each.
+pub const MAX_BACKFILLS: usize = 4;
 
-/// The backfills running, one per computer at most, on threads of their own so that no round
-/// waits for one; the agents that answered 404 to `/history`, with when; and the gaps a
-/// failed backfill left, each with the time it is filled before and when it failed.
+/// The backfills running, one per computer and [`MAX_BACKFILLS`] at most, on threads of their
+/// own so that no round waits for one; the agents that answered 404 to `/history`, with when;
+/// and the gaps still to fill (a failed backfill's, or one waiting for its turn), each with
+/// the time it is filled before and from when it may start.
 #[derive(Default)]
 struct Backfills {
     running: Mutex<HashSet<i64>>,
@@ -75,9 +79,10 @@ fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl Backfills {
     /// Claims `id`'s backfill and says the time (unix seconds) to fill its history before: the
-    /// gap this answer found (`gap_before`), else one a failed backfill left, once
-    /// [`RETRY_UNFINISHED`] has passed. `None` when there is nothing to fill, one runs, or the
-    /// agent has no `/history`.
+    /// gap this answer found (`gap_before`), else one left to fill once its time has come (a
+    /// failed backfill's after [`RETRY_UNFINISHED`], a waiting one at once). `None` when there
+    /// is nothing to fill, one runs, the agent has no `/history`, or [`MAX_BACKFILLS`] run:
+    /// then a new gap waits for a later round.
     fn claim(&self, id: i64, gap_before: Option<i64>) -> Option<i64> {
         {
             let mut not = locked(&self.not_offered);
@@ -89,11 +94,23 @@ impl Backfills {
         let before = match gap_before {
             Some(t) => t,
             None => match locked(&self.unfinished).get(&id) {
-                Some((t, failed)) if failed.elapsed() >= RETRY_UNFINISHED => *t,
+                Some((t, from)) if Instant::now() >= *from => *t,
                 _ => return None,
             },
         };
-        locked(&self.running).insert(id).then_some(before)
+        {
+            let mut running = locked(&self.running);
+            if running.contains(&id) {
+                return None;
+            }
+            if running.len() < MAX_BACKFILLS {
+                running.insert(id);
+                return Some(before);
+            }
+        }
+        // Bounded by the computers polled: one entry each.
+        locked(&self.unfinished).insert(id, (before, Instant::now()));
+        None
     }
 
     fn done(&self, id: i64, before: i64, outcome: &Backfilled) {
@@ -104,7 +121,7 @@ impl Backfills {
             }
             Backfilled::Failed { .. } => {
                 // Bounded by the computers polled: one entry each.
-                locked(&self.unfinished).insert(id, (before, Instant::now()));
+                locked(&self.unfinished).insert(id, (before, Instant::now() + RETRY_UNFINISHED));
             }
             Backfilled::Stored { .. } => {
                 locked(&self.unfinished).remove(&id);
@@ -390,10 +407,7 @@ mod tests {
         assert_eq!(b.claim(1, Some(100)), Some(100));
         b.done(1, 100, &failed());
         assert_eq!(b.claim(1, None), None, "not at once");
-        let Some(long_ago) = Instant::now().checked_sub(RETRY_UNFINISHED) else {
-            return; // a clock too close to its start to go back
-        };
-        locked(&b.unfinished).insert(1, (100, long_ago));
+        locked(&b.unfinished).insert(1, (100, Instant::now()));
         assert_eq!(b.claim(1, None), Some(100), "the gap it left");
         b.done(
             1,
@@ -404,5 +418,22 @@ mod tests {
             },
         );
         assert_eq!(b.claim(1, None), None, "filled");
+    }
+
+    #[test]
+    fn backfills_beyond_the_cap_wait_for_a_later_round() {
+        let b = Backfills::default();
+        for id in 0..MAX_BACKFILLS as i64 {
+            assert_eq!(b.claim(id, Some(100)), Some(100));
+        }
+        let late = MAX_BACKFILLS as i64;
+        assert_eq!(b.claim(late, Some(200)), None, "the cap is reached");
+        assert_eq!(b.claim(late, None), None, "still full");
+        b.done(0, 100, &Backfilled::NotOffered);
+        assert_eq!(
+            b.claim(late, None),
+            Some(200),
+            "its gap is filled once a backfill ends, though no new gap is seen"
+        );
     }
 }
