@@ -124,21 +124,29 @@ pub fn rollup_step(
         return Ok(0);
     }
     let end = end_all.min(start + max_buckets.max(1) * w);
+    let sql = rollup_sql(tier, "computer_id IN (SELECT id FROM computers)");
+    conn.execute(&sql, params![start, end])?;
+    set_watermark(conn, tier, end)?;
+    Ok((end - start) / w)
+}
+
+/// The statement that rolls `tier`'s source up into `tier` for the buckets from `?1` to before
+/// `?2`, of the computers `which` selects.
+fn rollup_sql(tier: Tier, which: &str) -> String {
+    let w = tier.width();
+    let src = tier.source();
     let (select, time_col) = match src {
         Tier::Raw => (FROM_RAW, "timestamp"),
         _ => (FROM_TIER, "bucket"),
     };
-    let sql = format!(
+    format!(
         "INSERT OR REPLACE INTO {} ({TIER_COLUMNS})
          SELECT computer_id, ({time_col} / {w}) * {w} AS b, {select}
-         FROM {} WHERE computer_id IN (SELECT id FROM computers) AND {time_col} >= ?1 AND {time_col} < ?2
+         FROM {} WHERE {which} AND {time_col} >= ?1 AND {time_col} < ?2
          GROUP BY computer_id, b",
         table(tier),
         table(src)
-    );
-    conn.execute(&sql, params![start, end])?;
-    set_watermark(conn, tier, end)?;
-    Ok((end - start) / w)
+    )
 }
 
 /// Rolls up again, in every tier, the buckets of `computer_id` that hold `from..=to` and were
@@ -155,19 +163,7 @@ pub fn reroll(conn: &Connection, computer_id: i64, from: i64, to: i64) -> Result
         if start >= end {
             continue;
         }
-        let src = tier.source();
-        let (select, time_col) = match src {
-            Tier::Raw => (FROM_RAW, "timestamp"),
-            _ => (FROM_TIER, "bucket"),
-        };
-        let sql = format!(
-            "INSERT OR REPLACE INTO {} ({TIER_COLUMNS})
-             SELECT computer_id, ({time_col} / {w}) * {w} AS b, {select}
-             FROM {} WHERE computer_id = ?3 AND {time_col} >= ?1 AND {time_col} < ?2
-             GROUP BY computer_id, b",
-            table(tier),
-            table(src)
-        );
+        let sql = rollup_sql(tier, "computer_id = ?3");
         conn.execute(&sql, params![start, end, computer_id])?;
     }
     Ok(())
