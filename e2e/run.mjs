@@ -224,7 +224,7 @@ before(async () => {
   );
   // Its banner shows the token in full only on a terminal; the file has it.
   const token = readFileSync(path.join(adir, "client_token.txt"), "utf8").trim();
-  agent = { url: `http://${a.addr}`, token };
+  agent = { url: `http://${a.addr}`, token, proc: a.proc };
   fake = await startFakeAgent();
 
   browser = await chromium.launchPersistentContext(path.join(tmp, "profile"), {
@@ -773,7 +773,16 @@ flow("a server that stops answering shows a banner, and the page recovers by its
   await card("Workshop").locator(".status-online").waitFor({ timeout: 10000 });
   assert.equal(await page.locator("#cards.stale").count(), 0, "the cards are no longer dimmed");
 
-  // The stall left a hole in the history; a zoom into it shows a gap, not a line across.
+  // The server's stall leaves no hole: the agent kept sampling, and the server fills it from
+  // the agent's recent samples. An agent that stops does leave one (nobody sampled), and a
+  // zoom into it shows a gap, not a line across.
+  agent.proc.kill("SIGSTOP");
+  try {
+    await page.waitForTimeout(5000);
+  } finally {
+    agent.proc.kill("SIGCONT");
+  }
+  await card("Workshop").locator(".status-online").waitFor({ timeout: 15000 });
   await page.waitForTimeout(2500);
   await card("Workshop").click();
   await page.getByRole("button", { name: "1 h", exact: true }).click();
